@@ -1,0 +1,33 @@
+# canonflow: `make run` serves on SQLite, `make test` runs every test (SQLite and PostgreSQL).
+SHELL := /bin/bash
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := python3.11
+UV := $(shell scripts/ensure-uv.sh)
+
+.PHONY: install run test lint fmt typecheck importlint bench clean
+
+install:
+	$(UV) sync --frozen
+
+run: install
+	$(UV) run canonflow serve
+
+lint: install
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+	$(UV) run mypy
+	$(UV) run lint-imports
+
+fmt: install
+	$(UV) run ruff format .
+	$(UV) run ruff check --fix .
+
+test: install lint
+	CANONFLOW_PG_BINDIR="$$(scripts/ensure-postgres.sh)" $(UV) run pytest $(PYTEST_ARGS)
+
+bench: install
+	@ls bench/*.py >/dev/null 2>&1 || { echo "no benchmarks yet"; exit 0; }; \
+	for script in bench/*.py; do echo "== $$script"; $(UV) run python "$$script" || exit 1; done
+
+clean:
+	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Prints the path of a uv binary, installing uv with pip (user site) when it is missing.
+set -euo pipefail
+if command -v uv >/dev/null 2>&1; then command -v uv; exit 0; fi
+user_bin="$(python3 -m site --user-base)/bin"
+if [ -x "$user_bin/uv" ]; then echo "$user_bin/uv"; exit 0; fi
+echo "installing uv with pip..." >&2
+python3 -m pip install --user --quiet uv >&2
+echo "$user_bin/uv"

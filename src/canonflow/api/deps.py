@@ -1,0 +1,60 @@
+"""FastAPI dependencies: the request's session (it owns the transaction) and its principal."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from canonflow.core.enums import Role
+from canonflow.db.engine import transaction
+from canonflow.errors import Forbidden, Unauthorized
+from canonflow.runtime import Runtime
+from canonflow.tenancy.service import Principal, authenticate
+
+_bearer = HTTPBearer(auto_error=False, description="An API token: `canonflow token create`")
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_session(runtime: RuntimeDep) -> Iterator[Session]:
+    """One transaction per request: committed when the handler returns, else rolled back."""
+    with transaction(runtime.sessions) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_principal(
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
+    return authenticate(session, credentials.credentials)
+
+
+def require_role(role: Role) -> Callable[[Principal], Principal]:
+    def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+        if not principal.role.allows(role):
+            raise Forbidden(
+                f"this action needs the {role.value} role; the token has {principal.role.value}"
+            )
+        return principal
+
+    return check
+
+
+Viewer = Annotated[Principal, Depends(require_role(Role.VIEWER))]
+Operator = Annotated[Principal, Depends(require_role(Role.OPERATOR))]
+Admin = Annotated[Principal, Depends(require_role(Role.ADMIN))]

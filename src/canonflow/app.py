@@ -1,0 +1,46 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from canonflow import __version__
+from canonflow.api import health
+from canonflow.config import Settings, get_settings
+from canonflow.errors import install_error_handlers
+from canonflow.jobs import api as jobs_api
+from canonflow.logs import RequestIdMiddleware, configure_logging
+from canonflow.runtime import Runtime, build_runtime
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
+    """Build the app. The lifespan wires the runtime unless one is passed in (tests, CLI)."""
+    settings = settings or (runtime.settings if runtime else get_settings())
+    configure_logging(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = runtime is None
+        app.state.runtime = runtime or build_runtime(settings)
+        if owned:
+            app.state.runtime.runner.recover()
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.runtime.close()
+
+    app = FastAPI(
+        title="canonflow",
+        version=__version__,
+        description="A Git-backed control plane for n8n workflows across environments.",
+        lifespan=lifespan,
+    )
+    app.add_middleware(RequestIdMiddleware)
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(jobs_api.router)
+    return app

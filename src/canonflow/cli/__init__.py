@@ -1,0 +1,1 @@
+"""The `canonflow` command line (Typer + Rich), calling the same services as the API."""

@@ -1,0 +1,74 @@
+"""What every command shares: settings, the runtime, and one-line errors."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from canonflow.config import ConfigError, Settings, get_settings
+from canonflow.crypto import SecretKeyError
+from canonflow.db.engine import transaction
+from canonflow.errors import AppError
+from canonflow.logs import configure_logging
+from canonflow.runtime import Runtime, build_runtime
+
+console = Console()
+err_console = Console(stderr=True)
+
+EXIT_FAILURE = 1
+EXIT_BAD_INPUT = 2
+
+
+class CliError(Exception):
+    """A failure to report as one line, with an exit code."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_FAILURE) -> None:
+        super().__init__(message)
+        self.message = message
+        self.exit_code = exit_code
+
+
+def load_settings() -> Settings:
+    try:
+        settings = get_settings()
+    except ConfigError as exc:
+        raise CliError(str(exc)) from exc
+    configure_logging(settings)
+    return settings
+
+
+@contextmanager
+def open_runtime() -> Iterator[Runtime]:
+    runtime = build_runtime(load_settings())
+    try:
+        yield runtime
+    finally:
+        runtime.close()
+
+
+@contextmanager
+def unit_of_work() -> Iterator[Session]:
+    """The command's transaction: committed when the command succeeds."""
+    with open_runtime() as runtime, transaction(runtime.sessions) as session:
+        yield session
+
+
+def report_and_exit(exc: BaseException) -> None:
+    """Print one readable line for a known failure and exit; re-raise anything else."""
+    if isinstance(exc, CliError):
+        message, code = exc.message, exc.exit_code
+    elif isinstance(exc, AppError):
+        message, code = exc.message, EXIT_BAD_INPUT if exc.status in (404, 409, 422) else 1
+    elif isinstance(exc, ConfigError | SecretKeyError):
+        message, code = str(exc), EXIT_FAILURE
+    elif isinstance(exc, OperationalError):
+        message, code = f"database unavailable: {exc.orig}", EXIT_FAILURE
+    else:
+        raise exc
+    err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    sys.exit(code)

@@ -1,0 +1,29 @@
+"""Entry point of the `canonflow` command."""
+
+from __future__ import annotations
+
+import typer
+
+from canonflow.cli import db, hashing, server, tenants
+from canonflow.cli.common import report_and_exit
+
+app = typer.Typer(
+    name="canonflow",
+    help="A Git-backed control plane for n8n workflows across environments.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(db.app, name="db")
+app.add_typer(tenants.tenant_app, name="tenant")
+app.add_typer(tenants.token_app, name="token")
+app.command("hash")(hashing.hash_files)
+app.command("serve")(server.serve)
+app.command("secret-key")(server.secret_key)
+
+
+def main() -> None:
+    try:
+        app()
+    except Exception as exc:
+        report_and_exit(exc)

@@ -1,0 +1,79 @@
+"""One place for configuration: `Settings`, read from `CANONFLOW_*` environment variables."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Mode(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class LogFormat(StrEnum):
+    AUTO = "auto"
+    CONSOLE = "console"
+    JSON = "json"
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot work; the message says what to set."""
+
+
+class Settings(BaseSettings):
+    """Every setting of canonflow. Environment variables use the prefix `CANONFLOW_`."""
+
+    model_config = SettingsConfigDict(env_prefix="CANONFLOW_", extra="ignore")
+
+    mode: Mode = Mode.DEVELOPMENT
+    data_dir: Path = Path("./data")
+    database_url: str | None = None
+    secret_key: SecretStr | None = None
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    log_level: str = "INFO"
+    log_format: LogFormat = LogFormat.AUTO
+    job_workers: Annotated[int, Field(ge=1, le=64)] = 2
+    bootstrap_admin: bool = True
+
+    @model_validator(mode="after")
+    def _require_production_secret(self) -> Settings:
+        if self.mode is Mode.PRODUCTION and not self.secret_key:
+            raise ConfigError(
+                "CANONFLOW_SECRET_KEY is required in production mode "
+                "(generate one with `canonflow secret-key`)"
+            )
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to an SQLite file in the data directory."""
+        if self.database_url:
+            return normalize_database_url(self.database_url)
+        return f"sqlite:///{(self.data_dir / 'canonflow.db').resolve()}"
+
+    @property
+    def json_logs(self) -> bool:
+        if self.log_format is LogFormat.AUTO:
+            return self.mode is Mode.PRODUCTION
+        return self.log_format is LogFormat.JSON
+
+
+def normalize_database_url(url: str) -> str:
+    """Point plain PostgreSQL URLs at the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings from the environment, read once per process."""
+    return Settings()

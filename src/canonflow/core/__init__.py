@@ -1,0 +1,9 @@
+"""The pure domain core: no I/O, no framework imports, only rules over plain data.
+
+- `canonical_json`: deterministic JSON bytes.
+- `workflow_shape`: parsing and shape validation of n8n workflow JSON.
+- `normalize` / `hashing`: the content-hash rules (hash_version 1).
+- `status`: mapping status transitions.
+- `sync_state`: the derived Git-vs-environment sync state.
+- `slugs`: canonical slugs that are safe file names.
+"""

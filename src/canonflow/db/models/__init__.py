@@ -1,0 +1,22 @@
+"""Every table of the data model (DESIGN section 2)."""
+
+from canonflow.db.models.environments import CredentialBinding, Environment, GitRepository
+from canonflow.db.models.history import AuditEntry, Snapshot, StatusEvent
+from canonflow.db.models.jobs import BackgroundJob, SyncRun
+from canonflow.db.models.tenancy import ApiToken, Tenant
+from canonflow.db.models.workflows import CanonicalWorkflow, WorkflowEnvMap
+
+__all__ = [
+    "ApiToken",
+    "AuditEntry",
+    "BackgroundJob",
+    "CanonicalWorkflow",
+    "CredentialBinding",
+    "Environment",
+    "GitRepository",
+    "Snapshot",
+    "StatusEvent",
+    "SyncRun",
+    "Tenant",
+    "WorkflowEnvMap",
+]

@@ -1,0 +1,79 @@
+"""n8n environments, the Git repository, and per-environment credential bindings."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from canonflow.core.enums import EnvironmentKind
+from canonflow.crypto import Sealed
+from canonflow.db.base import Base, created_at, enum_type, tenant_fk, updated_at, uuid_pk
+from canonflow.db.types import SealedSecret
+
+
+class Environment(Base):
+    __tablename__ = "environments"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "name"),
+        # At most one anchor per tenant.
+        Index(
+            "uq_environments_one_anchor_per_tenant",
+            "tenant_id",
+            unique=True,
+            sqlite_where=text("is_anchor"),
+            postgresql_where=text("is_anchor"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    tenant_id: Mapped[uuid.UUID] = tenant_fk()
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[EnvironmentKind] = mapped_column(
+        enum_type(EnvironmentKind, "environment_kind"), default=EnvironmentKind.OTHER
+    )
+    base_url: Mapped[str] = mapped_column(String(2000))
+    api_key: Mapped[Sealed] = mapped_column(SealedSecret)
+    is_anchor: Mapped[bool] = mapped_column(default=False)
+    sync_interval_s: Mapped[int | None]
+    batch_size: Mapped[int] = mapped_column(default=100)
+    last_synced_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()
+
+
+class GitRepository(Base):
+    __tablename__ = "git_repositories"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), unique=True
+    )
+    url: Mapped[str] = mapped_column(String(2000))
+    branch: Mapped[str] = mapped_column(String(255), default="main")
+    workflows_dir: Mapped[str] = mapped_column(String(500), default="workflows")
+    auth_secret: Mapped[Sealed | None] = mapped_column(SealedSecret)
+    last_synced_commit: Mapped[str | None] = mapped_column(String(64))
+    last_synced_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()
+
+
+class CredentialBinding(Base):
+    """The explicit answer where one credential name does not exist in every environment."""
+
+    __tablename__ = "credential_bindings"
+    __table_args__ = (UniqueConstraint("environment_id", "credential_type", "logical_name"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    tenant_id: Mapped[uuid.UUID] = tenant_fk()
+    environment_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("environments.id", ondelete="CASCADE")
+    )
+    credential_type: Mapped[str] = mapped_column(String(200))
+    logical_name: Mapped[str] = mapped_column(String(500))
+    n8n_credential_id: Mapped[str] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = created_at()

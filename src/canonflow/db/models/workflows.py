@@ -1,0 +1,80 @@
+"""Canonical workflows (the Git-backed truth) and their per-environment mappings."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from canonflow.core.enums import WorkflowProvider
+from canonflow.core.status import MappingStatus
+from canonflow.db.base import Base, created_at, enum_type, tenant_fk, updated_at, uuid_pk
+from canonflow.db.types import JSONDocument, utcnow
+
+HASH_LENGTH = 80  # "v1:" + 64 hex digits, with room for a longer version prefix
+
+
+class CanonicalWorkflow(Base):
+    __tablename__ = "canonical_workflows"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "canonical_slug"),
+        UniqueConstraint("tenant_id", "git_file_path"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    tenant_id: Mapped[uuid.UUID] = tenant_fk()
+    canonical_slug: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(500))
+    content_hash: Mapped[str | None] = mapped_column(String(HASH_LENGTH))
+    hash_version: Mapped[int] = mapped_column(default=1)
+    workflow_definition: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    git_file_path: Mapped[str | None] = mapped_column(String(1000))
+    git_commit: Mapped[str | None] = mapped_column(String(64))
+    provider: Mapped[WorkflowProvider] = mapped_column(
+        enum_type(WorkflowProvider, "workflow_provider"), default=WorkflowProvider.N8N
+    )
+    is_deleted: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()
+
+
+class WorkflowEnvMap(Base):
+    """One n8n workflow in one environment, linked to a canonical workflow or not."""
+
+    __tablename__ = "workflow_env_map"
+    __table_args__ = (
+        UniqueConstraint("environment_id", "n8n_workflow_id"),
+        # A canonical workflow has at most one instance per environment.
+        Index(
+            "uq_workflow_env_map_canonical_environment",
+            "canonical_id",
+            "environment_id",
+            unique=True,
+            sqlite_where=text("canonical_id IS NOT NULL"),
+            postgresql_where=text("canonical_id IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    tenant_id: Mapped[uuid.UUID] = tenant_fk()
+    canonical_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("canonical_workflows.id", ondelete="RESTRICT")
+    )
+    environment_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("environments.id", ondelete="CASCADE")
+    )
+    n8n_workflow_id: Mapped[str] = mapped_column(String(100))
+    status: Mapped[MappingStatus] = mapped_column(enum_type(MappingStatus, "mapping_status"))
+    env_content_hash: Mapped[str | None] = mapped_column(String(HASH_LENGTH))
+    git_content_hash: Mapped[str | None] = mapped_column(String(HASH_LENGTH))
+    base_content_hash: Mapped[str | None] = mapped_column(String(HASH_LENGTH))
+    n8n_updated_at: Mapped[datetime | None]
+    workflow_name: Mapped[str | None] = mapped_column(String(500))
+    workflow_data: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    is_deleted: Mapped[bool] = mapped_column(default=False)
+    status_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()

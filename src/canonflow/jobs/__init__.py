@@ -1,0 +1,1 @@
+"""Background jobs: recorded in `background_jobs`, run by a `JobRunner`."""

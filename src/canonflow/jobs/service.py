@@ -1,0 +1,85 @@
+"""Job flows: enqueue (dispatched only after the caller commits), read, cancel."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session, sessionmaker
+
+from canonflow import audit
+from canonflow.core.enums import JobStatus
+from canonflow.db.models import BackgroundJob
+from canonflow.db.types import utcnow
+from canonflow.errors import Conflict, NotFound
+from canonflow.jobs import repository
+from canonflow.jobs.registry import JobRegistry
+from canonflow.jobs.runner import JobRunner
+from canonflow.tenancy.service import Principal
+
+_PENDING_KEY = "canonflow.jobs.pending"
+
+
+def install_dispatch_on_commit(factory: sessionmaker[Session], runner: JobRunner) -> None:
+    """Jobs enqueued in a session start only once that session commits."""
+
+    def after_commit(session: Session) -> None:
+        for job_id in session.info.pop(_PENDING_KEY, []):
+            runner.dispatch(job_id)
+
+    def after_rollback(session: Session) -> None:
+        session.info.pop(_PENDING_KEY, None)
+
+    event.listen(factory, "after_commit", after_commit)
+    event.listen(factory, "after_soft_rollback", lambda session, _tx: after_rollback(session))
+
+
+def enqueue(
+    session: Session,
+    registry: JobRegistry,
+    *,
+    tenant_id: uuid.UUID,
+    job_type: str,
+    params: dict[str, Any] | None = None,
+    created_by: Principal | None = None,
+) -> BackgroundJob:
+    registry.get(job_type)  # unknown types fail here, not in the worker
+    job = BackgroundJob(
+        tenant_id=tenant_id,
+        type=job_type,
+        params=params or {},
+        status=JobStatus.QUEUED,
+        created_by_token_id=created_by.token_id if created_by else None,
+    )
+    session.add(job)
+    session.flush()
+    session.info.setdefault(_PENDING_KEY, []).append(job.id)
+    return job
+
+
+def get_or_raise(session: Session, tenant_id: uuid.UUID, job_id: uuid.UUID) -> BackgroundJob:
+    job = repository.get(session, tenant_id, job_id)
+    if job is None:
+        raise NotFound(f"no job {job_id}")
+    return job
+
+
+def cancel(session: Session, principal: Principal, job_id: uuid.UUID) -> BackgroundJob:
+    """Cancel a queued job. A job that already started runs to its end."""
+    job = get_or_raise(session, principal.tenant_id, job_id)
+    if job.status is not JobStatus.QUEUED:
+        raise Conflict(f"job {job_id} is {job.status.value}; only queued jobs can be cancelled")
+    job.status = JobStatus.CANCELLED
+    job.finished_at = utcnow()
+    audit.record(
+        session,
+        tenant_id=principal.tenant_id,
+        actor=principal.name,
+        actor_token_id=principal.token_id,
+        action="job.cancel",
+        target_type="background_job",
+        target_id=str(job.id),
+    )
+    session.flush()
+    return job

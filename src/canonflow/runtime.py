@@ -1,0 +1,53 @@
+"""One bootstrap: wires settings, engine, sessions, secrets and the job runner.
+
+Used by the app's lifespan, the CLI and the tests, so every entrypoint runs the same wiring.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from canonflow.config import Settings
+from canonflow.crypto import SecretBox, build_secret_box
+from canonflow.db.engine import build_engine, build_sessionmaker
+from canonflow.jobs.registry import JobRegistry
+from canonflow.jobs.runner import InProcessJobRunner
+from canonflow.jobs.service import install_dispatch_on_commit
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    secrets: SecretBox
+    jobs: JobRegistry
+    runner: InProcessJobRunner
+
+    def close(self) -> None:
+        self.runner.shutdown(wait=True)
+        self.engine.dispose()
+
+
+def register_job_types(registry: JobRegistry) -> None:
+    """Feature packages add their job types here as they arrive."""
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    engine = build_engine(settings.resolved_database_url)
+    sessions = build_sessionmaker(engine)
+    registry = JobRegistry()
+    register_job_types(registry)
+    runner = InProcessJobRunner(sessions, registry, workers=settings.job_workers)
+    install_dispatch_on_commit(sessions, runner)
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        secrets=build_secret_box(settings),
+        jobs=registry,
+        runner=runner,
+    )

@@ -1,0 +1,1 @@
+"""Tenants, API tokens, and the authentication of requests."""

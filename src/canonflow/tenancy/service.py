@@ -1,0 +1,120 @@
+"""Tenant and token flows. Services flush; the caller commits."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.orm import Session
+
+from canonflow import audit
+from canonflow.core.enums import Role
+from canonflow.db.models import ApiToken, Tenant
+from canonflow.db.types import utcnow
+from canonflow.errors import Conflict, Invalid, NotFound, Unauthorized
+from canonflow.tenancy import repository
+from canonflow.tenancy.tokens import generate_token, hash_token
+
+_TENANT_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: a token of a tenant with a role."""
+
+    tenant_id: uuid.UUID
+    tenant_slug: str
+    token_id: uuid.UUID | None
+    name: str
+    role: Role
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    """A new token. `secret` exists only here: it is stored as a hash."""
+
+    token: ApiToken
+    secret: str
+
+
+def create_tenant(session: Session, *, slug: str, name: str | None = None) -> Tenant:
+    slug = slug.strip().lower()
+    if not _TENANT_SLUG.match(slug):
+        raise Invalid(
+            f"invalid tenant name {slug!r}: use 1-80 lowercase letters, digits and '-', "
+            "starting with a letter or digit"
+        )
+    if repository.get_tenant_by_slug(session, slug) is not None:
+        raise Conflict(f"tenant {slug!r} already exists")
+    tenant = Tenant(slug=slug, name=name or slug, entitlements={})
+    session.add(tenant)
+    session.flush()
+    return tenant
+
+
+def get_tenant_or_raise(session: Session, slug: str) -> Tenant:
+    tenant = repository.get_tenant_by_slug(session, slug)
+    if tenant is None:
+        raise NotFound(f"no tenant named {slug!r}")
+    return tenant
+
+
+def issue_token(
+    session: Session, *, tenant: Tenant, role: Role, name: str, actor: str
+) -> IssuedToken:
+    secret = generate_token()
+    token = ApiToken(tenant_id=tenant.id, name=name, role=role, token_hash=hash_token(secret))
+    session.add(token)
+    session.flush()
+    audit.record(
+        session,
+        tenant_id=tenant.id,
+        actor=actor,
+        action="token.create",
+        target_type="api_token",
+        target_id=str(token.id),
+        details={"role": role.value, "name": name},
+    )
+    return IssuedToken(token=token, secret=secret)
+
+
+def revoke_token(session: Session, *, tenant: Tenant, token_id: uuid.UUID, actor: str) -> ApiToken:
+    token = repository.get_token(session, tenant.id, token_id)
+    if token is None:
+        raise NotFound(f"no token {token_id} in tenant {tenant.slug!r}")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        audit.record(
+            session,
+            tenant_id=tenant.id,
+            actor=actor,
+            action="token.revoke",
+            target_type="api_token",
+            target_id=str(token.id),
+        )
+    session.flush()
+    return token
+
+
+def authenticate(session: Session, secret: str) -> Principal:
+    """The principal behind a bearer token; `Unauthorized` for an unknown or revoked one."""
+    token = repository.get_token_by_hash(session, hash_token(secret))
+    if token is None or token.revoked_at is not None:
+        raise Unauthorized("invalid or revoked API token")
+    tenant = session.get(Tenant, token.tenant_id)
+    if tenant is None:  # the FK cascades, so only a race gets here
+        raise Unauthorized("invalid or revoked API token")
+    now = utcnow()
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+        token.last_used_at = now
+        session.flush()
+    return Principal(
+        tenant_id=tenant.id,
+        tenant_slug=tenant.slug,
+        token_id=token.id,
+        name=token.name,
+        role=token.role,
+    )

@@ -1,0 +1,51 @@
+"""The migrated schema is exactly the models' schema, on both backends."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+
+from canonflow.db.base import Base
+from canonflow.db.migrate import current_revision, upgrade
+from canonflow.runtime import Runtime
+
+EXPECTED_TABLES = {
+    "tenants",
+    "api_tokens",
+    "environments",
+    "git_repositories",
+    "canonical_workflows",
+    "workflow_env_map",
+    "background_jobs",
+    "sync_runs",
+    "status_events",
+    "audit_log",
+    "credential_bindings",
+    "snapshots",
+}
+
+
+def test_migrated_schema_has_no_autogenerate_diff(runtime: Runtime) -> None:
+    with runtime.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        diff = compare_metadata(context, Base.metadata)
+    assert diff == []
+
+
+def test_every_design_table_exists(runtime: Runtime) -> None:
+    tables = set(inspect(runtime.engine).get_table_names())
+    assert tables - {"alembic_version"} == EXPECTED_TABLES
+
+
+def test_partial_unique_index_on_canonical_and_environment(runtime: Runtime) -> None:
+    indexes = {ix["name"]: ix for ix in inspect(runtime.engine).get_indexes("workflow_env_map")}
+    index = indexes["uq_workflow_env_map_canonical_environment"]
+    assert index["unique"]
+    assert index["column_names"] == ["canonical_id", "environment_id"]
+
+
+def test_upgrade_is_idempotent(runtime: Runtime) -> None:
+    upgrade(runtime.engine)
+    upgrade(runtime.engine)
+    assert current_revision(runtime.engine) == "0001"

@@ -1,0 +1,1 @@
+"""Test infrastructure: real PostgreSQL clusters, databases per test, factories."""
