@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -70,5 +71,6 @@ def report_and_exit(exc: BaseException) -> None:
         message, code = f"database unavailable: {exc.orig}", EXIT_FAILURE
     else:
         raise exc
-    err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    one_line = " ".join(str(message).split())
+    err_console.print(f"[red]error:[/red] {escape(one_line)}", highlight=False, soft_wrap=True)
     sys.exit(code)

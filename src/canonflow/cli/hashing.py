@@ -10,7 +10,7 @@ import typer
 
 from canonflow.cli.common import EXIT_BAD_INPUT, err_console
 from canonflow.core.hashing import content_hash
-from canonflow.core.normalize import InvalidWorkflow, parse_workflow
+from canonflow.core.workflow_shape import InvalidWorkflow, parse_workflow
 
 
 def hash_files(
