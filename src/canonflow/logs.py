@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import uuid
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
@@ -38,7 +39,9 @@ def configure_logging(settings: Settings) -> None:
     )
 
 
-def _redact_secrets(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
+def _redact_secrets(
+    _logger: Any, _method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
     for key in event.keys() & _SECRET_KEYS:
         event[key] = "<redacted>"
     return event
@@ -60,9 +63,7 @@ class RequestIdMiddleware:
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message.setdefault("headers", []).append(
-                    (REQUEST_ID_HEADER, request_id.encode())
-                )
+                message.setdefault("headers", []).append((REQUEST_ID_HEADER, request_id.encode()))
             await send(message)
 
         with structlog.contextvars.bound_contextvars(request_id=request_id):
@@ -72,7 +73,7 @@ class RequestIdMiddleware:
 def _incoming_request_id(scope: Scope) -> str | None:
     for name, value in scope.get("headers", []):
         if name == REQUEST_ID_HEADER:
-            text = value.decode("latin-1")
+            text: str = value.decode("latin-1")
             if 0 < len(text) <= 64 and text.isprintable():
                 return text
     return None

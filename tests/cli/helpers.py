@@ -30,7 +30,7 @@ def canonflow_bin() -> str:
 def run_cli(
     *args: str, env: dict[str, str] | None = None, stdin: bytes | None = None
 ) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
+    return subprocess.run(
         [canonflow_bin(), *args],
         input=stdin.decode() if stdin is not None else None,
         capture_output=True,
@@ -38,4 +38,3 @@ def run_cli(
         env=env,
         timeout=120,
     )
-    return result

@@ -59,10 +59,17 @@ def test_db_upgrade_and_current(settings: Settings) -> None:
 
 
 def test_unreachable_database_is_one_line(settings: Settings) -> None:
-    env = cli_env(settings) | {
-        "CANONFLOW_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"
-    }
+    env = cli_env(settings) | {"CANONFLOW_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}
     result = run_cli("tenant", "list", env=env)
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: database unavailable")
+
+
+def test_invalid_configuration_is_one_line(settings: Settings) -> None:
+    result = run_cli("tenant", "list", env=cli_env(settings) | {"CANONFLOW_PORT": "eighty"})
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "error: invalid configuration: CANONFLOW_PORT: Input should be a valid integer, "
+        "unable to parse string as an integer"
+    ]

@@ -6,6 +6,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from sqlalchemy.exc import OperationalError
@@ -39,6 +40,10 @@ def load_settings() -> Settings:
         settings = get_settings()
     except ConfigError as exc:
         raise CliError(str(exc)) from exc
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = "CANONFLOW_" + "_".join(str(part) for part in first["loc"]).upper()
+        raise CliError(f"invalid configuration: {where}: {first['msg']}") from exc
     configure_logging(settings)
     return settings
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-TOKEN_PREFIX = "cf_"
+TOKEN_PREFIX = "cf_"  # noqa: S105 (a prefix, not a secret)
 
 
 def generate_token() -> str:
