@@ -50,9 +50,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def database_url(backend: str, request: pytest.FixtureRequest) -> Iterator[str]:
     """A fresh, migrated database of the test's backend."""
-    databases: SqliteDatabases | PostgresDatabases = request.getfixturevalue(
-        f"{backend}_databases"
-    )
+    databases: SqliteDatabases | PostgresDatabases = request.getfixturevalue(f"{backend}_databases")
     url = databases.create()
     yield url
     databases.drop(url)

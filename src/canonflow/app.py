@@ -9,10 +9,11 @@ from fastapi import FastAPI
 
 from canonflow import __version__
 from canonflow.api import health
+from canonflow.api.problems import install_error_handlers
+from canonflow.api.request_id import RequestIdMiddleware
 from canonflow.config import Settings, get_settings
-from canonflow.errors import install_error_handlers
 from canonflow.jobs import api as jobs_api
-from canonflow.logs import RequestIdMiddleware, configure_logging
+from canonflow.logs import configure_logging
 from canonflow.runtime import Runtime, build_runtime
 
 

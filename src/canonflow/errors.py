@@ -1,18 +1,8 @@
-"""Typed application errors, rendered as RFC 7807 problem JSON by one handler."""
+"""Typed application errors. `canonflow.api.problems` renders them as RFC 7807 problem JSON."""
 
 from __future__ import annotations
 
-from http import HTTPStatus
 from typing import Any
-
-import structlog
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
-
-PROBLEM_JSON = "application/problem+json"
-log = structlog.get_logger(__name__)
 
 
 class AppError(Exception):
@@ -49,58 +39,3 @@ class Conflict(AppError):
 
 class Unavailable(AppError):
     status, code = 503, "unavailable"
-
-
-def problem(
-    request: Request, status: int, detail: str, *, code: str, extra: dict[str, Any] | None = None
-) -> JSONResponse:
-    body: dict[str, Any] = {
-        "type": f"https://canonflow.dev/problems/{code}",
-        "title": HTTPStatus(status).phrase,
-        "status": status,
-        "detail": detail,
-        "instance": request.url.path,
-    }
-    request_id = getattr(request.state, "request_id", None)
-    if request_id:
-        body["request_id"] = request_id
-    body.update(extra or {})
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
-
-
-async def _app_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, AppError)
-    return problem(request, exc.status, exc.message, code=exc.code, extra=exc.details)
-
-
-async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
-    errors = [
-        {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type")}
-        for err in exc.errors()
-    ]
-    first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
-    where = ".".join(str(part) for part in first["loc"])
-    detail = f"{where}: {first['msg']}" if where else str(first["msg"])
-    return problem(request, 422, detail, code="invalid", extra={"errors": errors})
-
-
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StarletteHTTPException)
-    detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
-    code = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "-")
-    return problem(request, exc.status_code, detail, code=code)
-
-
-async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error", path=request.url.path)
-    return problem(request, 500, "an unexpected error occurred", code="internal-error")
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    """The one place where errors become HTTP problems."""
-    app.add_exception_handler(AppError, _app_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected_error)

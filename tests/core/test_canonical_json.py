@@ -16,7 +16,9 @@ FAST = settings(max_examples=300, deadline=None, database=None)
 
 
 def stdlib_reference(obj: object) -> bytes:
-    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    text = json.dumps(
+        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
     return text.encode()
 
 
@@ -34,7 +36,9 @@ json_scalars = (
 )
 json_documents = st.recursive(
     json_scalars,
-    lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(), children, max_size=5),
+    lambda children: (
+        st.lists(children, max_size=5) | st.dictionaries(st.text(), children, max_size=5)
+    ),
     max_leaves=30,
 )
 
@@ -47,7 +51,9 @@ def test_bytes_equal_the_standard_library(document: object) -> None:
 
 @FAST
 @given(st.dictionaries(st.text(), json_scalars, max_size=8), st.randoms())
-def test_key_insertion_order_does_not_matter(document: dict[str, object], rnd: random.Random) -> None:
+def test_key_insertion_order_does_not_matter(
+    document: dict[str, object], rnd: random.Random
+) -> None:
     items = list(document.items())
     rnd.shuffle(items)
     assert canonical_json(dict(items)) == canonical_json(document)

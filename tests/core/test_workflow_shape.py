@@ -31,7 +31,10 @@ def test_integers_beyond_64_bits_are_read_as_javascript_reads_them() -> None:
     ("raw", "message"),
     [
         (b"", "not valid JSON: .* \\(line 1 column 1\\)"),
-        (b'{"nodes": [],\n "connections": {},}', "not valid JSON: .*comma.* \\(line 2 column 19\\)"),
+        (
+            b'{"nodes": [],\n "connections": {},}',
+            "not valid JSON: .*comma.* \\(line 2 column 19\\)",
+        ),
         (b'{"nodes": [NaN], "connections": {}}', "not valid JSON: .* \\(line 1 column 12\\)"),
         (b'{"nodes": [], "connections": {}, "x": 1e400}', "not valid JSON: .*infinity"),
         (b'{"nodes": [], "connections": {}, "x": "\\ud800"}', "not valid JSON: .*surrogate"),
@@ -103,7 +106,7 @@ def test_duplicate_node_names_are_rejected() -> None:
 
 
 def test_shape_errors_come_through_parse_workflow() -> None:
-    with pytest.raises(InvalidWorkflow, match="^not an n8n workflow: no 'nodes'"):
+    with pytest.raises(InvalidWorkflow, match=r"^not an n8n workflow: no 'nodes'"):
         parse_workflow(b'{"connections": {}}')
 
 

@@ -63,19 +63,44 @@ def running_cluster() -> Iterator[PostgresCluster]:
             os.chown(path, entry.pw_uid, entry.pw_gid)
     port = free_port()
     run = _runner(owner)
-    run([str(bindir / "initdb"), "-D", str(data_dir), "-U", "postgres", "--auth=trust",
-         "--encoding=UTF8", "--locale=C.UTF-8"])
+    run(
+        [
+            str(bindir / "initdb"),
+            "-D",
+            str(data_dir),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C.UTF-8",
+        ]
+    )
     options = (
         f"-p {port} -k {socket_dir} -c listen_addresses=127.0.0.1 -c fsync=off "
         "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
     )
-    run([str(bindir / "pg_ctl"), "-D", str(data_dir), "-o", options, "-l",
-         str(root / "postgres.log"), "-w", "-t", "60", "start"])
+    run(
+        [
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(data_dir),
+            "-o",
+            options,
+            "-l",
+            str(root / "postgres.log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        ]
+    )
     try:
         yield PostgresCluster(port=port, data_dir=data_dir)
     finally:
-        run([str(bindir / "pg_ctl"), "-D", str(data_dir), "-m", "immediate", "-w", "stop"],
-            check=False)
+        run(
+            [str(bindir / "pg_ctl"), "-D", str(data_dir), "-m", "immediate", "-w", "stop"],
+            check=False,
+        )
         shutil.rmtree(root, ignore_errors=True)
 
 

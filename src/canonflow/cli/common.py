@@ -5,19 +5,21 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
 
 from canonflow.config import ConfigError, Settings, get_settings
 from canonflow.crypto import SecretKeyError
-from canonflow.db.engine import transaction
 from canonflow.errors import AppError
 from canonflow.logs import configure_logging
-from canonflow.runtime import Runtime, build_runtime
+
+if TYPE_CHECKING:  # the database stack loads only for commands that use it
+    from sqlalchemy.orm import Session
+
+    from canonflow.runtime import Runtime
 
 console = Console()
 err_console = Console(stderr=True)
@@ -50,6 +52,8 @@ def load_settings() -> Settings:
 
 @contextmanager
 def open_runtime() -> Iterator[Runtime]:
+    from canonflow.runtime import build_runtime
+
     runtime = build_runtime(load_settings())
     try:
         yield runtime
@@ -60,12 +64,16 @@ def open_runtime() -> Iterator[Runtime]:
 @contextmanager
 def unit_of_work() -> Iterator[Session]:
     """The command's transaction: committed when the command succeeds."""
+    from canonflow.db.engine import transaction
+
     with open_runtime() as runtime, transaction(runtime.sessions) as session:
         yield session
 
 
 def report_and_exit(exc: BaseException) -> None:
     """Print one readable line for a known failure and exit; re-raise anything else."""
+    from sqlalchemy.exc import OperationalError
+
     if isinstance(exc, CliError):
         message, code = exc.message, exc.exit_code
     elif isinstance(exc, AppError):

@@ -5,15 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-import uvicorn
 
-from canonflow.app import create_app
-from canonflow.bootstrap import ensure_first_tenant
 from canonflow.cli.common import console, load_settings
 from canonflow.crypto import generate_key
-from canonflow.db import migrate
-from canonflow.db.engine import transaction
-from canonflow.runtime import build_runtime
 
 
 def serve(
@@ -21,6 +15,14 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (CANONFLOW_PORT).")] = None,
 ) -> None:
     """Migrate the database, then serve the API, its docs and the UI."""
+    import uvicorn
+
+    from canonflow.app import create_app
+    from canonflow.bootstrap import ensure_first_tenant
+    from canonflow.db import migrate
+    from canonflow.db.engine import transaction
+    from canonflow.runtime import build_runtime
+
     settings = load_settings()
     runtime = build_runtime(settings)
     try:

@@ -1,4 +1,8 @@
-"""`canonflow tenant` and `canonflow token`: tenants and their API tokens."""
+"""`canonflow tenant` and `canonflow token`: tenants and their API tokens.
+
+Command modules import the database stack inside the commands, so that `canonflow --help`
+and `canonflow hash` start fast.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,6 @@ from rich.table import Table
 
 from canonflow.cli.common import CliError, console, unit_of_work
 from canonflow.core.enums import Role
-from canonflow.tenancy import repository, service
 
 tenant_app = typer.Typer(help="Tenants (teams).", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
@@ -23,6 +26,8 @@ def create_tenant(
     display_name: Annotated[str | None, typer.Option(help="A human-readable name.")] = None,
 ) -> None:
     """Create a tenant."""
+    from canonflow.tenancy import service
+
     with unit_of_work() as session:
         tenant = service.create_tenant(session, slug=name, name=display_name)
         console.print(f"tenant {tenant.slug} created ({tenant.id})")
@@ -31,6 +36,8 @@ def create_tenant(
 @tenant_app.command("list")
 def list_tenants() -> None:
     """List tenants."""
+    from canonflow.tenancy import repository
+
     with unit_of_work() as session:
         table = Table("name", "display name", "plan", "id")
         for tenant in repository.list_tenants(session):
@@ -45,6 +52,8 @@ def create_token(
     name: Annotated[str, typer.Option(help="What the token is for.")] = "cli-issued",
 ) -> None:
     """Create a token and print it once (it is stored only as a hash)."""
+    from canonflow.tenancy import service
+
     with unit_of_work() as session:
         issued = service.issue_token(
             session,
@@ -60,6 +69,8 @@ def create_token(
 @token_app.command("list")
 def list_tokens(tenant: Annotated[str, typer.Option(help="The tenant's name.")]) -> None:
     """List a tenant's tokens (never their values)."""
+    from canonflow.tenancy import repository, service
+
     with unit_of_work() as session:
         tenant_row = service.get_tenant_or_raise(session, tenant)
         table = Table("id", "name", "role", "created", "last used", "revoked")
@@ -81,6 +92,8 @@ def revoke_token(
     tenant: Annotated[str, typer.Option(help="The tenant's name.")],
 ) -> None:
     """Revoke a token: it stops working at once."""
+    from canonflow.tenancy import service
+
     try:
         parsed = uuid.UUID(token_id)
     except ValueError:

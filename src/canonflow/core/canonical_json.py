@@ -14,28 +14,42 @@ orjson writes the same bytes for almost every document and is several times fast
 is tried first. It differs from the standard library in three places, each detected on its
 output and handed to the standard library instead:
 
-- NaN and Infinity, which orjson writes as ``null``: any ``null`` token sends the
-  document to the standard library, which rejects them;
+- NaN and Infinity, which orjson writes as ``null``: a ``null`` value sends the document
+  to the standard library, which rejects them;
 - floats below 1e-4 in magnitude, which orjson writes as ``0.00001`` or ``1e-7`` where the
-  standard library writes ``1e-05`` and ``1e-07``: any ``.0000`` or digit-``e-`` sequence
-  sends the document to the standard library;
+  standard library writes ``1e-05`` and ``1e-07``: a value that starts like either sends
+  the document to the standard library;
 - integers beyond 64 bits, which orjson refuses.
 
-These checks may also fire on text inside strings; that only costs speed, never changes
-the bytes.
+The checks look at what follows ``:``, ``,`` or ``[``, where compact JSON starts a value;
+text inside a string can still look like that (``"a:null"``), which only costs speed, never
+changes the bytes. A bare scalar goes to the standard library directly.
 """
 
 import json
 import math
 import re
-from collections.abc import Mapping
 
 import orjson
 
 _ORJSON_OPTIONS = (
     orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 )
-_TINY_FLOAT_EXPONENT = re.compile(rb"\de-")
+_VALUE_START = rb"[:,\[]"  # in compact output every non-key value follows one of these
+_NULL_TOKEN = re.compile(rb"null(?<=" + _VALUE_START + rb"null)")
+_TINY_DECIMAL = re.compile(
+    rb"0\.0000(?:(?<=" + _VALUE_START + rb"0\.0000)|(?<=" + _VALUE_START + rb"-0\.0000))"
+)
+# A float written as `1e-7`, `-1.25e-7`, ...: "e-" after a mantissa of 1 to 17 digits.
+_TINY_EXPONENT = re.compile(
+    rb"e-(?:"
+    + rb"|".join(
+        rb"(?<=" + _VALUE_START + sign + rb"\d" + fraction + rb"e-)"
+        for sign in (b"", b"-")
+        for fraction in (b"", *(rb"\.\d{%d}" % digits for digits in range(1, 17)))
+    )
+    + rb")"
+)
 
 
 def canonical_json(obj: object) -> bytes:
@@ -44,6 +58,8 @@ def canonical_json(obj: object) -> bytes:
     Raises ValueError for NaN or Infinity (and for strings that are not valid Unicode),
     TypeError for anything that is not JSON data.
     """
+    if not isinstance(obj, dict | list | tuple):
+        return _stdlib_canonical_json(obj)
     try:
         out = orjson.dumps(obj, option=_ORJSON_OPTIONS)
     except orjson.JSONEncodeError:
@@ -55,19 +71,21 @@ def canonical_json(obj: object) -> bytes:
 
 
 def _may_differ_from_stdlib(out: bytes) -> bool:
-    if b"null" in out or b".0000" in out:
-        return True
-    return b"e-" in out and _TINY_FLOAT_EXPONENT.search(out) is not None
+    return any(
+        pattern.search(out) is not None for pattern in (_NULL_TOKEN, _TINY_DECIMAL, _TINY_EXPONENT)
+    )
 
 
 def _stdlib_canonical_json(obj: object) -> bytes:
-    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    text = json.dumps(
+        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
     return text.encode("utf-8")
 
 
 def _check_json_data(obj: object) -> None:
     """Reject what the standard library would accept but JSON data cannot hold."""
-    if isinstance(obj, Mapping):
+    if isinstance(obj, dict):
         for key, value in obj.items():
             if not isinstance(key, str):
                 raise TypeError(f"object keys must be strings, got {type(key).__name__}")

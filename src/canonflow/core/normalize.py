@@ -1,0 +1,269 @@
+"""The content-hash rules, hash_version 1: what of an n8n workflow counts, and in which form.
+
+Two copies of one workflow (exported from different n8n instances, or read from Git)
+normalize to the same document; a change that can alter behaviour changes the document.
+Changing any rule below means a new HASH_VERSION, and every stored hash is recomputed.
+
+1. Top level: only `name`, `description`, `connections`, `settings` and `nodes` count.
+   Everything else (`id`, `versionId`, `active`, `tags`, `meta`, `pinData`, `staticData`,
+   `createdAt`, `shared`, ...) is dropped.
+2. Null: a member whose value is null is dropped, at any depth, so a missing field and
+   the same field set to null are equal. Null items of a list are kept (position counts).
+3. Numbers are taken as n8n (JavaScript) holds them: an integral float within +-2**53 is
+   an integer (`2.0` == `2`); an integer beyond +-2**53 is the nearest double.
+4. Settings: n8n's save-time defaults are filled in when absent: `executionOrder` "v1",
+   `callerPolicy` "workflowsFromSameOwner", `availableInMCP` false.
+5. Nodes: only `name`, `type`, `typeVersion`, `parameters`, `credentials`, `disabled`,
+   `notes`, `onError`, `continueOnFail`, `retryOnFail`, `maxTries`, `waitBetweenTries`,
+   `alwaysOutputData` and `executeOnce` count (`id`, `position`, `webhookId`,
+   `notesInFlow`, ... are dropped). A field at n8n's default counts as absent: `false` for
+   `disabled`, `continueOnFail`, `retryOnFail`, `alwaysOutputData`, `executeOnce`; "" for
+   `notes`; "stopWorkflow" for `onError`; `{}` for `parameters` and `credentials`.
+   Nodes are sorted by name. Sticky notes are nodes and count.
+6. Credentials become `{credential_type: credential_name}`; ids are dropped, and a
+   credential without a string name counts as absent.
+7. Resource locators (objects with `"__rl": true`, at any depth) lose `cachedResultName`
+   and `cachedResultUrl`.
+8. Connections: an output that is null or `[]` has no connections; trailing empty outputs,
+   connection types without outputs and source nodes without connection types are dropped.
+   Where one output feeds two or more targets, the targets are ordered by their node's canvas
+   position, top to bottom (y) then left to right (x), then by node name and by the
+   connection's canonical JSON; targets whose node has no `[x, y]` position come last, in
+   the order given. All other lists keep their order.
+9. Workflow references, when a `refs` map (n8n workflow id -> canonical slug) is given:
+   `parameters.workflowId` of Execute Workflow and Call-Workflow-Tool nodes whose `source`
+   is "database" (the default; a plain id, a resource locator, or an n8n URL in "url"
+   mode), `settings.errorWorkflow`, and each id in the comma-separated
+   `settings.callerIds` become `"slug:<slug>"`. An id missing from `refs` is kept as it is
+   and reported; expressions (values starting with "=") and empty values are neither
+   replaced nor reported. `settings.callerIds` is always trimmed, de-duplicated and sorted.
+   Without `refs` nothing is replaced or reported.
+"""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from canonflow.core._workflow_refs import REFERENCE_PREFIX, WorkflowRefs
+from canonflow.core.canonical_json import canonical_json
+from canonflow.core.workflow_shape import InvalidWorkflow, parse_workflow, validate_workflow
+
+__all__ = [
+    "HASH_PREFIX",
+    "HASH_VERSION",
+    "REFERENCE_PREFIX",
+    "InvalidWorkflow",
+    "Normalized",
+    "normalize",
+    "parse_workflow",
+    "validate_workflow",
+]
+
+HASH_VERSION: int = 1
+HASH_PREFIX = "v1:"
+
+_TOP_LEVEL_SCALARS = ("name", "description")
+_SETTINGS_DEFAULTS: Mapping[str, Any] = {
+    "executionOrder": "v1",
+    "callerPolicy": "workflowsFromSameOwner",
+    "availableInMCP": False,
+}
+_NODE_FIELDS = frozenset({
+    "name", "type", "typeVersion", "parameters", "disabled", "notes", "onError",
+    "continueOnFail", "retryOnFail", "maxTries", "waitBetweenTries", "alwaysOutputData",
+    "executeOnce",
+})  # fmt: skip
+_NODE_DEFAULTS: Mapping[str, object] = {
+    "parameters": {},
+    "disabled": False,
+    "notes": "",
+    "onError": "stopWorkflow",
+    "continueOnFail": False,
+    "retryOnFail": False,
+    "alwaysOutputData": False,
+    "executeOnce": False,
+}
+_RESOURCE_LOCATOR_CACHE_KEYS = ("cachedResultName", "cachedResultUrl")
+_MAX_SAFE_INTEGER = 2**53
+
+
+@dataclass(frozen=True)
+class Normalized:
+    """A workflow reduced to what counts, and the workflow ids `refs` could not resolve."""
+
+    document: dict[str, Any]
+    unresolved_refs: tuple[str, ...]
+
+
+def normalize(workflow: Mapping[str, Any], refs: Mapping[str, str] | None = None) -> Normalized:
+    """Apply the hash_version 1 rules (module docstring) to one workflow.
+
+    `refs` maps n8n workflow ids of the workflow's environment to canonical slugs.
+    Raises InvalidWorkflow if `workflow` does not have the shape of an n8n workflow.
+    """
+    checked = validate_workflow(workflow)
+    references = WorkflowRefs(refs)
+    nodes = checked["nodes"]
+    document: dict[str, Any] = {
+        "connections": _normalize_connections(checked["connections"], _positions(nodes)),
+        "nodes": sorted(
+            (_normalize_node(node, references) for node in nodes), key=lambda n: n["name"]
+        ),
+        "settings": _normalize_settings(checked.get("settings"), references),
+    }
+    for key in _TOP_LEVEL_SCALARS:
+        value = _clean(checked.get(key))
+        if value is not None:
+            document[key] = value
+    return Normalized(document=document, unresolved_refs=tuple(sorted(references.unresolved)))
+
+
+def _clean(value: Any) -> Any:
+    """Rules 2, 3 and 7 on any JSON value; always returns fresh containers."""
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return value
+    if kind is dict:
+        return _clean_object(value)
+    if kind is list:
+        return [item if type(item) is str else _clean(item) for item in value]
+    if kind is int:
+        return value if -_MAX_SAFE_INTEGER <= value <= _MAX_SAFE_INTEGER else _js_big(value)
+    if kind is float:
+        return _js_float(value)
+    return _clean_unusual(value)
+
+
+def _clean_object(value: Mapping[str, Any]) -> dict[str, Any]:
+    cleaned = {
+        key: item if type(item) is str else _clean(item)
+        for key, item in value.items()
+        if item is not None
+    }
+    if cleaned.get("__rl") is True:
+        for key in _RESOURCE_LOCATOR_CACHE_KEYS:
+            cleaned.pop(key, None)
+    return cleaned
+
+
+def _clean_unusual(value: Any) -> Any:
+    """Subclasses and other containers than JSON parsers produce."""
+    if isinstance(value, str | bool):
+        return value
+    if isinstance(value, Mapping):
+        return _clean_object(value)
+    if isinstance(value, list | tuple):
+        return [_clean(item) for item in value]
+    if isinstance(value, float):
+        return _js_float(value)
+    if isinstance(value, int):
+        return _clean(int(value))
+    return value
+
+
+def _js_float(value: float) -> int | float:
+    if value.is_integer() and -_MAX_SAFE_INTEGER <= value <= _MAX_SAFE_INTEGER:
+        return int(value)
+    return value
+
+
+def _js_big(value: int) -> int | float:
+    try:
+        return _js_float(float(value))
+    except OverflowError:  # beyond any double: n8n could not hold it either; keep it exact
+        return value
+
+
+def _normalize_node(node: Mapping[str, Any], refs: WorkflowRefs) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in _NODE_FIELDS and value is not None:
+            cleaned = _clean(value)
+            if not _is_default(key, cleaned):
+                result[key] = cleaned
+    credentials = _credential_names(node.get("credentials"))
+    if credentials:
+        result["credentials"] = credentials
+    if "parameters" in result:
+        refs.resolve_node(result["type"], result["parameters"])
+    return result
+
+
+def _is_default(key: str, value: object) -> bool:
+    default = _NODE_DEFAULTS.get(key)
+    return default is not None and type(value) is type(default) and value == default
+
+
+def _credential_names(credentials: Mapping[str, Any] | None) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for credential_type, credential in (credentials or {}).items():
+        name = credential.get("name") if isinstance(credential, Mapping) else credential
+        if isinstance(name, str):
+            names[credential_type] = name
+    return names
+
+
+def _normalize_settings(settings: Mapping[str, Any] | None, refs: WorkflowRefs) -> dict[str, Any]:
+    result: dict[str, Any] = {**_SETTINGS_DEFAULTS, **_clean(settings or {})}
+    refs.resolve_settings(result)
+    return result
+
+
+def _positions(nodes: Iterable[Mapping[str, Any]]) -> dict[str, tuple[float, float]]:
+    """Canvas position (y, x) of every node that has a valid `[x, y]` position."""
+    positions: dict[str, tuple[float, float]] = {}
+    for node in nodes:
+        position = node.get("position")
+        if isinstance(position, list | tuple) and len(position) == 2:
+            x, y = position
+            if _is_real(x) and _is_real(y):
+                positions[node["name"]] = (float(y), float(x))
+    return positions
+
+
+def _is_real(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value == value
+
+
+def _normalize_connections(
+    connections: Mapping[str, Any], positions: Mapping[str, tuple[float, float]]
+) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for source, by_type in connections.items():
+        kept = {}
+        for connection_type, outputs in by_type.items():
+            normalized = _normalize_outputs(outputs, positions)
+            if normalized:
+                kept[connection_type] = normalized
+        if kept:
+            result[source] = kept
+    return result
+
+
+def _normalize_outputs(
+    outputs: list[Any], positions: Mapping[str, tuple[float, float]]
+) -> list[list[Any]]:
+    result = [
+        _order_targets([_clean_object(t) for t in targets or ()], positions) for targets in outputs
+    ]
+    while result and not result[-1]:
+        result.pop()
+    return result
+
+
+def _order_targets(
+    targets: list[dict[str, Any]], positions: Mapping[str, tuple[float, float]]
+) -> list[dict[str, Any]]:
+    if len(targets) < 2:
+        return targets
+    names = [target["node"] for target in targets]
+    same_node_twice = len(set(names)) < len(names)  # only then can the connection decide
+
+    def canvas_order(target: dict[str, Any]) -> tuple[Any, ...]:
+        position = positions.get(target["node"])
+        if position is None:
+            return (1,)  # unknown position: after the positioned ones, in the given order
+        tiebreak = canonical_json(target) if same_node_twice else b""
+        return (0, *position, target["node"], tiebreak)
+
+    return sorted(targets, key=canvas_order)

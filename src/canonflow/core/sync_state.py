@@ -1,0 +1,94 @@
+"""Derived sync state of a linked mapping (DESIGN section 3): display only, never stored.
+
+Three content hashes decide it: the environment's (env), Git's (git), and the base, the
+hash both sides last agreed on.
+
+    in_sync      env == git (whatever the base)
+    drift        env changed since base, Git did not: someone edited in n8n
+    out_of_date  Git changed since base, env did not: Git is newer
+    conflict     both changed since base, differently
+    unknown      env or Git hash missing, or no base while they differ
+
+For unknown the hashes cannot tell which side is newer; `derive_sync_view` then compares
+the Git commit time with n8n's `updatedAt`.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Literal
+
+Side = Literal["git", "env"]
+
+
+class SyncState(StrEnum):
+    """How the environment's copy of a workflow relates to Git's."""
+
+    IN_SYNC = "in_sync"
+    DRIFT = "drift"
+    OUT_OF_DATE = "out_of_date"
+    CONFLICT = "conflict"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class SyncView:
+    """The sync state and which side holds the newer content, when that can be told."""
+
+    state: SyncState
+    newer_side: Side | None
+
+
+def derive_sync_state(
+    env_hash: str | None, git_hash: str | None, base_hash: str | None
+) -> SyncState:
+    """The sync state from the environment, Git and base content hashes."""
+    if env_hash is None or git_hash is None:
+        return SyncState.UNKNOWN
+    if env_hash == git_hash:
+        return SyncState.IN_SYNC
+    if base_hash is None:
+        return SyncState.UNKNOWN
+    if git_hash == base_hash:
+        return SyncState.DRIFT
+    if env_hash == base_hash:
+        return SyncState.OUT_OF_DATE
+    return SyncState.CONFLICT
+
+
+def derive_sync_view(
+    env_hash: str | None,
+    git_hash: str | None,
+    base_hash: str | None,
+    *,
+    git_committed_at: datetime | None,
+    n8n_updated_at: datetime | None,
+) -> SyncView:
+    """The sync state plus the newer side.
+
+    drift: env; out_of_date: git; in_sync and conflict: None; unknown: the side with the
+    later timestamp, None if either is missing or they are equal (naive times count as UTC).
+    """
+    state = derive_sync_state(env_hash, git_hash, base_hash)
+    if state is SyncState.DRIFT:
+        return SyncView(state, "env")
+    if state is SyncState.OUT_OF_DATE:
+        return SyncView(state, "git")
+    if state is SyncState.UNKNOWN:
+        return SyncView(state, _later_side(git_committed_at, n8n_updated_at))
+    return SyncView(state, None)
+
+
+def _later_side(git_at: datetime | None, env_at: datetime | None) -> Side | None:
+    if git_at is None or env_at is None:
+        return None
+    git_utc, env_utc = _as_utc(git_at), _as_utc(env_at)
+    if git_utc > env_utc:
+        return "git"
+    if env_utc > git_utc:
+        return "env"
+    return None
+
+
+def _as_utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
