@@ -20,7 +20,7 @@ from tests.factories import bearer, make_tenant, make_token
 def _assert_problem(response_json: dict[str, object], status: int) -> None:
     assert response_json["status"] == status
     assert isinstance(response_json["detail"], str) and response_json["detail"]
-    assert str(response_json["type"]).startswith("https://")
+    assert str(response_json["type"]).startswith("urn:canonflow:problem:")
 
 
 @pytest.fixture
@@ -84,8 +84,11 @@ def test_viewer_cannot_cancel_a_job_but_operator_can(
     assert allowed.status_code == 200
     assert allowed.json()["status"] == "cancelled"
     with transaction(runtime.sessions) as session:
-        actions = session.scalars(select(AuditEntry.action)).all()
-    assert "job.cancel" in actions
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "job.cancel")).one()
+    assert entry.target_id == str(job_id)
+    assert entry.actor_token_id is not None
+    # The request id of the call is bound to the log context and lands in the audit row.
+    assert entry.request_id == allowed.headers["x-request-id"]
 
 
 def test_token_is_stored_only_as_a_hash(session: Session) -> None:

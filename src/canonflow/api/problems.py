@@ -21,7 +21,7 @@ def problem(
     request: Request, status: int, detail: str, *, code: str, extra: dict[str, Any] | None = None
 ) -> JSONResponse:
     body: dict[str, Any] = {
-        "type": f"https://canonflow.dev/problems/{code}",
+        "type": f"urn:canonflow:problem:{code}",
         "title": HTTPStatus(status).phrase,
         "status": status,
         "detail": detail,
