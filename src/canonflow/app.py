@@ -12,6 +12,7 @@ from canonflow.api import health
 from canonflow.api.problems import install_error_handlers
 from canonflow.api.request_id import RequestIdMiddleware
 from canonflow.config import Settings, get_settings
+from canonflow.environments import api as environments_api
 from canonflow.jobs import api as jobs_api
 from canonflow.logs import configure_logging
 from canonflow.runtime import Runtime, build_runtime
@@ -44,4 +45,6 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(jobs_api.router)
+    app.include_router(environments_api.router)
+    app.include_router(environments_api.canonical_router)
     return app

@@ -32,22 +32,26 @@ class Runtime:
         self.engine.dispose()
 
 
-def register_job_types(registry: JobRegistry) -> None:
-    """Feature packages add their job types here as they arrive."""
+def register_job_types(registry: JobRegistry, secrets: SecretBox) -> None:
+    """Every feature package's job types."""
+    from canonflow.sync import tasks as sync_tasks
+
+    sync_tasks.register(registry, secrets)
 
 
 def build_runtime(settings: Settings) -> Runtime:
     engine = build_engine(settings.resolved_database_url)
     sessions = build_sessionmaker(engine)
+    secrets = build_secret_box(settings)
     registry = JobRegistry()
-    register_job_types(registry)
+    register_job_types(registry, secrets)
     runner = InProcessJobRunner(sessions, registry, workers=settings.job_workers)
     install_dispatch_on_commit(sessions, runner)
     return Runtime(
         settings=settings,
         engine=engine,
         sessions=sessions,
-        secrets=build_secret_box(settings),
+        secrets=secrets,
         jobs=registry,
         runner=runner,
     )

@@ -6,6 +6,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from canonflow.db.engine import transaction
+from canonflow.db.migrate import head_revision
 from canonflow.runtime import Runtime
 from tests.factories import bearer, make_tenant, make_token
 
@@ -19,7 +20,7 @@ def test_healthz(client: TestClient) -> None:
 def test_readyz_reports_the_schema_revision(client: TestClient) -> None:
     response = client.get("/readyz")
     assert response.status_code == 200
-    assert response.json()["schema_revision"] == "0001"
+    assert response.json()["schema_revision"] == head_revision()
 
 
 def test_readyz_is_503_when_the_database_is_not_migrated(

@@ -7,6 +7,7 @@ import re
 from fastapi.testclient import TestClient
 
 from canonflow.config import Settings
+from canonflow.db.migrate import head_revision
 from tests.cli.helpers import cli_env, run_cli
 from tests.factories import bearer
 
@@ -54,8 +55,8 @@ def test_db_upgrade_and_current(settings: Settings) -> None:
     env = cli_env(settings)
     upgraded = run_cli("db", "upgrade", env=env)
     assert upgraded.returncode == 0, upgraded.stderr
-    assert "0001" in upgraded.stdout
-    assert run_cli("db", "current", env=env).stdout.strip() == "0001"
+    assert head_revision() in upgraded.stdout
+    assert run_cli("db", "current", env=env).stdout.strip() == head_revision()
 
 
 def test_unreachable_database_is_one_line(settings: Settings) -> None:

@@ -7,7 +7,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from canonflow.db.base import Base
-from canonflow.db.migrate import current_revision, upgrade
+from canonflow.db.migrate import current_revision, head_revision, upgrade
 from canonflow.runtime import Runtime
 
 EXPECTED_TABLES = {
@@ -23,6 +23,7 @@ EXPECTED_TABLES = {
     "audit_log",
     "credential_bindings",
     "snapshots",
+    "leases",
 }
 
 
@@ -48,4 +49,4 @@ def test_partial_unique_index_on_canonical_and_environment(runtime: Runtime) -> 
 def test_upgrade_is_idempotent(runtime: Runtime) -> None:
     upgrade(runtime.engine)
     upgrade(runtime.engine)
-    assert current_revision(runtime.engine) == "0001"
+    assert current_revision(runtime.engine) == head_revision()

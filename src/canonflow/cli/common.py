@@ -62,6 +62,15 @@ def open_runtime() -> Iterator[Runtime]:
 
 
 @contextmanager
+def runtime_and_session() -> Iterator[tuple[Runtime, Session]]:
+    """The runtime, and the command's transaction (committed when the command succeeds)."""
+    from canonflow.db.engine import transaction
+
+    with open_runtime() as runtime, transaction(runtime.sessions) as session:
+        yield runtime, session
+
+
+@contextmanager
 def unit_of_work() -> Iterator[Session]:
     """The command's transaction: committed when the command succeeds."""
     from canonflow.db.engine import transaction

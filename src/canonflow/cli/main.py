@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from canonflow.cli import db, hashing, server, tenants
+from canonflow.cli import db, environments, hashing, server, sync, tenants
 from canonflow.cli.common import report_and_exit
 
 app = typer.Typer(
@@ -17,6 +17,8 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.add_typer(tenants.tenant_app, name="tenant")
 app.add_typer(tenants.token_app, name="token")
+app.add_typer(environments.app, name="env")
+app.add_typer(sync.app, name="sync")
 app.command("hash")(hashing.hash_files)
 app.command("serve")(server.serve)
 app.command("secret-key")(server.secret_key)

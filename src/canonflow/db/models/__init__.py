@@ -3,6 +3,7 @@
 from canonflow.db.models.environments import CredentialBinding, Environment, GitRepository
 from canonflow.db.models.history import AuditEntry, Snapshot, StatusEvent
 from canonflow.db.models.jobs import BackgroundJob, SyncRun
+from canonflow.db.models.leases import Lease
 from canonflow.db.models.tenancy import ApiToken, Tenant
 from canonflow.db.models.workflows import CanonicalWorkflow, WorkflowEnvMap
 
@@ -14,6 +15,7 @@ __all__ = [
     "CredentialBinding",
     "Environment",
     "GitRepository",
+    "Lease",
     "Snapshot",
     "StatusEvent",
     "SyncRun",

@@ -1,0 +1,111 @@
+"""`canonflow env`: add, list, test and remove n8n environments."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from canonflow.cli.common import CliError, console, runtime_and_session, unit_of_work
+from canonflow.cli.context import TenantOption, cli_principal
+from canonflow.core.enums import EnvironmentKind
+
+app = typer.Typer(help="n8n environments.", no_args_is_help=True)
+
+
+@app.command("add")
+def add(
+    name: Annotated[str, typer.Argument(help="e.g. dev, staging, prod")],
+    url: Annotated[str, typer.Option(help="Base URL of the n8n instance.")],
+    api_key: Annotated[
+        str,
+        typer.Option(
+            envvar="CANONFLOW_N8N_API_KEY",
+            prompt=True,
+            hide_input=True,
+            help="The instance's API key (or CANONFLOW_N8N_API_KEY).",
+        ),
+    ],
+    tenant: TenantOption = "default",
+    kind: Annotated[
+        EnvironmentKind, typer.Option(help="What the environment is.")
+    ] = EnvironmentKind.OTHER,
+    anchor: Annotated[bool, typer.Option("--anchor", help="Make it the tenant's anchor.")] = False,
+    batch_size: Annotated[int, typer.Option(help="Mappings written per batch by a sync.")] = 100,
+) -> None:
+    """Add an environment (its API key is encrypted at rest)."""
+    from pydantic import ValidationError
+
+    from canonflow.environments import service
+    from canonflow.environments.schemas import EnvironmentCreate
+
+    try:
+        data = EnvironmentCreate(
+            name=name,
+            base_url=url,
+            api_key=api_key,
+            kind=kind,
+            is_anchor=anchor,
+            batch_size=batch_size,
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise CliError(f"{first['loc'][0]}: {first['msg']}", exit_code=2) from None
+    with runtime_and_session() as (runtime, session):
+        environment = service.create(session, runtime.secrets, cli_principal(session, tenant), data)
+        console.print(f"environment {environment.name} added ({environment.id})")
+
+
+@app.command("list")
+def list_environments(tenant: TenantOption = "default") -> None:
+    """List the tenant's environments."""
+    from canonflow.environments import repository
+
+    with unit_of_work() as session:
+        principal = cli_principal(session, tenant)
+        table = Table("name", "kind", "url", "anchor", "last synced", "id")
+        for env in repository.list_all(session, principal.tenant_id):
+            table.add_row(
+                env.name,
+                env.kind.value,
+                env.base_url,
+                "yes" if env.is_anchor else "",
+                f"{env.last_synced_at:%Y-%m-%d %H:%M:%S}" if env.last_synced_at else "never",
+                str(env.id),
+            )
+        console.print(table)
+
+
+@app.command("test")
+def test(name: str, tenant: TenantOption = "default") -> None:
+    """Check that canonflow can list the environment's workflows with its key."""
+    from canonflow.environments import service
+    from canonflow.environments.connection import check_connection
+
+    with runtime_and_session() as (runtime, session):
+        principal = cli_principal(session, tenant)
+        environment = service.get_by_name_or_raise(session, principal.tenant_id, name)
+        access = service.access(session, runtime.secrets, environment)
+    result = check_connection(access)
+    if not result.ok:
+        raise CliError(f"{name}: {result.detail}")
+    console.print(f"{name}: {result.detail}")
+
+
+@app.command("remove")
+def remove(
+    name: str,
+    tenant: TenantOption = "default",
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Remove an environment and its mappings (canonical workflows stay)."""
+    from canonflow.environments import service
+
+    if not yes:
+        typer.confirm(f"Remove environment {name} and all its mappings?", abort=True)
+    with unit_of_work() as session:
+        principal = cli_principal(session, tenant)
+        environment = service.get_by_name_or_raise(session, principal.tenant_id, name)
+        service.delete(session, principal, environment.id)
+    console.print(f"environment {name} removed")

@@ -1,0 +1,59 @@
+"""`canonflow sync env NAME`: sync an environment now, with a progress bar."""
+
+from __future__ import annotations
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from canonflow.cli.common import CliError, console, runtime_and_session
+from canonflow.cli.context import TenantOption, cli_principal
+
+app = typer.Typer(help="Sync environments and the repository.", no_args_is_help=True)
+
+
+@app.command("env")
+def sync_env(name: str, tenant: TenantOption = "default") -> None:
+    """List every workflow of environment NAME and update its mappings."""
+    from canonflow.environments import service
+    from canonflow.errors import AppError
+    from canonflow.sync.environment import sync_environment
+
+    with runtime_and_session() as (runtime, session):
+        principal = cli_principal(session, tenant)
+        environment = service.get_by_name_or_raise(session, principal.tenant_id, name)
+        session.commit()
+        columns = (
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
+        with Progress(*columns, console=console, transient=True) as bar:
+            task = bar.add_task(f"syncing {name}: workflows listed", total=None)
+            try:
+                result = sync_environment(
+                    runtime.sessions,
+                    runtime.secrets,
+                    tenant_id=principal.tenant_id,
+                    environment_id=environment.id,
+                    progress=lambda done, total: bar.update(task, completed=done, total=total),
+                )
+            except AppError as exc:
+                raise CliError(exc.message) from exc
+    console.print(
+        f"{name}: {result.seen} seen, {result.created} new, {result.updated} updated, "
+        f"{result.unchanged} unchanged, {result.missing} missing, {result.auto_linked} auto-linked "
+        f"({result.duration_ms / 1000:.1f} s)"
+    )
+    for problem in result.problems[:10]:
+        console.print(
+            f"  cannot hash {problem['n8n_workflow_id']}: {problem['problem']}", highlight=False
+        )

@@ -1,0 +1,1 @@
+"""n8n environments: configuration, connection tests, and their API and CLI."""

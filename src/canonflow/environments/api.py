@@ -1,0 +1,97 @@
+"""`/api/v1/environments`: configure n8n environments, test them, sync them."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Response, status
+
+from canonflow.api.deps import Admin, Operator, RuntimeDep, SessionDep, Viewer
+from canonflow.environments import repository, service
+from canonflow.environments.connection import check_connection
+from canonflow.environments.schemas import (
+    ConnectionResult,
+    EnvironmentCreate,
+    EnvironmentRead,
+    EnvironmentUpdate,
+)
+from canonflow.jobs.schemas import JobAccepted
+from canonflow.sync.tasks import enqueue_environment_sync
+
+router = APIRouter(prefix="/api/v1/environments", tags=["environments"])
+canonical_router = APIRouter(prefix="/api/v1/canonical", tags=["canonical"])
+
+
+@router.get("", response_model=list[EnvironmentRead])
+def list_environments(session: SessionDep, principal: Viewer) -> list[EnvironmentRead]:
+    return [
+        EnvironmentRead.model_validate(e) for e in repository.list_all(session, principal.tenant_id)
+    ]
+
+
+@router.post("", response_model=EnvironmentRead, status_code=status.HTTP_201_CREATED)
+def create_environment(
+    data: EnvironmentCreate, session: SessionDep, runtime: RuntimeDep, principal: Admin
+) -> EnvironmentRead:
+    return EnvironmentRead.model_validate(service.create(session, runtime.secrets, principal, data))
+
+
+@router.get("/{environment_id}", response_model=EnvironmentRead)
+def get_environment(
+    environment_id: uuid.UUID, session: SessionDep, principal: Viewer
+) -> EnvironmentRead:
+    return EnvironmentRead.model_validate(
+        service.get_or_raise(session, principal.tenant_id, environment_id)
+    )
+
+
+@router.patch("/{environment_id}", response_model=EnvironmentRead)
+def update_environment(
+    environment_id: uuid.UUID,
+    data: EnvironmentUpdate,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: Admin,
+) -> EnvironmentRead:
+    environment = service.update(session, runtime.secrets, principal, environment_id, data)
+    return EnvironmentRead.model_validate(environment)
+
+
+@router.delete("/{environment_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_environment(
+    environment_id: uuid.UUID, session: SessionDep, principal: Admin
+) -> Response:
+    service.delete(session, principal, environment_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/{environment_id}/test-connection", response_model=ConnectionResult)
+def test_environment_connection(
+    environment_id: uuid.UUID, session: SessionDep, runtime: RuntimeDep, principal: Operator
+) -> ConnectionResult:
+    environment = service.get_or_raise(session, principal.tenant_id, environment_id)
+    access = service.access(session, runtime.secrets, environment)
+    session.commit()  # nothing to keep open while n8n answers
+    return check_connection(access)
+
+
+def _enqueue_sync(
+    environment_id: uuid.UUID, session: SessionDep, runtime: RuntimeDep, principal: Operator
+) -> JobAccepted:
+    service.get_or_raise(session, principal.tenant_id, environment_id)
+    job = enqueue_environment_sync(session, runtime.jobs, principal, environment_id)
+    return JobAccepted(job_id=job.id, status=job.status, url=f"/api/v1/jobs/{job.id}")
+
+
+router.post(
+    "/{environment_id}/sync",
+    response_model=JobAccepted,
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Sync an environment (n8n → canonflow) in the background",
+)(_enqueue_sync)
+canonical_router.post(
+    "/sync-environment/{environment_id}",
+    response_model=JobAccepted,
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Sync an environment (n8n → canonflow) in the background",
+)(_enqueue_sync)

@@ -1,0 +1,70 @@
+"""Environment representations. The API key is write-only: it is never read back."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
+
+from canonflow.core.enums import EnvironmentKind
+
+
+def _clean_base_url(value: str) -> str:
+    url = value.strip().rstrip("/")
+    if not url.startswith(("http://", "https://")) or len(url) < 10:
+        raise ValueError("base_url must be an http:// or https:// URL of the n8n instance")
+    for suffix in ("/api/v1", "/api"):
+        url = url.removesuffix(suffix)
+    return url
+
+
+BaseUrl = Annotated[str, Field(max_length=2000), AfterValidator(_clean_base_url)]
+EnvName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][\w.-]*$")]
+BatchSize = Annotated[int, Field(ge=1, le=5000)]
+SyncInterval = Annotated[int, Field(ge=60, le=7 * 24 * 3600)]
+
+
+class EnvironmentCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: EnvName
+    base_url: BaseUrl
+    api_key: SecretStr = Field(min_length=1, max_length=4000)
+    kind: EnvironmentKind = EnvironmentKind.OTHER
+    is_anchor: bool = False
+    batch_size: BatchSize = 100
+    sync_interval_s: SyncInterval | None = None
+
+
+class EnvironmentUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: EnvName | None = None
+    base_url: BaseUrl | None = None
+    api_key: SecretStr | None = Field(default=None, min_length=1, max_length=4000)
+    kind: EnvironmentKind | None = None
+    is_anchor: bool | None = None
+    batch_size: BatchSize | None = None
+    sync_interval_s: SyncInterval | None = None
+
+
+class EnvironmentRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    kind: EnvironmentKind
+    base_url: str
+    is_anchor: bool
+    batch_size: int
+    sync_interval_s: int | None
+    last_synced_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ConnectionResult(BaseModel):
+    ok: bool
+    detail: str

@@ -1,0 +1,1 @@
+"""Environment sync (n8n → database), DESIGN section 6."""

@@ -1,0 +1,131 @@
+"""Queries and bulk writes on `workflow_env_map` used by the environment sync."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from canonflow.core.status import MappingStatus
+from canonflow.db.models import CanonicalWorkflow, StatusEvent, WorkflowEnvMap
+
+
+@dataclass(frozen=True)
+class ExistingMapping:
+    id: uuid.UUID
+    n8n_workflow_id: str
+    canonical_id: uuid.UUID | None
+    status: MappingStatus
+    env_content_hash: str | None
+    workflow_name: str | None
+    n8n_updated_at: Any
+
+
+def existing_by_n8n_id(
+    session: Session, environment_id: uuid.UUID, n8n_ids: Sequence[str]
+) -> dict[str, ExistingMapping]:
+    rows = session.execute(
+        select(
+            WorkflowEnvMap.id,
+            WorkflowEnvMap.n8n_workflow_id,
+            WorkflowEnvMap.canonical_id,
+            WorkflowEnvMap.status,
+            WorkflowEnvMap.env_content_hash,
+            WorkflowEnvMap.workflow_name,
+            WorkflowEnvMap.n8n_updated_at,
+        ).where(
+            WorkflowEnvMap.environment_id == environment_id,
+            WorkflowEnvMap.n8n_workflow_id.in_(n8n_ids),
+        )
+    )
+    return {row.n8n_workflow_id: ExistingMapping(*row) for row in rows}
+
+
+def present_statuses(
+    session: Session, environment_id: uuid.UUID
+) -> list[tuple[uuid.UUID, str, uuid.UUID | None, MappingStatus]]:
+    """Mappings a complete sync may mark missing: linked or untracked."""
+    rows = session.execute(
+        select(
+            WorkflowEnvMap.id,
+            WorkflowEnvMap.n8n_workflow_id,
+            WorkflowEnvMap.canonical_id,
+            WorkflowEnvMap.status,
+        ).where(
+            WorkflowEnvMap.environment_id == environment_id,
+            WorkflowEnvMap.status.in_([MappingStatus.LINKED, MappingStatus.UNTRACKED]),
+        )
+    )
+    return [(row.id, row.n8n_workflow_id, row.canonical_id, row.status) for row in rows]
+
+
+def reference_slugs(session: Session, environment_id: uuid.UUID) -> dict[str, str]:
+    """n8n workflow id → canonical slug for the environment's linked workflows."""
+    rows = session.execute(
+        select(WorkflowEnvMap.n8n_workflow_id, CanonicalWorkflow.canonical_slug)
+        .join(CanonicalWorkflow, CanonicalWorkflow.id == WorkflowEnvMap.canonical_id)
+        .where(WorkflowEnvMap.environment_id == environment_id)
+    )
+    return {row.n8n_workflow_id: row.canonical_slug for row in rows}
+
+
+def untracked_in(
+    session: Session, environment_id: uuid.UUID
+) -> list[tuple[uuid.UUID, str | None, str | None]]:
+    rows = session.execute(
+        select(
+            WorkflowEnvMap.id, WorkflowEnvMap.workflow_name, WorkflowEnvMap.env_content_hash
+        ).where(
+            WorkflowEnvMap.environment_id == environment_id,
+            WorkflowEnvMap.status == MappingStatus.UNTRACKED,
+            WorkflowEnvMap.canonical_id.is_(None),
+        )
+    )
+    return [(row.id, row.workflow_name, row.env_content_hash) for row in rows]
+
+
+def unlinked_canonicals(
+    session: Session, tenant_id: uuid.UUID, environment_id: uuid.UUID
+) -> list[tuple[uuid.UUID, str, str | None]]:
+    """Canonical workflows of the tenant with no mapping in this environment."""
+    linked_here = select(WorkflowEnvMap.canonical_id).where(
+        WorkflowEnvMap.environment_id == environment_id,
+        WorkflowEnvMap.canonical_id.is_not(None),
+    )
+    rows = session.execute(
+        select(CanonicalWorkflow.id, CanonicalWorkflow.name, CanonicalWorkflow.content_hash).where(
+            CanonicalWorkflow.tenant_id == tenant_id,
+            CanonicalWorkflow.is_deleted.is_(False),
+            CanonicalWorkflow.id.not_in(linked_here),
+        )
+    )
+    return [(row.id, row.name, row.content_hash) for row in rows]
+
+
+def canonical_hashes(session: Session, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str | None]:
+    rows = session.execute(
+        select(CanonicalWorkflow.id, CanonicalWorkflow.content_hash).where(
+            CanonicalWorkflow.id.in_(list(ids))
+        )
+    )
+    return {row.id: row.content_hash for row in rows}
+
+
+def insert_mappings(session: Session, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(WorkflowEnvMap), rows)
+
+
+def update_mappings(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Bulk UPDATE by primary key: each dict holds `id` and the columns to set."""
+    if rows:
+        session.execute(update(WorkflowEnvMap), rows)
+
+
+def insert_status_events(session: Session, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(StatusEvent), rows)

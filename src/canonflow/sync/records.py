@@ -1,0 +1,54 @@
+"""Turn one n8n workflow into the values a mapping row holds."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from canonflow.core.hashing import hash_normalized
+from canonflow.core.normalize import normalize
+from canonflow.core.workflow_shape import InvalidWorkflow
+
+#: Not stored with a mapping: execution data pinned in the editor, not workflow content.
+_NOT_STORED = ("pinData",)
+
+
+@dataclass(frozen=True)
+class SeenWorkflow:
+    n8n_id: str
+    name: str | None
+    content_hash: str | None
+    updated_at: datetime | None
+    data: dict[str, Any]
+    problem: str | None = None
+
+
+def seen_workflow(workflow: Mapping[str, Any], refs: Mapping[str, str]) -> SeenWorkflow:
+    """Hash one listed workflow. A workflow canonflow cannot read is kept with its problem."""
+    data = {key: value for key, value in workflow.items() if key not in _NOT_STORED}
+    name = workflow.get("name")
+    try:
+        content_hash: str | None = hash_normalized(normalize(workflow, refs).document)
+        problem = None
+    except (InvalidWorkflow, TypeError, ValueError) as exc:
+        content_hash, problem = None, str(exc)
+    return SeenWorkflow(
+        n8n_id=str(workflow["id"]),
+        name=name if isinstance(name, str) else None,
+        content_hash=content_hash,
+        updated_at=parse_timestamp(workflow.get("updatedAt")),
+        data=data,
+        problem=problem,
+    )
+
+
+def parse_timestamp(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
