@@ -44,9 +44,14 @@ class InProcessJobRunner:
         self._futures: dict[uuid.UUID, Future[None]] = {}
         self._last_progress: dict[uuid.UUID, float] = {}
         self._lock = threading.Lock()
+        self._closed = False
 
     def dispatch(self, job_id: uuid.UUID) -> None:
+        """Start a committed job. After shutdown it stays queued for the next `recover()`."""
         with self._lock:
+            if self._closed:
+                log.warning("runner is shut down; job stays queued", job_id=str(job_id))
+                return
             self._futures[job_id] = self._pool.submit(self.run, job_id)
 
     def recover(self) -> None:
@@ -69,6 +74,8 @@ class InProcessJobRunner:
             future.result(timeout=timeout)
 
     def shutdown(self, *, wait: bool = True) -> None:
+        with self._lock:
+            self._closed = True
         self._pool.shutdown(wait=wait, cancel_futures=not wait)
 
     def run(self, job_id: uuid.UUID) -> None:

@@ -1,0 +1,68 @@
+"""Leases: one holder at a time across sessions (and so across processes)."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from datetime import timedelta
+
+import pytest
+
+from canonflow.db import leases
+from canonflow.db.engine import transaction
+from canonflow.db.models import Lease, Tenant
+from canonflow.errors import Conflict
+from canonflow.runtime import Runtime
+from tests.factories import make_tenant
+
+TTL = timedelta(minutes=5)
+
+
+@pytest.fixture
+def tenant(runtime: Runtime) -> Tenant:
+    with transaction(runtime.sessions) as session:
+        return make_tenant(session)
+
+
+def test_a_held_lease_refuses_a_second_holder(runtime: Runtime, tenant: Tenant) -> None:
+    first = leases.try_acquire(runtime.sessions, name="sync:a", tenant_id=tenant.id, ttl=TTL)
+    assert first is not None
+    assert leases.try_acquire(runtime.sessions, name="sync:a", tenant_id=tenant.id, ttl=TTL) is None
+    assert leases.try_acquire(runtime.sessions, name="sync:b", tenant_id=tenant.id, ttl=TTL)
+    leases.release(first)
+    assert leases.try_acquire(runtime.sessions, name="sync:a", tenant_id=tenant.id, ttl=TTL)
+
+
+def test_an_expired_lease_is_taken_over(runtime: Runtime, tenant: Tenant) -> None:
+    crashed = leases.try_acquire(
+        runtime.sessions, name="sync:a", tenant_id=tenant.id, ttl=timedelta(seconds=-1)
+    )
+    assert crashed is not None
+    taker = leases.try_acquire(runtime.sessions, name="sync:a", tenant_id=tenant.id, ttl=TTL)
+    assert taker is not None
+    leases.release(crashed)  # the crashed holder's release must not free the new holder's lease
+    assert leases.try_acquire(runtime.sessions, name="sync:a", tenant_id=tenant.id, ttl=TTL) is None
+
+
+def test_renew_pushes_the_expiry(runtime: Runtime, tenant: Tenant) -> None:
+    lease = leases.try_acquire(runtime.sessions, name="sync:a", tenant_id=tenant.id, ttl=TTL)
+    assert lease is not None
+    with transaction(runtime.sessions) as session:
+        before = session.get(Lease, "sync:a")
+        assert before is not None
+        expiry = before.expires_at
+    lease.renew()
+    with transaction(runtime.sessions) as session:
+        after = session.get(Lease, "sync:a")
+        assert after is not None and after.expires_at > expiry
+
+
+def test_held_raises_conflict_with_the_message(runtime: Runtime, tenant: Tenant) -> None:
+    def hold(message: str) -> AbstractContextManager[leases.HeldLease]:
+        return leases.held(
+            runtime.sessions, name="x", tenant_id=tenant.id, ttl=TTL, busy_message=message
+        )
+
+    with hold("first"), pytest.raises(Conflict, match="busy now"), hold("busy now"):
+        pass
+    with hold("free again"):
+        pass
