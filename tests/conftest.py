@@ -18,6 +18,8 @@ from canonflow.runtime import Runtime, build_runtime
 from tests.support.databases import PostgresDatabases, SqliteDatabases
 from tests.support.postgres import running_cluster
 
+pytest_plugins = ["tests.support.n8n_fixtures"]
+
 ALL_BACKENDS = ("sqlite", "postgresql")
 ENABLED_BACKENDS = tuple(
     name.strip()
