@@ -38,7 +38,10 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _begin_sqlite(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # IMMEDIATE takes the write lock up front, so a transaction that reads and then writes
+    # waits (busy_timeout) for another writer instead of failing with "database is locked"
+    # when its read snapshot went stale. Transactions here are short, so the queueing is too.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def build_sessionmaker(engine: Engine) -> sessionmaker[Session]:
