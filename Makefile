@@ -23,7 +23,9 @@ fmt: install
 	$(UV) run ruff check --fix .
 
 test: install lint
-	CANONFLOW_PG_BINDIR="$$(scripts/ensure-postgres.sh)" $(UV) run pytest $(PYTEST_ARGS)
+	CANONFLOW_PG_BINDIR="$$(scripts/ensure-postgres.sh)" \
+	CANONFLOW_N8N_BIN="$$(scripts/install-n8n.sh)" \
+	$(UV) run pytest $(PYTEST_ARGS)
 
 bench: install
 	@ls bench/*.py >/dev/null 2>&1 || { echo "no benchmarks yet"; exit 0; }; \
