@@ -247,13 +247,13 @@ def start_many(n: int, root: Path, *, names: Sequence[str] | None = None) -> lis
         raise ValueError(f"{n} instances but {len(names)} names")
     with ThreadPoolExecutor(max_workers=max(n, 1)) as pool:
         futures = [pool.submit(start_n8n, root / name) for name in names]
-    errors = [f.exception() for f in futures if f.exception() is not None]
-    if errors:
+    failures = [exc for future in futures if (exc := future.exception()) is not None]
+    if failures:
         for future in futures:
             if future.exception() is None:
                 future.result().stop()
-        raise errors[0]  # type: ignore[misc]
-    return [f.result() for f in futures]
+        raise failures[0]
+    return [future.result() for future in futures]
 
 
 def _port_in_use(port: int) -> bool:

@@ -1,0 +1,199 @@
+"""Benchmark: environment sync of a real n8n holding 5,000 workflows of 5-40 nodes.
+
+Prints the full sync's wall time, the floor (a bare paginated listing of the same instance
+with the same client), their ratio, the sync's peak RSS, and the same for an immediate
+second sync with the mapping rows it wrote. Targets: first sync <= 1.3x the floor, second
+<= 1.1x with 0 rows written, peak RSS <= 250 MB.
+
+    uv run python -m bench.env_sync [--workflows 5000] [--database-url URL]
+
+The n8n instance and its workflows are kept in ~/.cache/canonflow-bench/ between runs.
+Each sync runs in a child process so that its peak RSS is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+BENCH_HOME = Path.home() / ".cache" / "canonflow-bench"
+
+
+def main() -> None:
+    args = _parse()
+    if args.child:
+        _child(args)
+        return
+    from tests.support.n8n import start_n8n
+
+    data_dir = BENCH_HOME / f"n8n-{args.workflows}"
+    instance = start_n8n(data_dir)
+    try:
+        _populate(instance, args.workflows)
+        floor = _listing_floor(instance)
+        with tempfile.TemporaryDirectory() as tmp:
+            url = args.database_url or f"sqlite:///{tmp}/bench.db"
+            key = Fernet.generate_key().decode()
+            env_id = _setup_database(url, key, instance)
+            first = _run_child(url, key, env_id)
+            second = _run_child(url, key, env_id)
+        _report(args.workflows, floor, first, second, url)
+    finally:
+        instance.stop()
+
+
+def _parse() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workflows", type=int, default=5000)
+    parser.add_argument("--database-url")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--key", help=argparse.SUPPRESS)
+    parser.add_argument("--environment-id", help=argparse.SUPPRESS)
+    return parser.parse_args()
+
+
+def _populate(instance: object, count: int) -> None:
+    from tests.support.n8n_fixtures import admin_client, bulk_create, make_workflow
+
+    with admin_client(instance) as http:  # type: ignore[arg-type]
+        have = 0
+        params: dict[str, object] = {"limit": 250}
+        while True:
+            page = http.get("/workflows", params=params).json()
+            have += len(page["data"])
+            if not page["nextCursor"]:
+                break
+            params["cursor"] = page["nextCursor"]
+    if have >= count:
+        return
+    rng = random.Random(42)
+    bodies = [make_workflow(f"bench {i:05d}", rng.randint(5, 40)) for i in range(have, count)]
+    started = time.perf_counter()
+    bulk_create(instance, bodies)  # type: ignore[arg-type]
+    print(
+        f"created {len(bodies)} workflows in {time.perf_counter() - started:.1f} s", file=sys.stderr
+    )
+
+
+def _listing_floor(instance: object, repeats: int = 3) -> float:
+    from canonflow.n8n import N8nClient
+
+    times = []
+    for _ in range(repeats):
+        with N8nClient(instance.base_url, instance.api_key) as client:  # type: ignore[attr-defined]
+            started = time.perf_counter()
+            for _page in client.iter_workflow_pages(limit=250):
+                pass
+            times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def _setup_database(url: str, key: str, instance: object) -> str:
+    from canonflow.crypto import SecretBox
+    from canonflow.db.engine import build_engine, build_sessionmaker, transaction
+    from canonflow.db.migrate import upgrade
+    from canonflow.db.models import Environment
+    from canonflow.tenancy.service import create_tenant
+
+    engine = build_engine(url)
+    upgrade(engine)
+    with transaction(build_sessionmaker(engine)) as session:
+        tenant = create_tenant(session, slug="bench")
+        env = Environment(
+            tenant_id=tenant.id,
+            name="bench",
+            base_url=instance.base_url,  # type: ignore[attr-defined]
+            api_key=SecretBox(key).seal(instance.api_key),
+            batch_size=250,  # type: ignore[attr-defined]
+        )
+        session.add(env)
+        session.flush()
+        env_id = str(env.id)
+    engine.dispose()
+    return env_id
+
+
+def _run_child(url: str, key: str, env_id: str) -> dict[str, float]:
+    output = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.env_sync",
+            "--child",
+            "--url",
+            url,
+            "--key",
+            key,
+            "--environment-id",
+            env_id,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(output.stdout.strip().splitlines()[-1])
+
+
+def _child(args: argparse.Namespace) -> None:
+    import uuid
+
+    from canonflow.crypto import SecretBox
+    from canonflow.db.engine import build_engine, build_sessionmaker, transaction
+    from canonflow.db.models import Environment
+    from canonflow.sync.environment import sync_environment
+
+    engine = build_engine(args.url)
+    sessions = build_sessionmaker(engine)
+    with transaction(sessions) as session:
+        env = session.get(Environment, uuid.UUID(args.environment_id))
+        assert env is not None
+        tenant_id = env.tenant_id
+    started = time.perf_counter()
+    result = sync_environment(
+        sessions, SecretBox(args.key), tenant_id=tenant_id, environment_id=env.id
+    )
+    seconds = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "peak_mb": peak_mb,
+                "seen": result.seen,
+                "written": result.created + result.updated + result.missing,
+            }
+        )
+    )
+
+
+def _report(
+    count: int, floor: float, first: dict[str, float], second: dict[str, float], url: str
+) -> None:
+    backend = url.split(":", 1)[0]
+    print(f"env sync, {count} workflows of 5-40 nodes, database {backend}")
+    print(f"  floor: paginated listing (250/page)  {floor:7.2f} s")
+    for label, run, target in (
+        ("first sync", first, 1.3),
+        ("second sync (no change)", second, 1.1),
+    ):
+        ratio = run["seconds"] / floor
+        verdict = "ok" if ratio <= target else "ABOVE TARGET"
+        print(
+            f"  {label:<24}{run['seconds']:7.2f} s  ratio {ratio:4.2f} "
+            f"(target <= {target}) {verdict}; peak RSS {run['peak_mb']:.0f} MB; "
+            f"seen {run['seen']:.0f}; mapping rows written {run['written']:.0f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

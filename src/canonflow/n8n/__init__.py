@@ -1,0 +1,39 @@
+"""A typed client for n8n's public API, and its errors.
+
+```python
+with N8nClient("http://127.0.0.1:5678", api_key) as n8n:
+    n8n.check()
+    for page in n8n.iter_workflow_pages(limit=250):
+        ...
+```
+"""
+
+from canonflow.n8n.client import MAX_PAGE_SIZE, N8nClient, WorkflowPage
+from canonflow.n8n.errors import (
+    N8nBusy,
+    N8nError,
+    N8nInvalidResponse,
+    N8nNotFound,
+    N8nRateLimited,
+    N8nRejected,
+    N8nServerError,
+    N8nTransientError,
+    N8nUnauthorized,
+    N8nUnreachable,
+)
+
+__all__ = [
+    "MAX_PAGE_SIZE",
+    "N8nBusy",
+    "N8nClient",
+    "N8nError",
+    "N8nInvalidResponse",
+    "N8nNotFound",
+    "N8nRateLimited",
+    "N8nRejected",
+    "N8nServerError",
+    "N8nTransientError",
+    "N8nUnauthorized",
+    "N8nUnreachable",
+    "WorkflowPage",
+]
