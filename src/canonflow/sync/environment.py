@@ -7,6 +7,7 @@ One run at a time per environment (a lease that works across processes).
 
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+import orjson
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -30,8 +32,8 @@ from canonflow.environments.service import EnvironmentAccess
 from canonflow.errors import Unavailable
 from canonflow.n8n import N8nClient, N8nError
 from canonflow.sync import mappings
+from canonflow.sync.batch import BatchApplier, BatchOutcome
 from canonflow.sync.prefetch import Prefetcher
-from canonflow.sync.records import SeenWorkflow, seen_workflow
 
 log = structlog.get_logger(__name__)
 LEASE_TTL = timedelta(minutes=5)
@@ -54,6 +56,7 @@ class SyncResult:
     auto_linked: int = 0
     problems: list[dict[str, str]] = field(default_factory=list)
     not_marked_missing_because: str | None = None
+    refs_fingerprint: str | None = None
     error: str | None = None
     duration_ms: int = 0
 
@@ -124,154 +127,61 @@ class _Run:
         self.result = result
         self.progress = progress or (lambda _done, _total: None)
         self.keep_alive = keep_alive
-        self.seen_ids: set[str] = set()
-        self.created_ids: list[uuid.UUID] = []
 
     def execute(self, client_factory: ClientFactory) -> None:
         with transaction(self.sessions) as session:
             refs = mappings.reference_slugs(session, self.access.environment_id)
+            previous = mappings.last_complete_run_details(session, self.access.environment_id)
+        self.result.refs_fingerprint = refs_fingerprint(refs)
+        applier = BatchApplier(
+            self.sessions,
+            self.access.tenant_id,
+            self.access.environment_id,
+            refs,
+            # Workflow references resolve as they did last time, so a workflow whose
+            # updatedAt did not move hashes as it did: it need not be hashed again.
+            trust_timestamps=previous.get("refs_fingerprint") == self.result.refs_fingerprint,
+        )
         with (
             client_factory(self.access) as client,
             Prefetcher(client.iter_workflow_pages(limit=PAGE_SIZE)) as pages,
         ):
             for page in pages:
                 for batch in _chunks(page.workflows, self.access.batch_size):
-                    self._apply_batch([seen_workflow(wf, refs) for wf in batch if "id" in wf])
+                    self._count(applier.apply(batch), len(batch))
                 self.keep_alive()
                 self.progress(self.result.seen, None)
         self.result.complete = True
-        self._mark_missing()
-        self._auto_link()
+        self._mark_missing(applier)
+        self._auto_link(applier)
 
-    def _apply_batch(self, seen: list[SeenWorkflow]) -> None:
-        self.result.seen += len(seen)
-        self.result.problems += [
-            {"n8n_workflow_id": wf.n8n_id, "problem": wf.problem} for wf in seen if wf.problem
-        ]
-        with transaction(self.sessions) as session:
-            existing = mappings.existing_by_n8n_id(
-                session, self.access.environment_id, [wf.n8n_id for wf in seen]
-            )
-            inserts, updates, events = [], [], []
-            now = utcnow()
-            for wf in seen:
-                if wf.n8n_id in self.seen_ids:
-                    continue  # n8n's offset cursor can repeat an item when the list shifts
-                self.seen_ids.add(wf.n8n_id)
-                row = existing.get(wf.n8n_id)
-                if row is None:
-                    inserts.append(self._new_row(wf, now))
-                    events.append(
-                        self._event(inserts[-1]["id"], None, None, MappingStatus.UNTRACKED, now)
-                    )
-                    continue
-                change = self._changed_row(row, wf, now)
-                if change is None:
-                    self.result.unchanged += 1
-                    continue
-                updates.append(change)
-                if change.get("status") is not None and change["status"] != row.status:
-                    events.append(
-                        self._event(row.id, row.canonical_id, row.status, change["status"], now)
-                    )
-            mappings.insert_mappings(session, inserts)
-            mappings.update_mappings(session, updates)
-            mappings.insert_status_events(session, events)
-        self.result.created += len(inserts)
-        self.result.updated += len(updates)
-        self.created_ids += [row["id"] for row in inserts]
+    def _count(self, outcome: BatchOutcome, listed: int) -> None:
+        self.result.seen += listed
+        self.result.created += len(outcome.created)
+        self.result.updated += outcome.updated
+        self.result.unchanged += outcome.unchanged
+        self.result.problems += outcome.problems
 
-    def _new_row(self, wf: SeenWorkflow, now: Any) -> dict[str, Any]:
-        return {
-            "id": uuid.uuid4(),
-            "tenant_id": self.access.tenant_id,
-            "environment_id": self.access.environment_id,
-            "n8n_workflow_id": wf.n8n_id,
-            "canonical_id": None,
-            "status": transition(
-                None, MappingEvent.SYNC_SEEN, MappingFacts(has_canonical=False, present=True)
-            ),
-            "env_content_hash": wf.content_hash,
-            "workflow_name": wf.name,
-            "n8n_updated_at": wf.updated_at,
-            "workflow_data": wf.data,
-            "is_deleted": False,
-            "status_changed_at": now,
-            "created_at": now,
-            "updated_at": now,
-        }
-
-    def _changed_row(
-        self, row: mappings.ExistingMapping, wf: SeenWorkflow, now: Any
-    ) -> dict[str, Any] | None:
-        status = transition(
-            row.status,
-            MappingEvent.SYNC_SEEN,
-            MappingFacts(has_canonical=row.canonical_id is not None, present=True),
-        )
-        same = (
-            status == row.status
-            and wf.content_hash == row.env_content_hash
-            and wf.name == row.workflow_name
-            and wf.updated_at == row.n8n_updated_at
-        )
-        if same:
-            return None
-        change: dict[str, Any] = {
-            "id": row.id,
-            "env_content_hash": wf.content_hash,
-            "workflow_name": wf.name,
-            "n8n_updated_at": wf.updated_at,
-            "workflow_data": wf.data,
-            "updated_at": now,
-        }
-        if status != row.status:
-            change |= {"status": status, "status_changed_at": now}
-        return change
-
-    def _event(
-        self,
-        mapping_id: uuid.UUID,
-        canonical_id: uuid.UUID | None,
-        old: MappingStatus | None,
-        new: MappingStatus,
-        now: Any,
-    ) -> dict[str, Any]:
-        return {
-            "id": uuid.uuid4(),
-            "tenant_id": self.access.tenant_id,
-            "mapping_id": mapping_id,
-            "canonical_id": canonical_id,
-            "environment_id": self.access.environment_id,
-            "from_status": old,
-            "to_status": new,
-            "at": now,
-        }
-
-    def _mark_missing(self) -> None:
+    def _mark_missing(self, applier: BatchApplier) -> None:
         now = utcnow()
         with transaction(self.sessions) as session:
-            gone = [
-                row
-                for row in mappings.present_statuses(session, self.access.environment_id)
-                if row[1] not in self.seen_ids
-            ]
             updates, events = [], []
-            for mapping_id, _n8n_id, canonical_id, status in gone:
-                new = transition(
-                    status,
-                    MappingEvent.SYNC_ABSENT,
-                    MappingFacts(has_canonical=canonical_id is not None, present=False),
-                )
+            for mapping_id, n8n_id, canonical_id, status in mappings.present_statuses(
+                session, self.access.environment_id
+            ):
+                if n8n_id in applier.seen_ids:
+                    continue
+                facts = MappingFacts(has_canonical=canonical_id is not None, present=False)
+                new = transition(status, MappingEvent.SYNC_ABSENT, facts)
                 updates.append(
                     {"id": mapping_id, "status": new, "status_changed_at": now, "updated_at": now}
                 )
-                events.append(self._event(mapping_id, canonical_id, status, new, now))
+                events.append(applier.event(mapping_id, canonical_id, status, new, now))
             mappings.update_mappings(session, updates)
             mappings.insert_status_events(session, events)
         self.result.missing = len(updates)
 
-    def _auto_link(self) -> None:
+    def _auto_link(self, applier: BatchApplier) -> None:
         now = utcnow()
         with transaction(self.sessions) as session:
             untracked = mappings.untracked_in(session, self.access.environment_id)
@@ -279,10 +189,10 @@ class _Run:
                 session, self.access.tenant_id, self.access.environment_id
             )
             plan = plan_auto_links(
-                [Candidate(str(i), name, h) for i, name, h in untracked],
-                [Candidate(str(i), name, h) for i, name, h in canonicals],
+                [Candidate(str(i), name, digest) for i, name, digest in untracked],
+                [Candidate(str(i), name, digest) for i, name, digest in canonicals],
             )
-            git_hashes = {str(i): h for i, _name, h in canonicals}
+            git_hashes = {str(i): digest for i, _name, digest in canonicals}
             updates, events = [], []
             for link in plan.links:
                 mapping_id, canonical_id = uuid.UUID(link.workflow_id), uuid.UUID(link.canonical_id)
@@ -297,13 +207,17 @@ class _Run:
                     }
                 )
                 events.append(
-                    self._event(
+                    applier.event(
                         mapping_id, canonical_id, MappingStatus.UNTRACKED, MappingStatus.LINKED, now
                     )
                 )
             mappings.update_mappings(session, updates)
             mappings.insert_status_events(session, events)
         self.result.auto_linked = len(plan.links)
+
+
+def refs_fingerprint(refs: dict[str, str]) -> str:
+    return hashlib.sha256(orjson.dumps(sorted(refs.items()))).hexdigest()[:16]
 
 
 def _chunks(items: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
@@ -328,6 +242,7 @@ def _record_run(sessions: sessionmaker[Session], result: SyncResult) -> None:
             "auto_linked": result.auto_linked,
             "problems": result.problems[:100],
             "not_marked_missing_because": result.not_marked_missing_because,
+            "refs_fingerprint": result.refs_fingerprint,
         }
         if result.complete:
             environment = session.get(Environment, run.environment_id)

@@ -7,11 +7,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from canonflow.core.status import MappingStatus
-from canonflow.db.models import CanonicalWorkflow, StatusEvent, WorkflowEnvMap
+from canonflow.db.models import CanonicalWorkflow, StatusEvent, SyncRun, WorkflowEnvMap
+
+# Core tables for bulk writes: no ORM bookkeeping per row.
+MAPPINGS: Table = WorkflowEnvMap.__table__  # type: ignore[assignment]
+STATUS_EVENTS: Table = StatusEvent.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,7 @@ class ExistingMapping:
     env_content_hash: str | None
     workflow_name: str | None
     n8n_updated_at: Any
+    status_changed_at: Any
 
 
 def existing_by_n8n_id(
@@ -37,6 +42,7 @@ def existing_by_n8n_id(
             WorkflowEnvMap.env_content_hash,
             WorkflowEnvMap.workflow_name,
             WorkflowEnvMap.n8n_updated_at,
+            WorkflowEnvMap.status_changed_at,
         ).where(
             WorkflowEnvMap.environment_id == environment_id,
             WorkflowEnvMap.n8n_workflow_id.in_(n8n_ids),
@@ -117,7 +123,7 @@ def canonical_hashes(session: Session, ids: Iterable[uuid.UUID]) -> dict[uuid.UU
 
 def insert_mappings(session: Session, rows: list[dict[str, Any]]) -> None:
     if rows:
-        session.execute(insert(WorkflowEnvMap), rows)
+        session.execute(insert(MAPPINGS), rows)
 
 
 def update_mappings(session: Session, rows: list[dict[str, Any]]) -> None:
@@ -126,6 +132,42 @@ def update_mappings(session: Session, rows: list[dict[str, Any]]) -> None:
         session.execute(update(WorkflowEnvMap), rows)
 
 
+def update_if_status_unchanged(
+    session: Session, rows: list[dict[str, Any]], columns: Sequence[str]
+) -> set[uuid.UUID]:
+    """Bulk UPDATE rows whose status is still `expected_status` (a user may have changed it
+    since it was read); returns the ids that were skipped."""
+    if not rows:
+        return set()
+    table = MAPPINGS
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("key"), table.c.status == bindparam("expected_status"))
+        .values({column: bindparam(f"new_{column}") for column in columns})
+    )
+    params = [
+        {"key": row["id"], "expected_status": row["expected_status"]}
+        | {f"new_{column}": row[column] for column in columns}
+        for row in rows
+    ]
+    session.execute(statement, params)
+    still = session.execute(
+        select(table.c.id, table.c.status).where(table.c.id.in_([row["id"] for row in rows]))
+    )
+    wanted = {row["id"]: row.get("status", row["expected_status"]) for row in rows}
+    return {row.id for row in still if row.status != wanted[row.id]}
+
+
 def insert_status_events(session: Session, rows: list[dict[str, Any]]) -> None:
     if rows:
-        session.execute(insert(StatusEvent), rows)
+        session.execute(insert(STATUS_EVENTS), rows)
+
+
+def last_complete_run_details(session: Session, environment_id: uuid.UUID) -> dict[str, Any]:
+    details = session.scalars(
+        select(SyncRun.details)
+        .where(SyncRun.environment_id == environment_id, SyncRun.complete.is_(True))
+        .order_by(SyncRun.started_at.desc())
+        .limit(1)
+    ).first()
+    return details or {}

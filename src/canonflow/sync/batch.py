@@ -1,0 +1,181 @@
+"""Apply one batch of listed workflows to the environment's mappings.
+
+Reads the batch's existing mappings, decides outside any transaction (hashing is the costly
+part, and a workflow whose `updatedAt` and name did not move is not hashed again), then
+writes in one short transaction. An update applies only if the mapping's status is still
+the one read: a user who ignored a workflow meanwhile keeps their choice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from canonflow.core.status import MappingEvent, MappingFacts, MappingStatus, transition
+from canonflow.db.engine import transaction
+from canonflow.db.types import utcnow
+from canonflow.sync import mappings
+from canonflow.sync.mappings import ExistingMapping
+from canonflow.sync.records import SeenWorkflow, parse_timestamp, seen_workflow
+
+UPDATED_COLUMNS = (
+    "env_content_hash",
+    "workflow_name",
+    "n8n_updated_at",
+    "workflow_data",
+    "status",
+    "status_changed_at",
+    "updated_at",
+)
+
+
+@dataclass
+class BatchOutcome:
+    created: list[uuid.UUID] = field(default_factory=list)
+    updated: int = 0
+    unchanged: int = 0
+    problems: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class BatchApplier:
+    sessions: sessionmaker[Session]
+    tenant_id: uuid.UUID
+    environment_id: uuid.UUID
+    refs: Mapping[str, str]
+    trust_timestamps: bool
+    seen_ids: set[str] = field(default_factory=set)
+
+    def apply(self, workflows: Sequence[Mapping[str, Any]]) -> BatchOutcome:
+        fresh = self._first_sightings(workflows)
+        with transaction(self.sessions) as session:
+            existing = mappings.existing_by_n8n_id(session, self.environment_id, list(fresh))
+        outcome = BatchOutcome()
+        now = utcnow()
+        inserts, updates, events = [], [], []
+        for n8n_id, workflow in fresh.items():
+            row = existing.get(n8n_id)
+            if row is not None and self._untouched(row, workflow):
+                outcome.unchanged += 1
+                continue
+            seen = seen_workflow(workflow, self.refs)
+            if seen.problem:
+                outcome.problems.append({"n8n_workflow_id": n8n_id, "problem": seen.problem})
+            if row is None:
+                inserts.append(self._new_row(seen, now))
+                events.append(self.event(inserts[-1]["id"], None, None, inserts[-1]["status"], now))
+                continue
+            change = self._changed_row(row, seen, now)
+            if change is None:
+                outcome.unchanged += 1
+            else:
+                updates.append(change)
+        with transaction(self.sessions) as session:
+            mappings.insert_mappings(session, inserts)
+            skipped = mappings.update_if_status_unchanged(session, updates, UPDATED_COLUMNS)
+            events += [
+                self.event(u["id"], u["canonical_id"], u["expected_status"], u["status"], now)
+                for u in updates
+                if u["status"] != u["expected_status"] and u["id"] not in skipped
+            ]
+            mappings.insert_status_events(session, events)
+        outcome.created = [row["id"] for row in inserts]
+        outcome.updated = len(updates) - len(skipped)
+        return outcome
+
+    def _first_sightings(
+        self, workflows: Sequence[Mapping[str, Any]]
+    ) -> dict[str, Mapping[str, Any]]:
+        """n8n's offset cursor can repeat an item when the list shifts: keep the first."""
+        fresh: dict[str, Mapping[str, Any]] = {}
+        for workflow in workflows:
+            n8n_id = workflow.get("id")
+            if isinstance(n8n_id, str) and n8n_id not in self.seen_ids:
+                self.seen_ids.add(n8n_id)
+                fresh[n8n_id] = workflow
+        return fresh
+
+    def _untouched(self, row: ExistingMapping, workflow: Mapping[str, Any]) -> bool:
+        return (
+            self.trust_timestamps
+            and row.env_content_hash is not None
+            and row.workflow_name == workflow.get("name")
+            and row.n8n_updated_at == parse_timestamp(workflow.get("updatedAt"))
+            and _seen_status(row) == row.status
+        )
+
+    def _new_row(self, seen: SeenWorkflow, now: datetime) -> dict[str, Any]:
+        status = transition(
+            None, MappingEvent.SYNC_SEEN, MappingFacts(has_canonical=False, present=True)
+        )
+        return {
+            "id": uuid.uuid4(),
+            "tenant_id": self.tenant_id,
+            "environment_id": self.environment_id,
+            "n8n_workflow_id": seen.n8n_id,
+            "canonical_id": None,
+            "status": status,
+            "env_content_hash": seen.content_hash,
+            "git_content_hash": None,
+            "base_content_hash": None,
+            "workflow_name": seen.name,
+            "n8n_updated_at": seen.updated_at,
+            "workflow_data": seen.data,
+            "is_deleted": False,
+            "status_changed_at": now,
+            "created_at": now,
+            "updated_at": now,
+        }
+
+    def _changed_row(
+        self, row: ExistingMapping, seen: SeenWorkflow, now: datetime
+    ) -> dict[str, Any] | None:
+        status = _seen_status(row)
+        if (status, seen.content_hash, seen.name, seen.updated_at) == (
+            row.status,
+            row.env_content_hash,
+            row.workflow_name,
+            row.n8n_updated_at,
+        ):
+            return None
+        return {
+            "id": row.id,
+            "canonical_id": row.canonical_id,
+            "expected_status": row.status,
+            "status": status,
+            "status_changed_at": now if status != row.status else row.status_changed_at,
+            "env_content_hash": seen.content_hash,
+            "workflow_name": seen.name,
+            "n8n_updated_at": seen.updated_at,
+            "workflow_data": seen.data,
+            "updated_at": now,
+        }
+
+    def event(
+        self,
+        mapping_id: uuid.UUID,
+        canonical_id: uuid.UUID | None,
+        old: MappingStatus | None,
+        new: MappingStatus,
+        now: datetime,
+    ) -> dict[str, Any]:
+        return {
+            "id": uuid.uuid4(),
+            "tenant_id": self.tenant_id,
+            "mapping_id": mapping_id,
+            "canonical_id": canonical_id,
+            "environment_id": self.environment_id,
+            "from_status": old,
+            "to_status": new,
+            "at": now,
+        }
+
+
+def _seen_status(row: ExistingMapping) -> MappingStatus:
+    facts = MappingFacts(has_canonical=row.canonical_id is not None, present=True)
+    return transition(row.status, MappingEvent.SYNC_SEEN, facts)
