@@ -163,7 +163,7 @@ def _child(args: argparse.Namespace) -> None:
         sessions, SecretBox(args.key), tenant_id=tenant_id, environment_id=env.id
     )
     seconds = time.perf_counter() - started
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = _peak_rss_mb()
     print(
         json.dumps(
             {
@@ -174,6 +174,15 @@ def _child(args: argparse.Namespace) -> None:
             }
         )
     )
+
+
+def _peak_rss_mb() -> float:
+    """This process's own high-water mark (VmHWM). ru_maxrss would not do: Linux carries
+    it over from the parent across fork and exec."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _report(

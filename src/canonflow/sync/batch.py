@@ -1,9 +1,10 @@
-"""Apply one batch of listed workflows to the environment's mappings.
+"""Apply batches of listed workflows to the environment's mappings.
 
-Reads the batch's existing mappings, decides outside any transaction (hashing is the costly
-part, and a workflow whose `updatedAt` and name did not move is not hashed again), then
-writes in one short transaction. An update applies only if the mapping's status is still
-the one read: a user who ignored a workflow meanwhile keeps their choice.
+The environment's mappings are read once, at the start. `prepare` decides a batch outside
+any transaction (hashing is the costly part, and a workflow whose `updatedAt` and name did
+not move is not hashed again); `write` stores it in one short transaction. An update applies
+only if the mapping's status is still the one read: a user who ignored a workflow meanwhile
+keeps their choice.
 """
 
 from __future__ import annotations
@@ -35,10 +36,12 @@ UPDATED_COLUMNS = (
 
 
 @dataclass
-class BatchOutcome:
-    created: list[uuid.UUID] = field(default_factory=list)
-    updated: int = 0
+class PreparedBatch:
+    inserts: list[dict[str, Any]] = field(default_factory=list)
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
     unchanged: int = 0
+    updated: int = 0  # known once written
     problems: list[dict[str, str]] = field(default_factory=list)
 
 
@@ -49,44 +52,45 @@ class BatchApplier:
     environment_id: uuid.UUID
     refs: Mapping[str, str]
     trust_timestamps: bool
+    existing: dict[str, ExistingMapping]
     seen_ids: set[str] = field(default_factory=set)
 
-    def apply(self, workflows: Sequence[Mapping[str, Any]]) -> BatchOutcome:
-        fresh = self._first_sightings(workflows)
-        with transaction(self.sessions) as session:
-            existing = mappings.existing_by_n8n_id(session, self.environment_id, list(fresh))
-        outcome = BatchOutcome()
+    def prepare(self, workflows: Sequence[Mapping[str, Any]]) -> PreparedBatch:
+        batch = PreparedBatch()
         now = utcnow()
-        inserts, updates, events = [], [], []
-        for n8n_id, workflow in fresh.items():
-            row = existing.get(n8n_id)
+        for n8n_id, workflow in self._first_sightings(workflows).items():
+            row = self.existing.get(n8n_id)
             if row is not None and self._untouched(row, workflow):
-                outcome.unchanged += 1
+                batch.unchanged += 1
                 continue
             seen = seen_workflow(workflow, self.refs)
             if seen.problem:
-                outcome.problems.append({"n8n_workflow_id": n8n_id, "problem": seen.problem})
+                batch.problems.append({"n8n_workflow_id": n8n_id, "problem": seen.problem})
             if row is None:
-                inserts.append(self._new_row(seen, now))
-                events.append(self.event(inserts[-1]["id"], None, None, inserts[-1]["status"], now))
+                batch.inserts.append(self._new_row(seen, now))
+                new = batch.inserts[-1]
+                batch.events.append(self.event(new["id"], None, None, new["status"], now))
                 continue
             change = self._changed_row(row, seen, now)
             if change is None:
-                outcome.unchanged += 1
+                batch.unchanged += 1
             else:
-                updates.append(change)
+                batch.updates.append(change)
+        return batch
+
+    def write(self, batch: PreparedBatch) -> None:
+        """Store a prepared batch in one transaction; sets `batch.updated`."""
+        now = utcnow()
         with transaction(self.sessions) as session:
-            mappings.insert_mappings(session, inserts)
-            skipped = mappings.update_if_status_unchanged(session, updates, UPDATED_COLUMNS)
-            events += [
+            mappings.insert_mappings(session, batch.inserts)
+            skipped = mappings.update_if_status_unchanged(session, batch.updates, UPDATED_COLUMNS)
+            events = batch.events + [
                 self.event(u["id"], u["canonical_id"], u["expected_status"], u["status"], now)
-                for u in updates
+                for u in batch.updates
                 if u["status"] != u["expected_status"] and u["id"] not in skipped
             ]
             mappings.insert_status_events(session, events)
-        outcome.created = [row["id"] for row in inserts]
-        outcome.updated = len(updates) - len(skipped)
-        return outcome
+        batch.updated = len(batch.updates) - len(skipped)
 
     def _first_sightings(
         self, workflows: Sequence[Mapping[str, Any]]

@@ -32,8 +32,8 @@ from canonflow.environments.service import EnvironmentAccess
 from canonflow.errors import Unavailable
 from canonflow.n8n import N8nClient, N8nError
 from canonflow.sync import mappings
-from canonflow.sync.batch import BatchApplier, BatchOutcome
-from canonflow.sync.prefetch import Prefetcher
+from canonflow.sync.batch import BatchApplier, PreparedBatch
+from canonflow.sync.prefetch import Prefetcher, SerialWriter
 
 log = structlog.get_logger(__name__)
 LEASE_TTL = timedelta(minutes=5)
@@ -132,6 +132,7 @@ class _Run:
         with transaction(self.sessions) as session:
             refs = mappings.reference_slugs(session, self.access.environment_id)
             previous = mappings.last_complete_run_details(session, self.access.environment_id)
+            existing = mappings.existing_in_environment(session, self.access.environment_id)
         self.result.refs_fingerprint = refs_fingerprint(refs)
         applier = BatchApplier(
             self.sessions,
@@ -141,45 +142,61 @@ class _Run:
             # Workflow references resolve as they did last time, so a workflow whose
             # updatedAt did not move hashes as it did: it need not be hashed again.
             trust_timestamps=previous.get("refs_fingerprint") == self.result.refs_fingerprint,
+            existing=existing,
         )
+        # Three stages overlap: the next page downloads, this one hashes, the last one writes.
         with (
             client_factory(self.access) as client,
             Prefetcher(client.iter_workflow_pages(limit=PAGE_SIZE)) as pages,
+            SerialWriter(applier.write) as writer,
         ):
             for page in pages:
-                for batch in _chunks(page.workflows, self.access.batch_size):
-                    self._count(applier.apply(batch), len(batch))
+                self.result.seen += len(page.workflows)
+                for workflows in _chunks(page.workflows, self.access.batch_size):
+                    writer.submit(applier.prepare(workflows), self._count)
                 self.keep_alive()
                 self.progress(self.result.seen, None)
+            writer.drain()
         self.result.complete = True
         self._mark_missing(applier)
         self._auto_link(applier)
 
-    def _count(self, outcome: BatchOutcome, listed: int) -> None:
-        self.result.seen += listed
-        self.result.created += len(outcome.created)
-        self.result.updated += outcome.updated
-        self.result.unchanged += outcome.unchanged
-        self.result.problems += outcome.problems
+    def _count(self, batch: PreparedBatch) -> None:
+        self.result.created += len(batch.inserts)
+        self.result.updated += batch.updated
+        self.result.unchanged += batch.unchanged
+        self.result.problems += batch.problems
 
     def _mark_missing(self, applier: BatchApplier) -> None:
         now = utcnow()
-        with transaction(self.sessions) as session:
-            updates, events = [], []
-            for mapping_id, n8n_id, canonical_id, status in mappings.present_statuses(
-                session, self.access.environment_id
-            ):
-                if n8n_id in applier.seen_ids:
-                    continue
-                facts = MappingFacts(has_canonical=canonical_id is not None, present=False)
-                new = transition(status, MappingEvent.SYNC_ABSENT, facts)
+        updates: list[dict[str, Any]] = []
+        for n8n_id, row in applier.existing.items():
+            if n8n_id in applier.seen_ids:
+                continue
+            facts = MappingFacts(has_canonical=row.canonical_id is not None, present=False)
+            new = transition(row.status, MappingEvent.SYNC_ABSENT, facts)
+            if new != row.status:
                 updates.append(
-                    {"id": mapping_id, "status": new, "status_changed_at": now, "updated_at": now}
+                    {
+                        "id": row.id,
+                        "canonical_id": row.canonical_id,
+                        "expected_status": row.status,
+                        "status": new,
+                        "status_changed_at": now,
+                        "updated_at": now,
+                    }
                 )
-                events.append(applier.event(mapping_id, canonical_id, status, new, now))
-            mappings.update_mappings(session, updates)
+        with transaction(self.sessions) as session:
+            skipped = mappings.update_if_status_unchanged(
+                session, updates, ("status", "status_changed_at", "updated_at")
+            )
+            events = [
+                applier.event(u["id"], u["canonical_id"], u["expected_status"], u["status"], now)
+                for u in updates
+                if u["id"] not in skipped
+            ]
             mappings.insert_status_events(session, events)
-        self.result.missing = len(updates)
+        self.result.missing = len(events)
 
     def _auto_link(self, applier: BatchApplier) -> None:
         now = utcnow()

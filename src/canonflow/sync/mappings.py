@@ -30,9 +30,14 @@ class ExistingMapping:
     status_changed_at: Any
 
 
-def existing_by_n8n_id(
-    session: Session, environment_id: uuid.UUID, n8n_ids: Sequence[str]
+def existing_in_environment(
+    session: Session, environment_id: uuid.UUID
 ) -> dict[str, ExistingMapping]:
+    """Every mapping of the environment, keyed by n8n id: one query at the start of a sync."""
+    return _existing(session, WorkflowEnvMap.environment_id == environment_id)
+
+
+def _existing(session: Session, *conditions: Any) -> dict[str, ExistingMapping]:
     rows = session.execute(
         select(
             WorkflowEnvMap.id,
@@ -43,30 +48,9 @@ def existing_by_n8n_id(
             WorkflowEnvMap.workflow_name,
             WorkflowEnvMap.n8n_updated_at,
             WorkflowEnvMap.status_changed_at,
-        ).where(
-            WorkflowEnvMap.environment_id == environment_id,
-            WorkflowEnvMap.n8n_workflow_id.in_(n8n_ids),
-        )
+        ).where(*conditions)
     )
     return {row.n8n_workflow_id: ExistingMapping(*row) for row in rows}
-
-
-def present_statuses(
-    session: Session, environment_id: uuid.UUID
-) -> list[tuple[uuid.UUID, str, uuid.UUID | None, MappingStatus]]:
-    """Mappings a complete sync may mark missing: linked or untracked."""
-    rows = session.execute(
-        select(
-            WorkflowEnvMap.id,
-            WorkflowEnvMap.n8n_workflow_id,
-            WorkflowEnvMap.canonical_id,
-            WorkflowEnvMap.status,
-        ).where(
-            WorkflowEnvMap.environment_id == environment_id,
-            WorkflowEnvMap.status.in_([MappingStatus.LINKED, MappingStatus.UNTRACKED]),
-        )
-    )
-    return [(row.id, row.n8n_workflow_id, row.canonical_id, row.status) for row in rows]
 
 
 def reference_slugs(session: Session, environment_id: uuid.UUID) -> dict[str, str]:
