@@ -29,7 +29,7 @@ test: install lint
 
 bench: install
 	@ls bench/*.py >/dev/null 2>&1 || { echo "no benchmarks yet"; exit 0; }; \
-	for script in bench/[a-z]*.py; do name=$$(basename $$script .py); echo "== $$name"; CANONFLOW_N8N_BIN="$$(scripts/install-n8n.sh)" $(UV) run python -m bench.$$name || exit 1; done
+	for script in bench/[a-z]*.py; do name=$$(basename $$script .py); echo "== $$name"; CANONFLOW_N8N_BIN="$$(scripts/install-n8n.sh)" CANONFLOW_PG_BINDIR="$$(scripts/ensure-postgres.sh)" $(UV) run python -m bench.$$name $(BENCH_ARGS) || exit 1; done
 
 clean:
 	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache

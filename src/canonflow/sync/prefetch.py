@@ -1,12 +1,10 @@
-"""Pipelines for long syncs: fetch page N+1 and write page N-1 while page N is processed."""
+"""Overlap the network with the work: fetch page N+1 while page N is processed."""
 
 from __future__ import annotations
 
 import queue
 import threading
-from collections import deque
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -71,46 +69,3 @@ class Prefetcher(Generic[T]):
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
-
-
-class SerialWriter(Generic[T]):
-    """Run `write(item)` for submitted items one at a time, in order, on a background thread
-    (SQLite and psycopg release the GIL while they write), at most `depth` items behind.
-
-    `done(item)` runs on the caller's thread once an item is written. A failed write is
-    re-raised by the next `submit` or by `drain`; nothing after it is written.
-    """
-
-    def __init__(self, write: Callable[[T], None], *, depth: int = 2) -> None:
-        self._write = write
-        self._depth = depth
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="canonflow-writer")
-        self._pending: deque[tuple[Future[None], T, Callable[[T], None]]] = deque()
-
-    def submit(self, item: T, done: Callable[[T], None]) -> None:
-        while len(self._pending) >= self._depth:
-            self._finish_oldest()
-        self._pending.append((self._pool.submit(self._write, item), item, done))
-
-    def drain(self) -> None:
-        while self._pending:
-            self._finish_oldest()
-
-    def _finish_oldest(self) -> None:
-        future, item, done = self._pending.popleft()
-        future.result()
-        done(item)
-
-    def __enter__(self) -> SerialWriter[T]:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        """On an early exit, writes not yet started are dropped; those already written
-        still report `done`, so the counts stay true."""
-        for future, _item, _done in self._pending:
-            future.cancel()
-        self._pool.shutdown(wait=True)
-        while self._pending:
-            future, item, done = self._pending.popleft()
-            if not future.cancelled() and future.exception() is None:
-                done(item)
