@@ -15,6 +15,7 @@ from canonflow.config import Settings, get_settings
 from canonflow.environments import api as environments_api
 from canonflow.jobs import api as jobs_api
 from canonflow.logs import configure_logging
+from canonflow.repo import api as repo_api
 from canonflow.runtime import Runtime, build_runtime
 
 
@@ -47,4 +48,5 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(jobs_api.router)
     app.include_router(environments_api.router)
     app.include_router(environments_api.canonical_router)
+    app.include_router(repo_api.router)
     return app

@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     log_format: LogFormat = LogFormat.AUTO
     job_workers: Annotated[int, Field(ge=1, le=64)] = 2
     bootstrap_admin: bool = True
+    git_cache_dir: Path | None = None
+    repo_max_file_bytes: Annotated[int, Field(ge=1024)] = 2 * 1024 * 1024
 
     @model_validator(mode="after")
     def _require_production_secret(self) -> Settings:
@@ -57,6 +59,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return normalize_database_url(self.database_url)
         return f"sqlite:///{(self.data_dir / 'canonflow.db').resolve()}"
+
+    @property
+    def resolved_git_cache_dir(self) -> Path:
+        """Where each tenant's clone of its repository is kept."""
+        return (self.git_cache_dir or self.data_dir / "git-cache").resolve()
 
     @property
     def json_logs(self) -> bool:

@@ -32,11 +32,13 @@ class Runtime:
         self.engine.dispose()
 
 
-def register_job_types(registry: JobRegistry, secrets: SecretBox) -> None:
+def register_job_types(registry: JobRegistry, secrets: SecretBox, settings: Settings) -> None:
     """Every feature package's job types."""
+    from canonflow.repo import tasks as repo_tasks
     from canonflow.sync import tasks as sync_tasks
 
     sync_tasks.register(registry, secrets)
+    repo_tasks.register(registry, secrets, settings)
 
 
 def build_runtime(settings: Settings) -> Runtime:
@@ -44,7 +46,7 @@ def build_runtime(settings: Settings) -> Runtime:
     sessions = build_sessionmaker(engine)
     secrets = build_secret_box(settings)
     registry = JobRegistry()
-    register_job_types(registry, secrets)
+    register_job_types(registry, secrets, settings)
     runner = InProcessJobRunner(sessions, registry, workers=settings.job_workers)
     install_dispatch_on_commit(sessions, runner)
     return Runtime(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from canonflow.cli import db, environments, hashing, server, sync, tenants
+from canonflow.cli import db, environments, hashing, repo, server, sync, tenants
 from canonflow.cli.common import report_and_exit
 
 app = typer.Typer(
@@ -19,6 +19,7 @@ app.add_typer(tenants.tenant_app, name="tenant")
 app.add_typer(tenants.token_app, name="token")
 app.add_typer(environments.app, name="env")
 app.add_typer(sync.app, name="sync")
+app.add_typer(repo.app, name="repo")
 app.command("hash")(hashing.hash_files)
 app.command("serve")(server.serve)
 app.command("secret-key")(server.secret_key)

@@ -57,3 +57,45 @@ def sync_env(name: str, tenant: TenantOption = "default") -> None:
         console.print(
             f"  cannot hash {problem['n8n_workflow_id']}: {problem['problem']}", highlight=False
         )
+
+
+@app.command("repo")
+def sync_repo(tenant: TenantOption = "default") -> None:
+    """Read the repository's workflow files into canonical workflows (only what changed)."""
+    from canonflow.errors import AppError
+    from canonflow.repo.sync import sync_repository
+
+    with runtime_and_session() as (runtime, session):
+        principal = cli_principal(session, tenant)
+        session.commit()
+        columns = (
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
+        with Progress(*columns, console=console, transient=True) as bar:
+            task = bar.add_task("syncing the repository: files", total=None)
+            try:
+                result = sync_repository(
+                    runtime.sessions,
+                    runtime.secrets,
+                    tenant_id=principal.tenant_id,
+                    cache_root=runtime.settings.resolved_git_cache_dir,
+                    max_file_bytes=runtime.settings.repo_max_file_bytes,
+                    progress=lambda done, total: bar.update(task, completed=done, total=total),
+                )
+            except AppError as exc:
+                raise CliError(exc.message) from exc
+    commit = (result.commit or "empty")[:12]
+    console.print(
+        f"repository at {commit} ({result.mode}): {result.files_seen} files, {result.created} new, "
+        f"{result.updated} updated, {result.renamed} renamed, {result.deleted} deleted, "
+        f"{len(result.skipped)} skipped ({result.duration_ms / 1000:.1f} s)",
+        highlight=False,
+    )
+    for skipped in result.skipped[:20]:
+        console.print(
+            f"  skipped {skipped['path']}: {skipped['reason']}", highlight=False, markup=False
+        )

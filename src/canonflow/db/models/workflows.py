@@ -33,6 +33,7 @@ class CanonicalWorkflow(Base):
     workflow_definition: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
     git_file_path: Mapped[str | None] = mapped_column(String(1000))
     git_commit: Mapped[str | None] = mapped_column(String(64))
+    git_blob_id: Mapped[str | None] = mapped_column(String(64))
     provider: Mapped[WorkflowProvider] = mapped_column(
         enum_type(WorkflowProvider, "workflow_provider"), default=WorkflowProvider.N8N
     )

@@ -1,0 +1,1 @@
+"""The tenant's Git repository: configuration, repo sync (Git → canonical), writing back."""

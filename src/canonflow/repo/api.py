@@ -1,0 +1,47 @@
+"""`/api/v1/repository` and `/api/v1/canonical/sync-repo`."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from canonflow.api.deps import Admin, Operator, RuntimeDep, SessionDep, Viewer
+from canonflow.jobs.schemas import JobAccepted
+from canonflow.repo import service
+from canonflow.repo.check import check_repository
+from canonflow.repo.schemas import RepositoryCheck, RepositoryPut, RepositoryRead
+from canonflow.repo.tasks import enqueue_repository_sync
+
+router = APIRouter(tags=["repository"])
+
+
+@router.get("/api/v1/repository", response_model=RepositoryRead)
+def get_repository(session: SessionDep, principal: Viewer) -> RepositoryRead:
+    return service.read(service.get_or_raise(session, principal.tenant_id))
+
+
+@router.put("/api/v1/repository", response_model=RepositoryRead)
+def put_repository(
+    data: RepositoryPut, session: SessionDep, runtime: RuntimeDep, principal: Admin
+) -> RepositoryRead:
+    return service.read(service.put(session, runtime.secrets, principal, data))
+
+
+@router.post("/api/v1/repository/test", response_model=RepositoryCheck)
+def test_repository(
+    session: SessionDep, runtime: RuntimeDep, principal: Operator
+) -> RepositoryCheck:
+    access = service.access(runtime.secrets, service.get_or_raise(session, principal.tenant_id))
+    session.commit()  # nothing to keep open while the remote answers
+    return check_repository(access, runtime.settings.resolved_git_cache_dir)
+
+
+@router.post(
+    "/api/v1/canonical/sync-repo",
+    response_model=JobAccepted,
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Sync the repository (Git → canonical workflows) in the background",
+)
+def sync_repo(session: SessionDep, runtime: RuntimeDep, principal: Operator) -> JobAccepted:
+    service.get_or_raise(session, principal.tenant_id)
+    job = enqueue_repository_sync(session, runtime.jobs, principal)
+    return JobAccepted(job_id=job.id, status=job.status, url=f"/api/v1/jobs/{job.id}")

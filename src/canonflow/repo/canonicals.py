@@ -1,0 +1,161 @@
+"""Reading workflow files from Git and writing canonical workflows for the repo sync."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy.orm import Session
+
+from canonflow.core.git_files import CandidateFile, FilePlan, KnownCanonical, slug_for_path
+from canonflow.core.hashing import HASH_VERSION, hash_normalized
+from canonflow.core.normalize import normalize
+from canonflow.core.workflow_shape import InvalidWorkflow, parse_workflow
+from canonflow.db.models import CanonicalWorkflow, WorkflowEnvMap
+from canonflow.db.types import utcnow
+from canonflow.git import GitRepository
+
+MAPPINGS: Table = WorkflowEnvMap.__table__  # type: ignore[assignment]
+READ_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class ParsedFile:
+    file: CandidateFile
+    slug: str
+    canonical_id: uuid.UUID | None
+    workflow: dict[str, Any]
+    content_hash: str
+
+
+@dataclass
+class ApplyOutcome:
+    created: int = 0
+    updated: int = 0
+    renamed: int = 0
+    deleted: int = 0
+
+
+def known(session: Session, tenant_id: uuid.UUID) -> list[KnownCanonical]:
+    rows = session.execute(
+        select(
+            CanonicalWorkflow.id,
+            CanonicalWorkflow.canonical_slug,
+            CanonicalWorkflow.git_file_path,
+            CanonicalWorkflow.git_blob_id,
+            CanonicalWorkflow.is_deleted,
+        ).where(CanonicalWorkflow.tenant_id == tenant_id)
+    )
+    return [KnownCanonical(*row) for row in rows]
+
+
+def with_renames(
+    rows: Iterable[KnownCanonical], renames: dict[uuid.UUID, str]
+) -> list[KnownCanonical]:
+    return [
+        dataclasses.replace(row, path=renames[row.id], slug=slug_for_path(renames[row.id]))
+        if row.id in renames
+        else row
+        for row in rows
+    ]
+
+
+def read_files(
+    git: GitRepository,
+    plan: FilePlan,
+    skipped: list[dict[str, str]],
+    progress: Callable[[int, int | None], None],
+    total: int,
+) -> list[ParsedFile]:
+    """Read, parse and hash the files to apply; a bad file joins `skipped` with its reason."""
+    parsed: list[ParsedFile] = []
+    done = len(plan.unchanged) + len(plan.skipped)
+    for start in range(0, len(plan.apply), READ_CHUNK):
+        chunk = plan.apply[start : start + READ_CHUNK]
+        blobs = dict(git.read_blobs([candidate.blob_id for candidate, _s, _o in chunk]))
+        for candidate, slug, owner in chunk:
+            try:
+                workflow = parse_workflow(blobs[candidate.blob_id])
+                digest = hash_normalized(normalize(workflow).document)
+            except InvalidWorkflow as exc:
+                skipped.append({"path": candidate.path, "reason": str(exc)})
+                continue
+            parsed.append(ParsedFile(candidate, slug, owner, workflow, digest))
+        done += len(chunk)
+        progress(done, total)
+    return parsed
+
+
+def apply(
+    session: Session,
+    tenant_id: uuid.UUID,
+    parsed: list[ParsedFile],
+    *,
+    head: str,
+    deleted: list[uuid.UUID],
+    renames: dict[uuid.UUID, str],
+) -> ApplyOutcome:
+    outcome = ApplyOutcome()
+    now = utcnow()
+    existing = {
+        row.id: row
+        for row in session.scalars(
+            select(CanonicalWorkflow).where(
+                CanonicalWorkflow.tenant_id == tenant_id,
+                CanonicalWorkflow.id.in_(
+                    [p.canonical_id for p in parsed if p.canonical_id] + list(renames) + deleted
+                ),
+            )
+        )
+    }
+    for canonical_id, path in renames.items():
+        row = existing[canonical_id]
+        row.git_file_path, row.canonical_slug, row.git_commit = path, slug_for_path(path), head
+        outcome.renamed += 1
+    for canonical_id in deleted:
+        row = existing[canonical_id]
+        row.is_deleted, row.git_commit, row.updated_at = True, head, now
+        outcome.deleted += 1
+    session.flush()
+    changed_hashes: list[dict[str, Any]] = []
+    for item in parsed:
+        values = _values(item, head)
+        if item.canonical_id is None:
+            session.add(CanonicalWorkflow(tenant_id=tenant_id, created_at=now, **values))
+            outcome.created += 1
+            continue
+        row = existing[item.canonical_id]
+        if row.content_hash != item.content_hash:
+            changed_hashes.append({"key": row.id, "hash": item.content_hash})
+        for key, value in values.items():
+            setattr(row, key, value)
+        outcome.updated += 1
+    session.flush()
+    if changed_hashes:
+        session.execute(
+            update(MAPPINGS)
+            .where(MAPPINGS.c.canonical_id == bindparam("key"))
+            .values(git_content_hash=bindparam("hash")),
+            changed_hashes,
+        )
+    return outcome
+
+
+def _values(item: ParsedFile, head: str) -> dict[str, Any]:
+    name = item.workflow.get("name")
+    return {
+        "canonical_slug": item.slug,
+        "name": name if isinstance(name, str) and name else item.slug,
+        "content_hash": item.content_hash,
+        "hash_version": HASH_VERSION,
+        "workflow_definition": item.workflow,
+        "git_file_path": item.file.path,
+        "git_blob_id": item.file.blob_id,
+        "git_commit": head,
+        "is_deleted": False,
+        "updated_at": utcnow(),
+    }

@@ -1,0 +1,24 @@
+"""Test the repository: can canonflow fetch its branch with its credentials?"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from canonflow.git import GitError, GitRepository
+from canonflow.repo.schemas import RepositoryCheck
+from canonflow.repo.service import RepoAccess
+
+
+def check_repository(access: RepoAccess, cache_root: Path) -> RepositoryCheck:
+    try:
+        with GitRepository.open_or_clone(
+            access.cache_dir(cache_root), access.url, access.auth
+        ) as git:
+            head = git.fetch(access.branch)
+    except GitError as exc:
+        return RepositoryCheck(ok=False, detail=exc.message)
+    if head is None:
+        return RepositoryCheck(ok=True, detail=f"reached {access.url}: the repository is empty")
+    return RepositoryCheck(
+        ok=True, detail=f"reached {access.url}: {access.branch} at {head[:12]}", head=head
+    )

@@ -1,0 +1,74 @@
+"""Repository representations. Credentials are write-only: they are never read back."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
+
+
+def _check_url(value: str) -> str:
+    url = value.strip()
+    if "://" not in url:
+        if not url.startswith("/"):
+            raise ValueError(
+                "url must be an absolute path or a file://, git://, https:// or ssh:// URL"
+            )
+        return url
+    parts = urlsplit(url)
+    if parts.scheme not in {"file", "git", "http", "https", "ssh"}:
+        raise ValueError(f"unsupported URL scheme {parts.scheme!r}: use file, git, https or ssh")
+    if parts.password is not None or (parts.username and parts.scheme in {"http", "https"}):
+        raise ValueError("put credentials in `auth`, not in the URL (they are encrypted there)")
+    return url
+
+
+def _check_dir(value: str) -> str:
+    directory = value.strip().strip("/")
+    if any(part in {"", ".", ".."} for part in directory.split("/")) and directory:
+        raise ValueError("workflows_dir must be a plain relative path such as 'workflows'")
+    return directory
+
+
+RepoUrl = Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(_check_url)]
+BranchName = Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9._/-]+$")]
+WorkflowsDir = Annotated[str, Field(max_length=500), AfterValidator(_check_dir)]
+
+
+class RepositoryAuth(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: SecretStr | None = None
+    username: str | None = Field(default=None, max_length=200)
+    ssh_private_key: SecretStr | None = None
+    ssh_passphrase: SecretStr | None = None
+
+
+class RepositoryPut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: RepoUrl
+    branch: BranchName = "main"
+    workflows_dir: WorkflowsDir = "workflows"
+    auth: RepositoryAuth | None = Field(
+        default=None, description="Omit to keep the stored credentials; {} removes them."
+    )
+
+
+class RepositoryRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    url: str
+    branch: str
+    workflows_dir: str
+    has_credentials: bool
+    last_synced_commit: str | None
+    last_synced_at: datetime | None
+
+
+class RepositoryCheck(BaseModel):
+    ok: bool
+    detail: str
+    head: str | None = None

@@ -1,0 +1,133 @@
+"""Repository configuration flows. Services flush; the caller commits. Writes are audited."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from canonflow import audit
+from canonflow.crypto import Sealed, SecretBox
+from canonflow.db.models import GitRepository
+from canonflow.errors import NotFound
+from canonflow.git import RemoteAuth
+from canonflow.repo.schemas import RepositoryAuth, RepositoryPut, RepositoryRead
+from canonflow.tenancy.service import Principal
+
+
+@dataclass(frozen=True)
+class RepoAccess:
+    """What it takes to reach the tenant's repository, read outside any transaction."""
+
+    tenant_id: uuid.UUID
+    url: str
+    branch: str
+    workflows_dir: str
+    auth: RemoteAuth | None
+    last_synced_commit: str | None
+
+    def cache_dir(self, root: Path) -> Path:
+        return root / str(self.tenant_id)
+
+
+def get(session: Session, tenant_id: uuid.UUID) -> GitRepository | None:
+    return session.scalars(
+        select(GitRepository).where(GitRepository.tenant_id == tenant_id)
+    ).one_or_none()
+
+
+def get_or_raise(session: Session, tenant_id: uuid.UUID) -> GitRepository:
+    repository = get(session, tenant_id)
+    if repository is None:
+        raise NotFound(
+            "no Git repository is configured: PUT /api/v1/repository (or `canonflow repo set`)"
+        )
+    return repository
+
+
+def put(
+    session: Session, secrets: SecretBox, principal: Principal, data: RepositoryPut
+) -> GitRepository:
+    repository = get(session, principal.tenant_id)
+    if repository is None:
+        repository = GitRepository(tenant_id=principal.tenant_id)
+        session.add(repository)
+    moved = repository.url not in (None, data.url) or repository.branch not in (None, data.branch)
+    repository.url, repository.branch, repository.workflows_dir = (
+        data.url,
+        data.branch,
+        data.workflows_dir,
+    )
+    if moved:  # another repository or branch: the next sync is a full scan
+        repository.last_synced_commit = None
+    if data.auth is not None:
+        repository.auth_secret = _seal_auth(secrets, data.auth)
+    session.flush()
+    audit.record(
+        session,
+        tenant_id=principal.tenant_id,
+        actor=principal.name,
+        actor_token_id=principal.token_id,
+        action="repository.put",
+        target_type="git_repository",
+        target_id=str(repository.id),
+        details={
+            "url": data.url,
+            "branch": data.branch,
+            "workflows_dir": data.workflows_dir,
+            "credentials": "changed" if data.auth is not None else "kept",
+        },
+    )
+    return repository
+
+
+def read(repository: GitRepository) -> RepositoryRead:
+    return RepositoryRead(
+        url=repository.url,
+        branch=repository.branch,
+        workflows_dir=repository.workflows_dir,
+        has_credentials=repository.auth_secret is not None,
+        last_synced_commit=repository.last_synced_commit,
+        last_synced_at=repository.last_synced_at,
+    )
+
+
+def access(secrets: SecretBox, repository: GitRepository) -> RepoAccess:
+    return RepoAccess(
+        tenant_id=repository.tenant_id,
+        url=repository.url,
+        branch=repository.branch,
+        workflows_dir=repository.workflows_dir,
+        auth=_open_auth(secrets, repository),
+        last_synced_commit=repository.last_synced_commit,
+    )
+
+
+def _seal_auth(secrets: SecretBox, auth: RepositoryAuth) -> Sealed | None:
+    values = {
+        "token": auth.token.get_secret_value() if auth.token else None,
+        "username": auth.username,
+        "ssh_private_key": auth.ssh_private_key.get_secret_value()
+        if auth.ssh_private_key
+        else None,
+        "ssh_passphrase": auth.ssh_passphrase.get_secret_value() if auth.ssh_passphrase else None,
+    }
+    if not any(values.values()):
+        return None
+    return secrets.seal(orjson.dumps(values).decode())
+
+
+def _open_auth(secrets: SecretBox, repository: GitRepository) -> RemoteAuth | None:
+    if repository.auth_secret is None:
+        return None
+    values = orjson.loads(secrets.open(repository.auth_secret))
+    return RemoteAuth(
+        token=values.get("token"),
+        username=values.get("username"),
+        ssh_private_key=values.get("ssh_private_key"),
+        ssh_passphrase=values.get("ssh_passphrase"),
+    )

@@ -1,0 +1,206 @@
+"""Repo sync (Git → canonical workflows), DESIGN section 6.
+
+Fetch; when the last synced commit is an ancestor of the new head, apply only the tree diff;
+otherwise (first sync, force-push, history rewrite) scan the whole directory. A bad file is
+reported with its path and reason and skipped; every other file still syncs. One run at a
+time per tenant. A run that fails changes nothing it should not: canonical rows and
+`last_synced_commit` move together, in the run's last transaction.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from canonflow.core.enums import SyncKind
+from canonflow.core.git_files import CandidateFile, FilePlan, deleted_canonicals, plan_files
+from canonflow.crypto import SecretBox
+from canonflow.db import leases
+from canonflow.db.engine import transaction
+from canonflow.db.models import SyncRun
+from canonflow.db.types import utcnow
+from canonflow.errors import Unavailable
+from canonflow.git import Change, GitError, GitRepository
+from canonflow.repo import canonicals, service
+from canonflow.repo.service import RepoAccess
+
+LEASE_TTL = timedelta(minutes=10)
+ProgressCallback = Callable[[int, int | None], None]
+
+
+@dataclass
+class RepoSyncResult:
+    run_id: uuid.UUID
+    mode: str = "none"  # none | diff | full
+    commit: str | None = None
+    previous_commit: str | None = None
+    complete: bool = False
+    files_seen: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    renamed: int = 0
+    deleted: int = 0
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    error: str | None = None
+    duration_ms: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"run_id": str(self.run_id)}
+
+
+def sync_repository(
+    sessions: sessionmaker[Session],
+    secrets: SecretBox,
+    *,
+    tenant_id: uuid.UUID,
+    cache_root: Path,
+    max_file_bytes: int,
+    job_id: uuid.UUID | None = None,
+    progress: ProgressCallback | None = None,
+) -> RepoSyncResult:
+    """Run one repo sync and record it in `sync_runs`. Raises on failure."""
+    with transaction(sessions) as session:
+        access = service.access(secrets, service.get_or_raise(session, tenant_id))
+        run = SyncRun(tenant_id=tenant_id, kind=SyncKind.REPOSITORY, job_id=job_id)
+        session.add(run)
+        session.flush()
+        result = RepoSyncResult(run_id=run.id, previous_commit=access.last_synced_commit)
+    started = time.monotonic()
+    try:
+        with leases.held(
+            sessions,
+            name=f"repo-sync:{tenant_id}",
+            tenant_id=tenant_id,
+            ttl=LEASE_TTL,
+            busy_message="a sync of this tenant's repository is already running",
+        ):
+            _Run(sessions, access, result, max_file_bytes, progress).execute(cache_root)
+    except GitError as exc:
+        result.error = f"repository {access.url}: {exc.message}"
+        raise Unavailable(result.error) from exc
+    except Exception as exc:
+        result.error = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        result.duration_ms = int((time.monotonic() - started) * 1000)
+        _record_run(sessions, result)
+    return result
+
+
+class _Run:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        access: RepoAccess,
+        result: RepoSyncResult,
+        max_file_bytes: int,
+        progress: ProgressCallback | None,
+    ) -> None:
+        self.sessions, self.access, self.result = sessions, access, result
+        self.max_file_bytes = max_file_bytes
+        self.progress = progress or (lambda _done, _total: None)
+
+    def execute(self, cache_root: Path) -> None:
+        with GitRepository.open_or_clone(
+            self.access.cache_dir(cache_root), self.access.url, self.access.auth
+        ) as git:
+            head = git.fetch(self.access.branch)
+            self.result.commit = head
+            last = self.access.last_synced_commit
+            if head is None or head == last:
+                self.result.complete = True
+                return
+            if last and git.has_commit(last) and git.is_ancestor(last, head):
+                self._apply_diff(git, git.diff(last, head, self.access.workflows_dir), head)
+            else:
+                self._apply_full(git, head)
+        self.result.complete = True
+
+    def _apply_full(self, git: GitRepository, head: str) -> None:
+        self.result.mode = "full"
+        files = git.list_files(head, self.access.workflows_dir)
+        with transaction(self.sessions) as session:
+            known = canonicals.known(session, self.access.tenant_id)
+        candidates = [CandidateFile(f.path, f.blob_id, f.size) for f in files]
+        plan = plan_files(candidates, known, max_bytes=self.max_file_bytes)
+        present = {f.path for f in files}
+        reassigned = {owner for _c, _slug, owner in plan.apply if owner is not None}
+        gone = [cid for cid in deleted_canonicals(known, present) if cid not in reassigned]
+        self._write(git, head, plan, deleted=gone, renames={})
+
+    def _apply_diff(self, git: GitRepository, changes: list[Change], head: str) -> None:
+        self.result.mode = "diff"
+        with transaction(self.sessions) as session:
+            known = canonicals.known(session, self.access.tenant_id)
+        by_path = {k.path: k for k in known if k.path}
+        renames: dict[uuid.UUID, str] = {}
+        candidates: list[CandidateFile] = []
+        gone_paths: list[str] = []
+        sizes = {f.path: f.size for f in git.list_files(head, self.access.workflows_dir)}
+        for change in changes:
+            if change.kind == "deleted" and change.old_path:
+                gone_paths.append(change.old_path)
+                continue
+            assert change.new_path is not None and change.blob_id is not None
+            if change.kind == "renamed" and change.old_path in by_path:
+                renames[by_path[change.old_path].id] = change.new_path
+            candidates.append(
+                CandidateFile(change.new_path, change.blob_id, sizes.get(change.new_path, 0))
+            )
+        known = canonicals.with_renames(known, renames)
+        plan = plan_files(candidates, known, max_bytes=self.max_file_bytes, gone_paths=gone_paths)
+        reassigned = {owner for _c, _slug, owner in plan.apply if owner is not None}
+        gone = [
+            by_path[p].id for p in gone_paths if p in by_path and by_path[p].id not in reassigned
+        ]
+        self._write(git, head, plan, deleted=gone, renames=renames)
+
+    def _write(
+        self,
+        git: GitRepository,
+        head: str,
+        plan: FilePlan,
+        *,
+        deleted: list[uuid.UUID],
+        renames: dict[uuid.UUID, str],
+    ) -> None:
+        total = len(plan.apply) + len(plan.unchanged) + len(plan.skipped)
+        self.result.files_seen = total
+        self.result.unchanged = len(plan.unchanged)
+        self.result.skipped = list(plan.skipped)
+        parsed = canonicals.read_files(git, plan, self.result.skipped, self.progress, total)
+        with transaction(self.sessions) as session:
+            outcome = canonicals.apply(
+                session, self.access.tenant_id, parsed, head=head, deleted=deleted, renames=renames
+            )
+            repository = service.get_or_raise(session, self.access.tenant_id)
+            repository.last_synced_commit = head
+            repository.last_synced_at = utcnow()
+        self.result.created, self.result.updated = outcome.created, outcome.updated
+        self.result.renamed, self.result.deleted = outcome.renamed, outcome.deleted
+
+
+def _record_run(sessions: sessionmaker[Session], result: RepoSyncResult) -> None:
+    with transaction(sessions) as session:
+        run = session.get(SyncRun, result.run_id)
+        assert run is not None
+        run.complete = result.complete
+        run.seen, run.created, run.updated = result.files_seen, result.created, result.updated
+        run.unchanged, run.missing = result.unchanged, result.deleted
+        run.duration_ms, run.error = result.duration_ms, result.error
+        run.finished_at = utcnow()
+        run.details = {
+            "mode": result.mode,
+            "commit": result.commit,
+            "previous_commit": result.previous_commit,
+            "renamed": result.renamed,
+            "skipped": result.skipped[:500],
+        }

@@ -1,0 +1,85 @@
+"""Write canonical workflows to the repository (DESIGN section 5) on a branch, and push.
+
+Used by onboarding (the migration pull request) and reconcile (env_wins).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from canonflow.core.git_layout import render_workflow_file, workflow_file_path
+from canonflow.crypto import SecretBox
+from canonflow.db.engine import transaction
+from canonflow.db.models import CanonicalWorkflow
+from canonflow.errors import NotFound, Unavailable
+from canonflow.git import GitError, GitRepository, Signature
+from canonflow.repo import service
+
+DEFAULT_AUTHOR = Signature(name="canonflow", email="canonflow@localhost")
+
+
+@dataclass(frozen=True)
+class WriteBackResult:
+    branch: str
+    commit: str
+    files: list[str]
+
+
+def write_back(
+    sessions: sessionmaker[Session],
+    secrets: SecretBox,
+    *,
+    tenant_id: uuid.UUID,
+    cache_root: Path,
+    canonical_ids: list[uuid.UUID],
+    branch: str,
+    message: str,
+    author: Signature = DEFAULT_AUTHOR,
+) -> WriteBackResult:
+    """Commit the canonical workflows' files on `branch` (made from the configured branch
+    when it does not exist yet) and push it. A push that is not a fast-forward is a
+    conflict, never forced."""
+    with transaction(sessions) as session:
+        access = service.access(secrets, service.get_or_raise(session, tenant_id))
+        files = _files(session, tenant_id, canonical_ids, access.workflows_dir)
+    try:
+        with GitRepository.open_or_clone(
+            access.cache_dir(cache_root), access.url, access.auth
+        ) as git:
+            git.fetch(access.branch)
+            commit = git.commit_files(
+                base_branch=access.branch,
+                branch=branch,
+                files=files,
+                message=message,
+                author=author,
+            )
+            git.push(branch)
+    except GitError as exc:
+        raise Unavailable(f"repository {access.url}: {exc.message}") from exc
+    return WriteBackResult(branch=branch, commit=commit, files=sorted(files))
+
+
+def _files(
+    session: Session, tenant_id: uuid.UUID, canonical_ids: list[uuid.UUID], workflows_dir: str
+) -> dict[str, bytes | None]:
+    rows = session.scalars(
+        select(CanonicalWorkflow).where(
+            CanonicalWorkflow.tenant_id == tenant_id, CanonicalWorkflow.id.in_(canonical_ids)
+        )
+    ).all()
+    missing = set(canonical_ids) - {row.id for row in rows}
+    if missing:
+        raise NotFound(f"no canonical workflow {sorted(map(str, missing))[0]}")
+    return {
+        row.git_file_path
+        or workflow_file_path(workflows_dir, row.canonical_slug): render_workflow_file(
+            row.workflow_definition
+        )
+        for row in rows
+    }
