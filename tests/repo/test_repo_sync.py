@@ -81,6 +81,7 @@ def test_a_rewritten_history_is_rescanned_in_full(repo: RepoUnderTest) -> None:
     repo.sync()
     repo.clone.delete("workflows/b.json")
     c = repo.write_workflow("workflows/c.json", "C")
+    repo.clone.git("add", "--all")
     repo.clone.rewrite_history()  # amend the last commit and force-push
     result = repo.sync()
     assert result.mode == "full"
