@@ -23,6 +23,21 @@ class KnownCanonical:
     path: str | None
     blob_id: str | None
     is_deleted: bool
+    name: str | None = None
+    content_hash: str | None = None
+
+
+def is_same_workflow(
+    old: KnownCanonical, *, blob_id: str, name: object, content_hash: str | None
+) -> bool:
+    """Whether a file Git reports as renamed (same or similar content) still holds the same
+    workflow: the same blob, the same content, or the same workflow name. Git's similarity
+    alone is not enough: two small workflows of one template look alike to it."""
+    return (
+        old.blob_id == blob_id
+        or (content_hash is not None and old.content_hash == content_hash)
+        or (isinstance(name, str) and bool(name) and old.name == name)
+    )
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,13 @@ from typing import Any
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from canonflow.core.git_files import CandidateFile, FilePlan, KnownCanonical, slug_for_path
+from canonflow.core.git_files import (
+    CandidateFile,
+    FilePlan,
+    KnownCanonical,
+    is_same_workflow,
+    slug_for_path,
+)
 from canonflow.core.hashing import HASH_VERSION, hash_normalized
 from canonflow.core.normalize import normalize
 from canonflow.core.workflow_shape import InvalidWorkflow, parse_workflow
@@ -48,6 +54,8 @@ def known(session: Session, tenant_id: uuid.UUID) -> list[KnownCanonical]:
             CanonicalWorkflow.git_file_path,
             CanonicalWorkflow.git_blob_id,
             CanonicalWorkflow.is_deleted,
+            CanonicalWorkflow.name,
+            CanonicalWorkflow.content_hash,
         ).where(CanonicalWorkflow.tenant_id == tenant_id)
     )
     return [KnownCanonical(*row) for row in rows]
@@ -159,3 +167,15 @@ def _values(item: ParsedFile, head: str) -> dict[str, Any]:
         "is_deleted": False,
         "updated_at": utcnow(),
     }
+
+
+def renamed_is_same(git: GitRepository, old: KnownCanonical, blob_id: str) -> bool:
+    """Read a renamed file's new content and decide whether it is the same workflow."""
+    if old.blob_id == blob_id:
+        return True
+    try:
+        workflow = parse_workflow(git.read_blob(blob_id))
+        digest: str | None = hash_normalized(normalize(workflow).document)
+    except InvalidWorkflow:
+        return False
+    return is_same_workflow(old, blob_id=blob_id, name=workflow.get("name"), content_hash=digest)

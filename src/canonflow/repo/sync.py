@@ -151,7 +151,11 @@ class _Run:
                 continue
             assert change.new_path is not None and change.blob_id is not None
             if change.kind == "renamed" and change.old_path in by_path:
-                renames[by_path[change.old_path].id] = change.new_path
+                old = by_path[change.old_path]
+                if canonicals.renamed_is_same(git, old, change.blob_id):
+                    renames[old.id] = change.new_path
+                else:  # a different workflow took the old one's place: delete + add
+                    gone_paths.append(change.old_path)
             candidates.append(
                 CandidateFile(change.new_path, change.blob_id, sizes.get(change.new_path, 0))
             )
