@@ -12,7 +12,7 @@ import typer
 from canonflow.cli.common import EXIT_BAD_INPUT, CliError
 from canonflow.core.hashing import hash_normalized
 from canonflow.core.normalize import normalize
-from canonflow.core.workflow_shape import InvalidWorkflow, parse_workflow
+from canonflow.core.workflow_shape import InvalidWorkflow, parse_json
 
 
 def hash_files(
@@ -30,7 +30,7 @@ def hash_files(
     failed = False
     for name in files:
         try:
-            normalized = normalize(parse_workflow(_read(name)), ref_map)
+            normalized = normalize(parse_json(_read(name)), ref_map)  # type: ignore[arg-type]
         except (InvalidWorkflow, OSError) as exc:
             failed = True
             _say(name, exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc))

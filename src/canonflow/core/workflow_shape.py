@@ -25,12 +25,17 @@ def parse_workflow(raw: bytes | str) -> dict[str, Any]:
     are rejected; integers beyond 64 bits are read as floats, as n8n (JavaScript) reads them.
     Raises InvalidWorkflow("not valid JSON: ...") or InvalidWorkflow("not an n8n workflow: ...").
     """
+    return validate_workflow(parse_json(raw))
+
+
+def parse_json(raw: bytes | str) -> object:
+    """Only the JSON part of `parse_workflow`, for callers that `normalize` next (which
+    validates the shape itself): raises InvalidWorkflow("not valid JSON: ...")."""
     text = _without_byte_order_mark(raw)
     try:
-        parsed = orjson.loads(text)
+        return orjson.loads(text)
     except orjson.JSONDecodeError as exc:
         raise InvalidWorkflow(_json_error_message(text, exc)) from exc
-    return validate_workflow(parsed)
 
 
 def validate_workflow(obj: object) -> dict[str, Any]:

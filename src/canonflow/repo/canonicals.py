@@ -6,11 +6,13 @@ import dataclasses
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from canonflow.core.enums import WorkflowProvider
 from canonflow.core.git_files import (
     CandidateFile,
     FilePlan,
@@ -20,13 +22,15 @@ from canonflow.core.git_files import (
 )
 from canonflow.core.hashing import HASH_VERSION, hash_normalized
 from canonflow.core.normalize import normalize
-from canonflow.core.workflow_shape import InvalidWorkflow, parse_workflow
+from canonflow.core.workflow_shape import InvalidWorkflow, parse_json, parse_workflow
 from canonflow.db.models import CanonicalWorkflow, WorkflowEnvMap
 from canonflow.db.types import utcnow
 from canonflow.git import GitRepository
 
 MAPPINGS: Table = WorkflowEnvMap.__table__  # type: ignore[assignment]
+CANONICALS: Table = CanonicalWorkflow.__table__  # type: ignore[assignment]
 READ_CHUNK = 500
+WRITE_CHUNK = 1000
 
 
 @dataclass(frozen=True)
@@ -87,8 +91,8 @@ def read_files(
         blobs = dict(git.read_blobs([candidate.blob_id for candidate, _s, _o in chunk]))
         for candidate, slug, owner in chunk:
             try:
-                workflow = parse_workflow(blobs[candidate.blob_id])
-                digest = hash_normalized(normalize(workflow).document)
+                workflow: Any = parse_json(blobs[candidate.blob_id])
+                digest = hash_normalized(normalize(workflow).document)  # validates the shape
             except InvalidWorkflow as exc:
                 skipped.append({"path": candidate.path, "reason": str(exc)})
                 continue
@@ -129,20 +133,21 @@ def apply(
         row.is_deleted, row.git_commit, row.updated_at = True, head, now
         outcome.deleted += 1
     session.flush()
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
     changed_hashes: list[dict[str, Any]] = []
     for item in parsed:
-        values = _values(item, head)
+        values = _values(item, head, now)
         if item.canonical_id is None:
-            session.add(CanonicalWorkflow(tenant_id=tenant_id, created_at=now, **values))
-            outcome.created += 1
+            inserts.append(values | {"id": uuid.uuid4(), "tenant_id": tenant_id, "created_at": now})
             continue
-        row = existing[item.canonical_id]
-        if row.content_hash != item.content_hash:
-            changed_hashes.append({"key": row.id, "hash": item.content_hash})
-        for key, value in values.items():
-            setattr(row, key, value)
-        outcome.updated += 1
-    session.flush()
+        if existing[item.canonical_id].content_hash != item.content_hash:
+            changed_hashes.append({"key": item.canonical_id, "hash": item.content_hash})
+        updates.append(values | {"id": item.canonical_id})
+    for start in range(0, len(inserts), WRITE_CHUNK):  # bulk: no ORM bookkeeping per row
+        session.execute(insert(CANONICALS), inserts[start : start + WRITE_CHUNK])
+    if updates:
+        session.execute(update(CanonicalWorkflow), updates)
     if changed_hashes:
         session.execute(
             update(MAPPINGS)
@@ -150,10 +155,11 @@ def apply(
             .values(git_content_hash=bindparam("hash")),
             changed_hashes,
         )
+    outcome.created, outcome.updated = len(inserts), len(updates)
     return outcome
 
 
-def _values(item: ParsedFile, head: str) -> dict[str, Any]:
+def _values(item: ParsedFile, head: str, now: datetime) -> dict[str, Any]:
     name = item.workflow.get("name")
     return {
         "canonical_slug": item.slug,
@@ -165,7 +171,8 @@ def _values(item: ParsedFile, head: str) -> dict[str, Any]:
         "git_blob_id": item.file.blob_id,
         "git_commit": head,
         "is_deleted": False,
-        "updated_at": utcnow(),
+        "provider": WorkflowProvider.N8N,
+        "updated_at": now,
     }
 
 

@@ -1,0 +1,46 @@
+"""A pygit2 adapter: one remote repository mirrored into a bare cache on local disk.
+
+```python
+with GitRepository.open_or_clone(cache_dir, url, RemoteAuth(token=token)) as repo:
+    head = repo.fetch("main")                       # network; None if the remote is empty
+    files = repo.list_files(head, "workflows")      # local from here on
+    for blob_id, data in repo.read_blobs([f.blob_id for f in files]):
+        ...
+    changes = repo.diff(last_synced, head, "workflows")
+    sha = repo.commit_files(base_branch="main", branch="canonflow/x",
+                            files={"workflows/a.json": data}, message="...",
+                            author=Signature("canonflow", "bot@example.com"))
+    repo.push("canonflow/x")                        # GitConflict if not a fast-forward
+```
+
+Transports: local paths, file://, git://, http(s):// (a token sent as the password) and
+ssh:// (a private key held in memory). Hosts are trusted as libgit2 verifies them: the
+system CA store for https, ~/.ssh/known_hosts for ssh. Errors are `GitError` subclasses
+(see `canonflow.git.errors`); no message, repr or log event contains a credential.
+"""
+
+from canonflow.git.errors import (
+    GitAuthFailed,
+    GitConflict,
+    GitError,
+    GitInvalidRepository,
+    GitRefNotFound,
+    GitUnreachable,
+)
+from canonflow.git.models import Change, ChangeKind, RemoteAuth, Signature, TreeFile
+from canonflow.git.repository import GitRepository
+
+__all__ = [
+    "Change",
+    "ChangeKind",
+    "GitAuthFailed",
+    "GitConflict",
+    "GitError",
+    "GitInvalidRepository",
+    "GitRefNotFound",
+    "GitRepository",
+    "GitUnreachable",
+    "RemoteAuth",
+    "Signature",
+    "TreeFile",
+]
