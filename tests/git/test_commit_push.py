@@ -35,7 +35,9 @@ def test_commit_many_files_on_an_empty_remote_then_push(
     clone = remote.clone(tmp_path / "check")
     assert clone.head() == sha
     assert clone.files() == {path: data.decode() for path, data in files.items() if data}
-    assert clone.git("log", "--format=%an <%ae>|%s|%P") == "canonflow <bot@canonflow.test>|Onboarding|"
+    assert (
+        clone.git("log", "--format=%an <%ae>|%s|%P") == "canonflow <bot@canonflow.test>|Onboarding|"
+    )
 
 
 def test_commit_on_a_new_branch_starts_from_the_base_branch(
@@ -50,13 +52,18 @@ def test_commit_on_a_new_branch_starts_from_the_base_branch(
     with pytest.raises(GitRefNotFound):
         repository.fetch("canonflow/update")
 
+    files: dict[str, bytes | None] = {
+        "workflows/new.json": b"new",
+        "workflows/old.json": b"changed",
+        "workflows/gone.json": None,
+    }
     sha = repository.commit_files(
         base_branch="main",
         branch="canonflow/update",
-        files={"workflows/new.json": b"new", "workflows/old.json": b"changed", "workflows/gone.json": None},
+        files=files,
         message="Update workflows",
         author=AUTHOR,
-    )  # fmt: skip
+    )
     repository.push("canonflow/update")
 
     colleague.git("fetch", "--quiet", "origin")
@@ -137,7 +144,9 @@ def test_a_push_that_is_not_a_fast_forward_is_a_conflict_and_forces_nothing(
     assert run_git("rev-parse", "main", cwd=remote.path) == theirs
 
 
-def test_commit_before_any_fetch_is_refused(file_remote: Remote, open_repository: OpenRepository) -> None:
+def test_commit_before_any_fetch_is_refused(
+    file_remote: Remote, open_repository: OpenRepository
+) -> None:
     repository = open_repository(file_remote.url)
 
     with pytest.raises(GitRefNotFound, match="fetch 'main' first"):
@@ -151,8 +160,12 @@ def test_push_without_a_local_branch_is_refused(repository: GitRepository) -> No
         repository.push("never-committed")
 
 
-@pytest.mark.parametrize("path", ["/abs.json", "../up.json", "a//b.json", ".git/config", "a\\b.json"])
-def test_unsafe_paths_are_refused(file_remote: Remote, open_repository: OpenRepository, path: str) -> None:
+@pytest.mark.parametrize(
+    "path", ["/abs.json", "../up.json", "a//b.json", ".git/config", "a\\b.json"]
+)
+def test_unsafe_paths_are_refused(
+    file_remote: Remote, open_repository: OpenRepository, path: str
+) -> None:
     repository = open_repository(file_remote.url)
     repository.fetch("main")
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from canonflow.git import Change, GitRepository
+from canonflow.git import Change, ChangeKind, GitRepository
 from tests.support.git_remotes import WorkingClone
 
 
@@ -45,13 +45,18 @@ def test_added_modified_deleted_and_renamed(
 
     changes = repository.diff(base, head, "workflows")
 
+    def change(kind: ChangeKind, old: str | None, new: str | None) -> Change:
+        old_path = old and f"workflows/{old}"
+        new_path = new and f"workflows/{new}"
+        return Change(kind, old_path, new_path, new_path and blob[new_path])
+
     assert changes == [
-        Change("deleted", "workflows/delete.json", None, None),
-        Change("modified", "workflows/modify.json", "workflows/modify.json", blob["workflows/modify.json"]),
-        Change("added", None, "workflows/new.json", blob["workflows/new.json"]),
-        Change("renamed", "workflows/rename.json", "workflows/renamed.json", blob["workflows/renamed.json"]),
-        Change("renamed", "workflows/similar.json", "workflows/similar-2.json", blob["workflows/similar-2.json"]),
-    ]  # fmt: skip
+        change("deleted", "delete.json", None),
+        change("modified", "modify.json", "modify.json"),
+        change("added", None, "new.json"),
+        change("renamed", "rename.json", "renamed.json"),
+        change("renamed", "similar.json", "similar-2.json"),
+    ]
 
 
 def test_files_moved_out_of_or_into_the_directory_are_deleted_or_added(
@@ -97,3 +102,17 @@ def test_diff_at_the_root_and_from_a_commit_without_the_directory(
     assert [c.new_path for c in repository.diff(first, head, "")] == ["a.json"]
     assert [c.kind for c in repository.diff(first, head, "workflows")] == ["added"]
     assert [c.kind for c in repository.diff(head, first, "workflows")] == ["deleted"]
+
+
+def test_the_rename_threshold_can_be_tuned(
+    repository: GitRepository, colleague: WorkingClone, base: str
+) -> None:
+    colleague.delete("workflows/delete.json")
+    colleague.write("workflows/other.json", workflow("other"))  # same shape, other content
+    head = commit_and_fetch(colleague, repository, "replace")
+
+    assert [c.kind for c in repository.diff(base, head, "workflows")] == ["deleted", "added"]
+    loose = repository.diff(base, head, "workflows", rename_threshold=30)
+    assert [(c.kind, c.old_path, c.new_path) for c in loose] == [
+        ("renamed", "workflows/delete.json", "workflows/other.json")
+    ]

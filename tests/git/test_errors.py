@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from canonflow.git import (
-    GitAuthFailed,
     GitError,
     GitInvalidRepository,
     GitRepository,
@@ -16,7 +15,8 @@ from canonflow.git import (
     RemoteAuth,
     Signature,
 )
-from tests.git.conftest import OpenRepository
+from canonflow.git._remote import redact_url
+from tests.git.conftest import OpenRepository, Remote
 from tests.support.git_remotes import GitDaemon
 from tests.support.n8n import free_port
 
@@ -103,6 +103,15 @@ def test_auth_repr_hides_secrets() -> None:
     assert repr(RemoteAuth()).startswith("RemoteAuth(token=None")
 
 
+def test_an_empty_cache_directory_is_used(tmp_path: Path) -> None:
+    (tmp_path / "cache").mkdir()
+
+    with GitRepository.open_or_clone(tmp_path / "cache", "/nowhere.git") as repository:
+        assert repository.head("main") is None
+    assert (tmp_path / "cache" / "HEAD").is_file()
+    assert [p.name for p in tmp_path.iterdir()] == ["cache"]  # no staging left behind
+
+
 def test_a_cache_directory_holding_something_else(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     cache.mkdir()
@@ -120,9 +129,11 @@ def test_a_cache_with_a_broken_config(tmp_path: Path, open_repository: OpenRepos
         GitRepository.open_or_clone(tmp_path / "cache", "/nowhere.git")
 
 
-def test_a_corrupted_object(tmp_path: Path, open_repository: OpenRepository) -> None:
-    repository = open_repository("/nowhere.git")
-    repository._remote_is_empty = True  # as if fetched from an empty remote
+def test_a_corrupted_object(
+    tmp_path: Path, file_remote: Remote, open_repository: OpenRepository
+) -> None:
+    repository = open_repository(file_remote.url)
+    assert repository.fetch("main") is None
     author = Signature("a", "a@example.test")
     sha = repository.commit_files(
         base_branch="main", branch="main", files={"a.json": b"{}"}, message="m", author=author
@@ -144,3 +155,18 @@ def test_a_closed_repository_refuses_work(open_repository: OpenRepository) -> No
     with pytest.raises(GitError, match="closed"):
         repository.head("main")
     assert "closed" in repr(repository)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://bot:tok@git.example.test/a/b.git", "https://bot@git.example.test/a/b.git"),
+        ("https://git.example.test/a.git?access_token=tok", "https://git.example.test/a.git"),
+        ("ssh://git@git.example.test:2222/a/b.git", "ssh://git@git.example.test:2222/a/b.git"),
+        ("http://u:tok@[::1]:8080/r.git", "http://u@[::1]:8080/r.git"),
+        ("git@github.com:owner/repo.git", "git@github.com:owner/repo.git"),
+        ("/srv/git/repo.git", "/srv/git/repo.git"),
+    ],
+)
+def test_urls_are_shown_without_credentials(url: str, shown: str) -> None:
+    assert redact_url(url) == shown

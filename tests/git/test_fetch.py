@@ -35,8 +35,12 @@ def test_fetch_returns_the_remote_head_and_files_can_be_listed_and_read(
 
     assert [file.path for file in files] == ["workflows/a.json", "workflows/b.json"]
     assert files[0].size == len('{"a": 1}')
-    contents = dict(repository.read_blobs([file.blob_id for file in files]))
-    assert contents == {files[0].blob_id: b'{"a": 1}', files[1].blob_id: b'{"b": 2}'}
+    ids = [files[1].blob_id, files[0].blob_id, files[1].blob_id]
+    assert list(repository.read_blobs(ids)) == [
+        (files[1].blob_id, b'{"b": 2}'),
+        (files[0].blob_id, b'{"a": 1}'),
+        (files[1].blob_id, b'{"b": 2}'),
+    ]
     assert repository.read_blob(files[1].blob_id) == b'{"b": 2}'
 
 

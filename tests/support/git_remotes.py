@@ -1,5 +1,6 @@
 """Real Git remotes for tests, driven by the git CLI: bare repositories, working clones
-that commit and push as another user would, and a `git daemon` serving git://.
+that commit and push as another user would, a `git daemon` serving git://, and
+`git http-backend` behind a loopback HTTP(S) server that wants a token.
 
 Every git process runs with a fixed identity and without the user's or the system's
 configuration (`GIT_CONFIG_GLOBAL=/dev/null`, `GIT_CONFIG_NOSYSTEM=1`), so the tests
@@ -13,6 +14,8 @@ sha = clone.commit("add a")
 clone.push()
 with GitDaemon(tmp_path) as daemon:
     url = daemon.url(remote.name)          # git://127.0.0.1:<port>/remote.git
+with GitHttpServer(tmp_path, token="t0k") as server:
+    url = server.url(remote.name)          # http://127.0.0.1:<port>/remote.git, Basic auth
 ```
 """
 
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import ipaddress
 import os
 import signal
 import socket
@@ -28,11 +32,16 @@ import subprocess
 import tempfile
 import threading
 import time
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from tests.support.n8n import free_port
 
@@ -248,7 +257,9 @@ class GitHttpServer:
         if self._tls is not None:
             server.socket = self._tls.wrap_socket(server.socket, server_side=True)
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="git-http", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, args=(0.05,), name="git-http", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -276,7 +287,7 @@ class _GitHttpHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._serve()
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base's name
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
     def _serve(self) -> None:
@@ -336,3 +347,39 @@ class _GitHttpHandler(BaseHTTPRequestHandler):
             elif name:
                 headers.append((name, value.strip()))
         return status, headers, content
+
+
+def self_signed_tls(directory: Path) -> tuple[ssl.SSLContext, Path]:
+    """A server TLS context for 127.0.0.1 with a new self-signed certificate, and the
+    certificate's PEM file (to trust it)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    directory.mkdir(parents=True, exist_ok=True)
+    cert_file, key_file = directory / "cert.pem", directory / "key.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    return context, cert_file

@@ -19,7 +19,11 @@ TRACKING_PREFIX = f"refs/remotes/{ORIGIN}/"
 
 def open_or_create(cache_dir: Path) -> pygit2.Repository:
     """The bare repository at `cache_dir`, created if the directory is missing or empty."""
-    if not cache_dir.exists() or not any(cache_dir.iterdir()):
+    try:
+        missing = not cache_dir.exists() or not any(cache_dir.iterdir())
+    except OSError as exc:
+        raise GitInvalidRepository(f"the cache {cache_dir} cannot be used: {exc}") from exc
+    if missing:
         _create(cache_dir)
     try:
         repo = pygit2.Repository(str(cache_dir), RepositoryOpenFlag.NO_SEARCH)
@@ -36,9 +40,10 @@ def open_or_create(cache_dir: Path) -> pygit2.Repository:
 def _create(cache_dir: Path) -> None:
     """Initialise a bare repository beside `cache_dir` and move it into place, so a crash
     never leaves a half-made cache; if another process won the race, keep its cache."""
-    cache_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{cache_dir.name}.", dir=cache_dir.parent))
+    staging: Path | None = None
     try:
+        cache_dir.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{cache_dir.name}.", dir=cache_dir.parent))
         pygit2.init_repository(str(staging), bare=True).free()
         with contextlib.suppress(FileNotFoundError):
             cache_dir.rmdir()  # an empty directory (checked by the caller)
@@ -47,10 +52,11 @@ def _create(cache_dir: Path) -> None:
         except OSError:
             if not cache_dir.exists():
                 raise
-    except OSError as exc:
+    except (OSError, pygit2.GitError) as exc:
         raise GitInvalidRepository(f"cannot create the cache {cache_dir}: {exc}") from exc
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
 
 
 def point_origin(repo: pygit2.Repository, url: str) -> None:

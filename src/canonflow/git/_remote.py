@@ -146,7 +146,7 @@ class Callbacks(pygit2.RemoteCallbacks):
         if auth.token and allowed_types & CredentialType.USERPASS_PLAINTEXT:
             user = auth.username or username_from_url or DEFAULT_TOKEN_USERNAME
             return self._offer(CredentialType.USERPASS_PLAINTEXT, pygit2.UserPass(user, auth.token))
-        if self._offered:
+        if self._offered - {CredentialType.USERNAME}:
             raise GitAuthFailed("the remote rejected the credentials")
         raise GitAuthFailed("the remote requires credentials and none are configured")
 

@@ -17,7 +17,9 @@ class RemoteAuth:
       which GitHub, Gitea/Forgejo and GitLab accept for tokens).
     - ssh: `ssh_private_key` is the key's text (PEM or OpenSSH format), with an optional
       `ssh_passphrase`; the user is the URL's (`ssh://git@host/...`), else `username`,
-      else "git".
+      else "git". Prefer ed25519 or ECDSA keys: with the pygit2 1.21 wheel (libssh2
+      1.11.1, OpenSSL 3.5) RSA keys corrupted the heap and crashed the process in a
+      loopback test, while ed25519 and ECDSA keys worked.
     """
 
     token: str | None = None

@@ -16,7 +16,7 @@ from pygit2.enums import FetchPrune, ObjectType
 
 from canonflow.git import _trees
 from canonflow.git._cache import TRACKING_PREFIX, open_or_create, point_origin
-from canonflow.git._remote import Callbacks, map_remote_error, redact_url, url_secrets
+from canonflow.git._remote import Callbacks, map_remote_error, redact_url, scrub, url_secrets
 from canonflow.git.errors import (
     GitConflict,
     GitError,
@@ -78,8 +78,8 @@ class GitRepository:
         """
         tracking = _tracking_ref(branch)
         started = time.monotonic()
-        remote = self._git.remotes.create_anonymous(self._url)
         with self._remote_errors(f"fetch {branch} from"):
+            remote = self._git.remotes.create_anonymous(self._url)
             remote.fetch(
                 [f"+{_BRANCH_PREFIX}{branch}:{tracking}"],
                 callbacks=Callbacks(self._url, self._auth),
@@ -90,13 +90,16 @@ class GitRepository:
             }
         head = advertised.get(f"{_BRANCH_PREFIX}{branch}")
         self._remote_is_empty = not any(name.startswith(_BRANCH_PREFIX) for name in advertised)
+        with self._local_errors():
+            if head is None:
+                with contextlib.suppress(KeyError):
+                    self._git.references.delete(tracking)
+            else:
+                self._git.references.create(tracking, head, force=True)
         if head is None:
-            with contextlib.suppress(KeyError):
-                self._git.references.delete(tracking)
             if self._remote_is_empty:
                 return None
             raise GitRefNotFound(f"branch {branch!r} does not exist on {redact_url(self._url)}")
-        self._git.references.create(tracking, head, force=True)
         _log.debug(
             "git.fetch",
             remote=redact_url(self._url),
@@ -113,16 +116,17 @@ class GitRepository:
         if local is None:
             raise GitRefNotFound(f"no local branch {branch!r} to push: commit_files first")
         callbacks = Callbacks(self._url, self._auth)
-        remote = self._git.remotes.create_anonymous(self._url)
         refspec = f"{_BRANCH_PREFIX}{branch}:{_BRANCH_PREFIX}{branch}"
         with self._remote_errors(f"push {branch} to"):
+            remote = self._git.remotes.create_anonymous(self._url)
             remote.push([refspec], callbacks=callbacks)
-        for reason in callbacks.rejected_refs.values():
+        for reason in callbacks.rejected_refs.values():  # refused by the server
             where = redact_url(self._url)
-            message = f"cannot push {branch} to {where}: rejected ({' '.join(reason.split())})"
+            message = f"cannot push {branch} to {where}: rejected ({scrub(reason, self._secrets)})"
             is_conflict = any(word in reason for word in ("fast-forward", "fetch first", "stale"))
             raise GitConflict(message) if is_conflict else GitError(message)
-        self._git.references.create(_tracking_ref(branch), local.target, force=True)
+        with self._local_errors():
+            self._git.references.create(_tracking_ref(branch), local.target, force=True)
         _log.debug("git.push", remote=redact_url(self._url), branch=branch, head=str(local.target))
 
     # -- the local cache --------------------------------------------------------------
