@@ -42,6 +42,9 @@ def register_job_types(registry: JobRegistry, secrets: SecretBox, settings: Sett
 
 
 def build_runtime(settings: Settings) -> Runtime:
+    from canonflow.git import set_network_timeouts
+
+    set_network_timeouts(connect_s=settings.git_connect_timeout_s, io_s=settings.git_io_timeout_s)
     engine = build_engine(settings.resolved_database_url)
     sessions = build_sessionmaker(engine)
     secrets = build_secret_box(settings)

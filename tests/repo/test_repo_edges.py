@@ -12,6 +12,7 @@ from canonflow.config import Settings
 from canonflow.core.enums import JobStatus, Role
 from canonflow.core.git_layout import render_workflow_file
 from canonflow.db.engine import transaction
+from canonflow.db.models import CanonicalWorkflow
 from canonflow.errors import Unavailable
 from canonflow.repo import service
 from canonflow.repo.schemas import RepositoryPut
@@ -91,6 +92,20 @@ def test_write_back_on_a_new_branch_leaves_main_alone(repo: RepoUnderTest, tmp_p
     )
     assert result.commit != main_head
     assert repo.sync().mode == "none"  # main did not move
+    with transaction(repo.runtime.sessions) as session:  # a later change to the same branch
+        row = session.get(CanonicalWorkflow, ids[0])
+        assert row is not None
+        row.workflow_definition = row.workflow_definition | {"name": "A, renamed"}
+    again = write_back(
+        repo.runtime.sessions,
+        repo.runtime.secrets,
+        tenant_id=repo.tenant_id,
+        cache_root=repo.cache_root,
+        canonical_ids=ids,
+        branch="canonflow/onboarding-1",
+        message="canonflow: onboarding, again",
+    )
+    assert again.commit != result.commit  # built on the branch, not refused as a conflict
 
 
 def test_api_configures_and_syncs_the_repository(

@@ -43,4 +43,14 @@ __all__ = [
     "RemoteAuth",
     "Signature",
     "TreeFile",
+    "set_network_timeouts",
 ]
+
+
+def set_network_timeouts(*, connect_s: float, io_s: float) -> None:
+    """libgit2 waits forever by default: bound connecting and each network read/write.
+    Process-wide; the runtime sets it at start-up."""
+    import pygit2
+
+    pygit2.settings.server_connect_timeout = int(connect_s * 1000)
+    pygit2.settings.server_timeout = int(io_s * 1000)

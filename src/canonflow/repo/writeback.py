@@ -5,6 +5,7 @@ Used by onboarding (the migration pull request) and reconcile (env_wins).
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ from canonflow.crypto import SecretBox
 from canonflow.db.engine import transaction
 from canonflow.db.models import CanonicalWorkflow
 from canonflow.errors import NotFound, Unavailable
-from canonflow.git import GitError, GitRepository, Signature
+from canonflow.git import GitError, GitRefNotFound, GitRepository, Signature
 from canonflow.repo import service
 
 DEFAULT_AUTHOR = Signature(name="canonflow", email="canonflow@localhost")
@@ -52,6 +53,8 @@ def write_back(
             access.cache_dir(cache_root), access.url, access.auth
         ) as git:
             git.fetch(access.branch)
+            if branch != access.branch:
+                _fetch_if_present(git, branch)  # build on the work branch if it exists
             commit = git.commit_files(
                 base_branch=access.branch,
                 branch=branch,
@@ -63,6 +66,11 @@ def write_back(
     except GitError as exc:
         raise Unavailable(f"repository {access.url}: {exc.message}") from exc
     return WriteBackResult(branch=branch, commit=commit, files=sorted(files))
+
+
+def _fetch_if_present(git: GitRepository, branch: str) -> None:
+    with contextlib.suppress(GitRefNotFound):
+        git.fetch(branch)
 
 
 def _files(
