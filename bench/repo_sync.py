@@ -112,13 +112,16 @@ def _measure(remote: Path, floor: float, url: str, count: int) -> None:
     upgrade(engine)
     sessions = build_sessionmaker(engine)
     secrets = SecretBox(Fernet.generate_key().decode())
-    with tempfile.TemporaryDirectory() as tmp:
+    from tests.support.git_remotes import GitDaemon
+
+    with tempfile.TemporaryDirectory() as tmp, GitDaemon(Path(tmp)) as daemon:
         work = Path(tmp) / "remote.git"
         _git("clone", "--quiet", "--bare", str(remote), str(work), cwd=Path(tmp))
         with transaction(sessions) as session:
             tenant = create_tenant(session, slug="bench")
             principal = Principal(tenant.id, "bench", None, "bench", Role.ADMIN)
-            service.put(session, secrets, principal, RepositoryPut(url=f"file://{work}"))
+            # over git:// as a remote server would be (libgit2 re-packs local file:// remotes)
+            service.put(session, secrets, principal, RepositoryPut(url=daemon.url("remote.git")))
         cache = Path(tmp) / "cache"
 
         def sync() -> tuple[float, RepoSyncResult]:
