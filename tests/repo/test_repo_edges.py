@@ -15,13 +15,13 @@ from canonflow.db.engine import transaction
 from canonflow.db.models import CanonicalWorkflow
 from canonflow.errors import Unavailable
 from canonflow.repo import service
-from canonflow.repo.schemas import RepositoryPut
+from canonflow.repo.schemas import RepositoryAuth, RepositoryPut
 from canonflow.repo.writeback import write_back
 from canonflow.runtime import Runtime
 from tests.cli.helpers import cli_env, run_cli
 from tests.factories import bearer, make_tenant, make_token
 from tests.repo.conftest import RepoUnderTest, principal_of
-from tests.support.git_remotes import WorkingClone, make_bare_remote
+from tests.support.git_remotes import GitHttpServer, WorkingClone, make_bare_remote
 from tests.support.n8n_fixtures import make_workflow
 from tests.support.postgres import free_port
 
@@ -173,3 +173,39 @@ def test_cli_sets_shows_tests_and_syncs(settings: Settings, tmp_path: Path) -> N
 
 def _workflow(name: str) -> dict[str, object]:
     return make_workflow(name)
+
+
+def test_a_wrong_token_is_one_clear_error_and_changes_nothing(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    """Over real HTTP (git http-backend with token auth on loopback)."""
+    remote = make_bare_remote(tmp_path / "remotes")
+    seed = WorkingClone(f"file://{remote}", tmp_path / "seed")
+    seed.write("workflows/a.json", render_workflow_file(make_workflow("A")).decode())
+    seed.commit("a")
+    seed.push()
+    with GitHttpServer(remote.parent, token="the-right-token") as server:
+        url = server.url(remote.name)
+        with transaction(runtime.sessions) as session:
+            tenant = make_tenant(session)
+            service.put(
+                session,
+                runtime.secrets,
+                principal_of(tenant.id),
+                RepositoryPut(url=url, auth=RepositoryAuth(token="a-wrong-token")),
+            )
+        repo = RepoUnderTest(runtime, tenant.id, url, seed, tmp_path / "cache")
+        with pytest.raises(Unavailable) as caught:
+            repo.sync()
+        message = caught.value.message
+        assert message.startswith(f"repository {url}: ") and "\n" not in message
+        assert "a-wrong-token" not in message and "the-right-token" not in message
+        assert repo.canonicals() == {}
+        with transaction(runtime.sessions) as session:
+            service.put(
+                session,
+                runtime.secrets,
+                principal_of(tenant.id),
+                RepositoryPut(url=url, auth=RepositoryAuth(token="the-right-token")),
+            )
+        assert repo.sync().created == 1
