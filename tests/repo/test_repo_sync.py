@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy import select
 
 from canonflow.core.hashing import content_hash
 from canonflow.core.status import MappingStatus
 from canonflow.db.engine import transaction
 from canonflow.db.models import Environment, WorkflowEnvMap
+from canonflow.repo import canonicals
 from tests.repo.conftest import MAX_BYTES, RepoUnderTest
 
 
@@ -91,7 +93,13 @@ def test_a_rewritten_history_is_rescanned_in_full(repo: RepoUnderTest) -> None:
     assert not rows["workflows/a.json"].is_deleted
 
 
-def test_bad_files_are_reported_and_the_rest_syncs(repo: RepoUnderTest) -> None:
+@pytest.mark.parametrize("pool", [False, True], ids=["inline", "process-pool"])
+def test_bad_files_are_reported_and_the_rest_syncs(
+    repo: RepoUnderTest, pool: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if pool:  # hash in spawned worker processes, as a large repository does
+        monkeypatch.setattr(canonicals, "POOL_MIN_FILES", 1)
+        monkeypatch.setattr(canonicals, "READ_CHUNK", 8)
     for i in range(50):
         repo.write_workflow(f"workflows/good-{i:02d}.json", f"Good {i}")
     repo.clone.write("workflows/broken.json", '{"nodes": [')

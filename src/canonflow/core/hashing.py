@@ -4,7 +4,7 @@ The rules themselves live in `canonflow.core.normalize`; this module only hashes
 """
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from canonflow.core.canonical_json import canonical_json
@@ -17,6 +17,7 @@ from canonflow.core.normalize import (
     parse_workflow,
     validate_workflow,
 )
+from canonflow.core.workflow_shape import parse_json
 
 __all__ = [
     "HASH_PREFIX",
@@ -24,6 +25,7 @@ __all__ = [
     "InvalidWorkflow",
     "Normalized",
     "content_hash",
+    "hash_documents",
     "hash_normalized",
     "normalize",
     "parse_workflow",
@@ -43,3 +45,16 @@ def content_hash(workflow: Mapping[str, Any], refs: Mapping[str, str] | None = N
     Raises InvalidWorkflow if `workflow` does not have the shape of an n8n workflow.
     """
     return hash_normalized(normalize(workflow, refs).document)
+
+
+def hash_documents(raws: Sequence[bytes]) -> list[tuple[str | None, str | None]]:
+    """Hash raw workflow files: `(hash, None)` each, or `(None, reason)` for a file that is
+    not valid JSON or not a workflow. Plain data in and out, so it can run in a worker
+    process."""
+    results: list[tuple[str | None, str | None]] = []
+    for raw in raws:
+        try:
+            results.append((hash_normalized(normalize(parse_json(raw)).document), None))  # type: ignore[arg-type]
+        except InvalidWorkflow as exc:
+            results.append((None, str(exc)))
+    return results

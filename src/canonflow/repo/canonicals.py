@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
@@ -20,17 +23,23 @@ from canonflow.core.git_files import (
     is_same_workflow,
     slug_for_path,
 )
-from canonflow.core.hashing import HASH_VERSION, hash_normalized
+from canonflow.core.hashing import HASH_VERSION, hash_documents, hash_normalized
 from canonflow.core.normalize import normalize
-from canonflow.core.workflow_shape import InvalidWorkflow, parse_json, parse_workflow
+from canonflow.core.workflow_shape import InvalidWorkflow, parse_workflow
 from canonflow.db.models import CanonicalWorkflow, WorkflowEnvMap
 from canonflow.db.types import utcnow
 from canonflow.git import GitRepository
+from canonflow.parallel import cpu_pool
 
 MAPPINGS: Table = WorkflowEnvMap.__table__  # type: ignore[assignment]
 CANONICALS: Table = CanonicalWorkflow.__table__  # type: ignore[assignment]
 READ_CHUNK = 500
 WRITE_CHUNK = 1000
+POOL_MIN_FILES = 2000  # below this, spawning workers costs more than it saves
+POOL_AHEAD = 3  # chunks hashed ahead of the parsing
+
+Planned = tuple[CandidateFile, str, uuid.UUID | None]
+HashOutcome = tuple[str | None, str | None]
 
 
 @dataclass(frozen=True)
@@ -83,23 +92,44 @@ def read_files(
     progress: Callable[[int, int | None], None],
     total: int,
 ) -> list[ParsedFile]:
-    """Read, parse and hash the files to apply; a bad file joins `skipped` with its reason."""
+    """Read, parse and hash the files to apply; a bad file joins `skipped` with its reason.
+
+    Hashing is CPU-bound: for large sets it runs in worker processes, a few chunks ahead of
+    the parsing here, so the second core works too."""
+    chunks = [plan.apply[i : i + READ_CHUNK] for i in range(0, len(plan.apply), READ_CHUNK)]
     parsed: list[ParsedFile] = []
     done = len(plan.unchanged) + len(plan.skipped)
-    for start in range(0, len(plan.apply), READ_CHUNK):
-        chunk = plan.apply[start : start + READ_CHUNK]
-        blobs = dict(git.read_blobs([candidate.blob_id for candidate, _s, _o in chunk]))
-        for candidate, slug, owner in chunk:
-            try:
-                workflow: Any = parse_json(blobs[candidate.blob_id])
-                digest = hash_normalized(normalize(workflow).document)  # validates the shape
-            except InvalidWorkflow as exc:
-                skipped.append({"path": candidate.path, "reason": str(exc)})
-                continue
-            parsed.append(ParsedFile(candidate, slug, owner, workflow, digest))
-        done += len(chunk)
-        progress(done, total)
+    pending: deque[tuple[list[Planned], list[bytes], Future[list[HashOutcome]]]] = deque()
+    with cpu_pool(jobs=len(plan.apply), min_jobs=POOL_MIN_FILES) as pool:
+        for chunk in chunks:
+            blobs = dict(git.read_blobs([candidate.blob_id for candidate, _s, _o in chunk]))
+            raws = [blobs[candidate.blob_id] for candidate, _s, _o in chunk]
+            pending.append((chunk, raws, pool.submit(hash_documents, raws)))
+            if len(pending) > POOL_AHEAD:
+                done += _collect(*pending.popleft(), parsed, skipped)
+                progress(done, total)
+        while pending:
+            done += _collect(*pending.popleft(), parsed, skipped)
+            progress(done, total)
     return parsed
+
+
+def _collect(
+    chunk: list[Planned],
+    raws: list[bytes],
+    hashed: Future[list[HashOutcome]],
+    parsed: list[ParsedFile],
+    skipped: list[dict[str, str]],
+) -> int:
+    for (candidate, slug, owner), raw, (digest, problem) in zip(
+        chunk, raws, hashed.result(), strict=True
+    ):
+        if digest is None:
+            skipped.append({"path": candidate.path, "reason": problem or "unreadable"})
+            continue
+        workflow: dict[str, Any] = orjson.loads(raw.removeprefix(b"\xef\xbb\xbf"))
+        parsed.append(ParsedFile(candidate, slug, owner, workflow, digest))
+    return len(chunk)
 
 
 def apply(

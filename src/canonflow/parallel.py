@@ -1,0 +1,39 @@
+"""Process pools for CPU-bound work (content hashing) that the GIL would serialize."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from contextlib import contextmanager
+from typing import ParamSpec, TypeVar
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class InlineExecutor(Executor):
+    """Runs each call at once on the caller's thread: for small jobs, and where a pool is
+    not worth its start-up."""
+
+    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+        future: Future[T] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:
+            future.set_exception(exc)
+        return future
+
+
+@contextmanager
+def cpu_pool(*, jobs: int, min_jobs: int, max_workers: int | None = None) -> Iterator[Executor]:
+    """A process pool when there are at least `min_jobs` work items and more than one core;
+    otherwise an inline executor. Workers are spawned (safe beside threads)."""
+    workers = min(max_workers or os.cpu_count() or 1, os.cpu_count() or 1)
+    if jobs < min_jobs or workers < 2:
+        yield InlineExecutor()
+        return
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        yield pool
