@@ -37,3 +37,35 @@ def cpu_pool(*, jobs: int, min_jobs: int, max_workers: int | None = None) -> Ite
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         yield pool
+
+
+class LazyProcessPool:
+    """An executor that runs inline until `start()`, then in worker processes: for work
+    whose size shows only as it arrives (an n8n listing has no total)."""
+
+    def __init__(self, *, max_workers: int) -> None:
+        self._max_workers = max_workers
+        self._pool: ProcessPoolExecutor | None = None
+        self._inline = InlineExecutor()
+
+    @property
+    def parallel(self) -> bool:
+        return self._pool is not None
+
+    def start(self) -> None:
+        cores = os.cpu_count() or 1
+        if self._pool is None and cores >= 2:
+            context = multiprocessing.get_context("spawn")
+            workers = max(1, min(self._max_workers, cores - 1))
+            self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+
+    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+        executor: Executor = self._pool or self._inline
+        return executor.submit(fn, *args, **kwargs)
+
+    def __enter__(self) -> LazyProcessPool:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)

@@ -27,6 +27,7 @@ __all__ = [
     "content_hash",
     "hash_documents",
     "hash_normalized",
+    "hash_workflows",
     "normalize",
     "parse_workflow",
     "validate_workflow",
@@ -47,14 +48,31 @@ def content_hash(workflow: Mapping[str, Any], refs: Mapping[str, str] | None = N
     return hash_normalized(normalize(workflow, refs).document)
 
 
-def hash_documents(raws: Sequence[bytes]) -> list[tuple[str | None, str | None]]:
-    """Hash raw workflow files: `(hash, None)` each, or `(None, reason)` for a file that is
+def hash_documents(
+    raws: Sequence[bytes], refs: Mapping[str, str] | None = None
+) -> list[tuple[str | None, str | None]]:
+    """Hash serialized workflows: `(hash, None)` each, or `(None, reason)` for one that is
     not valid JSON or not a workflow. Plain data in and out, so it can run in a worker
     process."""
     results: list[tuple[str | None, str | None]] = []
     for raw in raws:
         try:
-            results.append((hash_normalized(normalize(parse_json(raw)).document), None))  # type: ignore[arg-type]
+            workflow: Any = parse_json(raw)
         except InvalidWorkflow as exc:
+            results.append((None, str(exc)))
+            continue
+        results += hash_workflows([workflow], refs)
+    return results
+
+
+def hash_workflows(
+    workflows: Sequence[Mapping[str, Any]], refs: Mapping[str, str] | None = None
+) -> list[tuple[str | None, str | None]]:
+    """Like `hash_documents`, for workflows already parsed."""
+    results: list[tuple[str | None, str | None]] = []
+    for workflow in workflows:
+        try:
+            results.append((hash_normalized(normalize(workflow, refs).document), None))
+        except (InvalidWorkflow, TypeError, ValueError) as exc:
             results.append((None, str(exc)))
     return results

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy.orm import Session, sessionmaker
 
 from canonflow.core.status import MappingEvent, MappingFacts, MappingStatus, transition
@@ -33,6 +34,19 @@ UPDATED_COLUMNS = (
     "status_changed_at",
     "updated_at",
 )
+
+
+HashOutcome = tuple[str | None, str | None]
+
+
+@dataclass
+class Selection:
+    to_hash: list[tuple[Mapping[str, Any], ExistingMapping | None]] = field(default_factory=list)
+    unchanged: int = 0
+
+    def serialized(self) -> list[bytes]:
+        """The workflows to hash as JSON bytes: cheap to hand to a worker process."""
+        return [orjson.dumps(workflow) for workflow, _row in self.to_hash]
 
 
 @dataclass
@@ -55,17 +69,26 @@ class BatchApplier:
     existing: dict[str, ExistingMapping]
     seen_ids: set[str] = field(default_factory=set)
 
-    def prepare(self, workflows: Sequence[Mapping[str, Any]]) -> PreparedBatch:
-        batch = PreparedBatch()
-        now = utcnow()
+    def select(self, workflows: Sequence[Mapping[str, Any]]) -> Selection:
+        """Which workflows of a page need hashing: not those already seen in this run,
+        nor those whose `updatedAt` and name did not move."""
+        selection = Selection()
         for n8n_id, workflow in self._first_sightings(workflows).items():
             row = self.existing.get(n8n_id)
             if row is not None and self._untouched(row, workflow):
-                batch.unchanged += 1
-                continue
-            seen = seen_workflow(workflow, self.refs)
+                selection.unchanged += 1
+            else:
+                selection.to_hash.append((workflow, row))
+        return selection
+
+    def prepare(self, selection: Selection, hashes: Sequence[HashOutcome]) -> PreparedBatch:
+        """The rows to write for a selection, given the hashes of its workflows."""
+        batch = PreparedBatch(unchanged=selection.unchanged)
+        now = utcnow()
+        for (workflow, row), (digest, problem) in zip(selection.to_hash, hashes, strict=True):
+            seen = seen_workflow(workflow, digest, problem)
             if seen.problem:
-                batch.problems.append({"n8n_workflow_id": n8n_id, "problem": seen.problem})
+                batch.problems.append({"n8n_workflow_id": seen.n8n_id, "problem": seen.problem})
             if row is None:
                 batch.inserts.append(self._new_row(seen, now))
                 new = batch.inserts[-1]

@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from canonflow.core.autolink import Candidate, plan_auto_links
 from canonflow.core.enums import SyncKind
+from canonflow.core.hashing import hash_documents, hash_workflows
 from canonflow.core.status import MappingEvent, MappingFacts, MappingStatus, transition
 from canonflow.crypto import SecretBox
 from canonflow.db import leases
@@ -31,13 +33,15 @@ from canonflow.environments import service as environments
 from canonflow.environments.service import EnvironmentAccess
 from canonflow.errors import Unavailable
 from canonflow.n8n import N8nClient, N8nError
+from canonflow.parallel import LazyProcessPool
 from canonflow.sync import mappings
-from canonflow.sync.batch import BatchApplier, PreparedBatch
+from canonflow.sync.batch import BatchApplier, HashOutcome, PreparedBatch, Selection
 from canonflow.sync.prefetch import Prefetcher
 
 log = structlog.get_logger(__name__)
 LEASE_TTL = timedelta(minutes=5)
 PAGE_SIZE = 250  # the largest page n8n 1.x accepts
+HASH_WORKERS = 2
 
 ProgressCallback = Callable[[int, int | None], None]
 ClientFactory = Callable[[EnvironmentAccess], N8nClient]
@@ -129,25 +133,46 @@ class _Run:
         self.keep_alive = keep_alive
 
     def execute(self, client_factory: ClientFactory) -> None:
-        # The next page downloads while this one is hashed and written; the first page is
-        # already on its way while the mappings load. (Writing on a thread of its own was
-        # measured slower: the GIL, not SQLite, is the bottleneck.)
+        # Page N+1 downloads (a thread) while page N is hashed (a worker process, once the
+        # listing proves long) and page N-1 is written here. The first page is already on
+        # its way while the mappings load.
         with (
             client_factory(self.access) as client,
             Prefetcher(client.iter_workflow_pages(limit=PAGE_SIZE)) as pages,
+            LazyProcessPool(max_workers=HASH_WORKERS) as hasher,
         ):
             applier = self._applier()
-            for page in pages:
-                self.result.seen += len(page.workflows)
-                for workflows in _chunks(page.workflows, self.access.batch_size):
-                    batch = applier.prepare(workflows)
-                    applier.write(batch)
-                    self._count(batch)
-                self.keep_alive()
-                self.progress(self.result.seen, None)
+            previous: list[tuple[Selection, Future[list[HashOutcome]]]] = []
+            try:
+                for page in pages:
+                    self.result.seen += len(page.workflows)
+                    if len(page.workflows) >= PAGE_SIZE:
+                        hasher.start()
+                    hashing = [
+                        (selection, _hash(hasher, selection, applier.refs))
+                        for selection in map(
+                            applier.select, _chunks(page.workflows, self.access.batch_size)
+                        )
+                    ]
+                    self._store(applier, previous)
+                    previous = hashing
+                    self.keep_alive()
+                    self.progress(self.result.seen, None)
+            except Exception:
+                self._store(applier, previous)  # keep the pages already listed, then fail
+                raise
+            self._store(applier, previous)
         self.result.complete = True
         self._mark_missing(applier)
         self._auto_link(applier)
+
+    def _store(
+        self, applier: BatchApplier, hashed: list[tuple[Selection, Future[list[HashOutcome]]]]
+    ) -> None:
+        for selection, hashes in hashed:
+            batch = applier.prepare(selection, hashes.result())
+            applier.write(batch)
+            self._count(batch)
 
     def _applier(self) -> BatchApplier:
         with transaction(self.sessions) as session:
@@ -238,6 +263,14 @@ class _Run:
             mappings.update_mappings(session, updates)
             mappings.insert_status_events(session, events)
         self.result.auto_linked = len(plan.links)
+
+
+def _hash(
+    hasher: LazyProcessPool, selection: Selection, refs: Mapping[str, str]
+) -> Future[list[HashOutcome]]:
+    if hasher.parallel:  # JSON bytes cross the process boundary far cheaper than dicts
+        return hasher.submit(hash_documents, selection.serialized(), refs)
+    return hasher.submit(hash_workflows, [workflow for workflow, _row in selection.to_hash], refs)
 
 
 def refs_fingerprint(refs: dict[str, str]) -> str:

@@ -7,10 +7,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from canonflow.core.hashing import hash_normalized
-from canonflow.core.normalize import normalize
-from canonflow.core.workflow_shape import InvalidWorkflow
-
 #: Not stored with a mapping: execution data pinned in the editor, not workflow content.
 _NOT_STORED = ("pinData",)
 
@@ -25,21 +21,17 @@ class SeenWorkflow:
     problem: str | None = None
 
 
-def seen_workflow(workflow: Mapping[str, Any], refs: Mapping[str, str]) -> SeenWorkflow:
-    """Hash one listed workflow. A workflow canonflow cannot read is kept with its problem."""
-    data = {key: value for key, value in workflow.items() if key not in _NOT_STORED}
+def seen_workflow(
+    workflow: Mapping[str, Any], content_hash: str | None, problem: str | None
+) -> SeenWorkflow:
+    """The record of one listed workflow, given its hash (or why it has none)."""
     name = workflow.get("name")
-    try:
-        content_hash: str | None = hash_normalized(normalize(workflow, refs).document)
-        problem = None
-    except (InvalidWorkflow, TypeError, ValueError) as exc:
-        content_hash, problem = None, str(exc)
     return SeenWorkflow(
         n8n_id=str(workflow["id"]),
         name=name if isinstance(name, str) else None,
         content_hash=content_hash,
         updated_at=parse_timestamp(workflow.get("updatedAt")),
-        data=data,
+        data={key: value for key, value in workflow.items() if key not in _NOT_STORED},
         problem=problem,
     )
 
