@@ -50,6 +50,11 @@ def test_renew_pushes_the_expiry(runtime: Runtime, tenant: Tenant) -> None:
         before = session.get(Lease, "sync:a")
         assert before is not None
         expiry = before.expires_at
+    lease.renew()  # too soon after acquiring: nothing to write
+    with transaction(runtime.sessions) as session:
+        same = session.get(Lease, "sync:a")
+        assert same is not None and same.expires_at == expiry
+    lease.renewed_at -= TTL.total_seconds()  # as if a long while had passed
     lease.renew()
     with transaction(runtime.sessions) as session:
         after = session.get(Lease, "sync:a")

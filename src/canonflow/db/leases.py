@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import delete, update
@@ -24,9 +25,14 @@ class HeldLease:
     owner: str
     ttl: timedelta
     sessions: sessionmaker[Session]
+    renewed_at: float = field(default_factory=time.monotonic)
 
     def renew(self) -> None:
-        """Push the expiry out; call it while the work goes on."""
+        """Push the expiry out; call it as often as convenient while the work goes on (it
+        writes at most every tenth of the lease's time to live)."""
+        if time.monotonic() - self.renewed_at < self.ttl.total_seconds() / 10:
+            return
+        self.renewed_at = time.monotonic()
         with transaction(self.sessions) as session:
             session.execute(
                 update(Lease)
