@@ -6,6 +6,7 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from typing import ParamSpec, TypeVar
 
@@ -60,8 +61,13 @@ class LazyProcessPool:
             self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
 
     def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
-        executor: Executor = self._pool or self._inline
-        return executor.submit(fn, *args, **kwargs)
+        if self._pool is not None:
+            try:
+                return self._pool.submit(fn, *args, **kwargs)
+            except BrokenProcessPool:  # a worker died: carry on without the pool
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = None
+        return self._inline.submit(fn, *args, **kwargs)
 
     def __enter__(self) -> LazyProcessPool:
         return self

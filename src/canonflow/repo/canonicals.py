@@ -7,6 +7,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -121,9 +122,11 @@ def _collect(
     parsed: list[ParsedFile],
     skipped: list[dict[str, str]],
 ) -> int:
-    for (candidate, slug, owner), raw, (digest, problem) in zip(
-        chunk, raws, hashed.result(), strict=True
-    ):
+    try:
+        outcomes = hashed.result()
+    except BrokenProcessPool:  # a worker process died: hash here instead
+        outcomes = hash_documents(raws)
+    for (candidate, slug, owner), raw, (digest, problem) in zip(chunk, raws, outcomes, strict=True):
         if digest is None:
             skipped.append({"path": candidate.path, "reason": problem or "unreadable"})
             continue

@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -170,7 +171,7 @@ class _Run:
         self, applier: BatchApplier, hashed: list[tuple[Selection, Future[list[HashOutcome]]]]
     ) -> None:
         for selection, hashes in hashed:
-            batch = applier.prepare(selection, hashes.result())
+            batch = applier.prepare(selection, _outcomes(selection, hashes, applier.refs))
             applier.write(batch)
             self._count(batch)
 
@@ -271,6 +272,17 @@ def _hash(
     if hasher.parallel:  # JSON bytes cross the process boundary far cheaper than dicts
         return hasher.submit(hash_documents, selection.serialized(), refs)
     return hasher.submit(hash_workflows, [workflow for workflow, _row in selection.to_hash], refs)
+
+
+def _outcomes(
+    selection: Selection, hashes: Future[list[HashOutcome]], refs: Mapping[str, str]
+) -> list[HashOutcome]:
+    """The hashes of a selection; if the worker process died, computed here instead."""
+    try:
+        return hashes.result()
+    except BrokenProcessPool:
+        log.warning("hash worker process died; hashing in the sync's own process")
+        return hash_workflows([workflow for workflow, _row in selection.to_hash], refs)
 
 
 def refs_fingerprint(refs: dict[str, str]) -> str:
