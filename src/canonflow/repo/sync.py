@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from canonflow import gc_pause
 from canonflow.core.enums import SyncKind
 from canonflow.core.git_files import CandidateFile, FilePlan, deleted_canonicals, plan_files
 from canonflow.crypto import SecretBox
@@ -109,9 +110,12 @@ class _Run:
         self.progress = progress or (lambda _done, _total: None)
 
     def execute(self, cache_root: Path) -> None:
-        with GitRepository.open_or_clone(
-            self.access.cache_dir(cache_root), self.access.url, self.access.auth
-        ) as git:
+        with (
+            GitRepository.open_or_clone(
+                self.access.cache_dir(cache_root), self.access.url, self.access.auth
+            ) as git,
+            gc_pause.paused(),
+        ):
             head = git.fetch(self.access.branch)
             self.result.commit = head
             last = self.access.last_synced_commit

@@ -103,6 +103,8 @@ class BatchApplier:
 
     def write(self, batch: PreparedBatch) -> None:
         """Store a prepared batch in one transaction; sets `batch.updated`."""
+        if not (batch.inserts or batch.updates or batch.events):
+            return
         now = utcnow()
         with transaction(self.sessions) as session:
             mappings.insert_mappings(session, batch.inserts)

@@ -21,6 +21,7 @@ import orjson
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
+from canonflow import gc_pause
 from canonflow.core.autolink import Candidate, plan_auto_links
 from canonflow.core.enums import SyncKind
 from canonflow.core.hashing import hash_documents, hash_workflows
@@ -141,20 +142,20 @@ class _Run:
             client_factory(self.access) as client,
             Prefetcher(client.iter_workflow_pages(limit=PAGE_SIZE)) as pages,
             LazyProcessPool(max_workers=HASH_WORKERS) as hasher,
+            gc_pause.paused(),
         ):
             applier = self._applier()
             previous: list[tuple[Selection, Future[list[HashOutcome]]]] = []
             try:
                 for page in pages:
                     self.result.seen += len(page.workflows)
-                    if len(page.workflows) >= PAGE_SIZE:
-                        hasher.start()
-                    hashing = [
-                        (selection, _hash(hasher, selection, applier.refs))
-                        for selection in map(
-                            applier.select, _chunks(page.workflows, self.access.batch_size)
-                        )
+                    selections = [
+                        applier.select(chunk)
+                        for chunk in _chunks(page.workflows, self.access.batch_size)
                     ]
+                    if sum(len(s.to_hash) for s in selections) >= PAGE_SIZE // 2:
+                        hasher.start()  # a long listing with much to hash: use a worker
+                    hashing = [(s, _hash(hasher, s, applier.refs)) for s in selections]
                     self._store(applier, previous)
                     previous = hashing
                     self.keep_alive()

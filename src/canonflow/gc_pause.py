@@ -1,0 +1,36 @@
+"""Keep the cyclic garbage collector out of the way of a long sync.
+
+A sync parses thousands of JSON documents (acyclic: reference counting frees them) while it
+holds thousands of long-lived rows; the collector then rescans those rows again and again.
+Measured on a 5,000-workflow environment sync: ~20% of the wall time. Inside `paused()`,
+objects that exist are frozen out of collection and automatic collection is off; both are
+restored when the last concurrent pause ends.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+_lock = threading.Lock()
+_depth = 0
+
+
+@contextmanager
+def paused() -> Iterator[None]:
+    global _depth
+    with _lock:
+        _depth += 1
+        if _depth == 1:
+            gc.disable()
+            gc.freeze()
+    try:
+        yield
+    finally:
+        with _lock:
+            _depth -= 1
+            if _depth == 0:
+                gc.unfreeze()
+                gc.enable()
