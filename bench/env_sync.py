@@ -31,6 +31,9 @@ BENCH_HOME = Path.home() / ".cache" / "canonflow-bench"
 
 def main() -> None:
     args = _parse()
+    if args.child and args.floor:
+        _floor_child(args.url, args.key)
+        return
     if args.child:
         _child(args)
         return
@@ -76,6 +79,7 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--postgres", action="store_true", help="on a private PostgreSQL")
     parser.add_argument("--repeats", type=int, default=3, help="best of N, like the floor")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--floor", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--key", help=argparse.SUPPRESS)
     parser.add_argument("--environment-id", help=argparse.SUPPRESS)
@@ -106,16 +110,37 @@ def _populate(instance: object, count: int) -> None:
 
 
 def _listing_floor(instance: object, repeats: int = 3) -> float:
-    from canonflow.n8n import N8nClient
-
+    """Best of `repeats` bare listings, each in a fresh child process like the syncs."""
     times = []
     for _ in range(repeats):
-        with N8nClient(instance.base_url, instance.api_key) as client:  # type: ignore[attr-defined]
-            started = time.perf_counter()
-            for _page in client.iter_workflow_pages(limit=250):
-                pass
-            times.append(time.perf_counter() - started)
+        output = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "bench.env_sync",
+                "--child",
+                "--floor",
+                "--url",
+                instance.base_url,
+                "--key",
+                instance.api_key,
+            ],  # type: ignore[attr-defined]
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        times.append(float(output.stdout.strip().splitlines()[-1]))
     return min(times)
+
+
+def _floor_child(base_url: str, api_key: str) -> None:
+    from canonflow.n8n import N8nClient
+
+    with N8nClient(base_url, api_key) as client:
+        started = time.perf_counter()
+        for _page in client.iter_workflow_pages(limit=250):
+            pass
+        print(time.perf_counter() - started)
 
 
 def _setup_database(url: str, key: str, instance: object) -> str:
