@@ -32,6 +32,7 @@ def test_first_sync_is_a_full_scan(repo: RepoUnderTest) -> None:
         assert row.canonical_slug == path.split("/")[1].removesuffix(".json")
         assert row.name == workflow["name"] and row.git_commit == head
         assert row.content_hash == content_hash(workflow) and not row.is_deleted
+        assert row.workflow_definition == workflow  # stored as read, through the hash step
 
 
 def test_a_sync_with_no_new_commit_changes_nothing(repo: RepoUnderTest) -> None:

@@ -5,7 +5,10 @@ The rules themselves live in `canonflow.core.normalize`; this module only hashes
 
 import hashlib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from canonflow.core.canonical_json import canonical_json
 from canonflow.core.normalize import (
@@ -22,9 +25,11 @@ from canonflow.core.workflow_shape import parse_json
 __all__ = [
     "HASH_PREFIX",
     "HASH_VERSION",
+    "DocumentDigest",
     "InvalidWorkflow",
     "Normalized",
     "content_hash",
+    "digest_documents",
     "hash_documents",
     "hash_normalized",
     "hash_workflows",
@@ -76,3 +81,36 @@ def hash_workflows(
         except (InvalidWorkflow, TypeError, ValueError) as exc:
             results.append((None, str(exc)))
     return results
+
+
+@dataclass(frozen=True)
+class DocumentDigest:
+    """One workflow file, hashed: its content hash, its name, and its compact JSON (what a
+    database stores), or why it could not be read."""
+
+    content_hash: str | None
+    problem: str | None = None
+    name: str | None = None
+    compact_json: str | None = None
+
+
+def digest_documents(raws: Sequence[bytes]) -> list[DocumentDigest]:
+    """Parse, validate, hash and compact each raw workflow file. Plain data in and out, so
+    it can run in a worker process and spare the caller from parsing again."""
+    digests: list[DocumentDigest] = []
+    for raw in raws:
+        try:
+            workflow: Any = parse_json(raw)
+            digest = hash_normalized(normalize(workflow).document)
+        except (InvalidWorkflow, TypeError, ValueError) as exc:
+            digests.append(DocumentDigest(content_hash=None, problem=str(exc)))
+            continue
+        name = workflow.get("name")
+        digests.append(
+            DocumentDigest(
+                content_hash=digest,
+                name=name if isinstance(name, str) else None,
+                compact_json=orjson.dumps(workflow).decode(),
+            )
+        )
+    return digests

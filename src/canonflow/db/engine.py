@@ -12,6 +12,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from canonflow.db.types import RawJSON
+
 
 def build_engine(url: str, **kwargs: Any) -> Engine:
     """An engine tuned for its backend (SQLite: WAL, foreign keys, busy timeout)."""
@@ -30,7 +32,10 @@ def build_engine(url: str, **kwargs: Any) -> Engine:
 
 
 def _json_dumps(value: Any) -> str:
-    """JSON columns hold whole workflows: orjson writes them several times faster."""
+    """JSON columns hold whole workflows: orjson writes them several times faster; text
+    that is already JSON (`RawJSON`) is stored as it is."""
+    if isinstance(value, RawJSON):
+        return value.text
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 

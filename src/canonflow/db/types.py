@@ -54,3 +54,16 @@ class SealedSecret(TypeDecorator[Sealed]):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class RawJSON:
+    """JSON text that is already valid and compact: JSON columns store it as it is, instead
+    of serializing a parsed copy (see `canonflow.db.engine`)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"RawJSON({len(self.text)} characters)"

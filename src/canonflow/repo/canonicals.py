@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
@@ -24,11 +23,16 @@ from canonflow.core.git_files import (
     is_same_workflow,
     slug_for_path,
 )
-from canonflow.core.hashing import HASH_VERSION, hash_documents, hash_normalized
+from canonflow.core.hashing import (
+    HASH_VERSION,
+    DocumentDigest,
+    digest_documents,
+    hash_normalized,
+)
 from canonflow.core.normalize import normalize
 from canonflow.core.workflow_shape import InvalidWorkflow, parse_workflow
 from canonflow.db.models import CanonicalWorkflow, WorkflowEnvMap
-from canonflow.db.types import utcnow
+from canonflow.db.types import RawJSON, utcnow
 from canonflow.git import GitRepository
 from canonflow.parallel import cpu_pool
 
@@ -40,7 +44,6 @@ POOL_MIN_FILES = 2000  # below this, spawning workers costs more than it saves
 POOL_AHEAD = 3  # chunks hashed ahead of the parsing
 
 Planned = tuple[CandidateFile, str, uuid.UUID | None]
-HashOutcome = tuple[str | None, str | None]
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,8 @@ class ParsedFile:
     file: CandidateFile
     slug: str
     canonical_id: uuid.UUID | None
-    workflow: dict[str, Any]
+    name: str | None
+    definition: RawJSON  # compact JSON from the hashing step: not parsed again here
     content_hash: str
 
 
@@ -100,12 +104,12 @@ def read_files(
     chunks = [plan.apply[i : i + READ_CHUNK] for i in range(0, len(plan.apply), READ_CHUNK)]
     parsed: list[ParsedFile] = []
     done = len(plan.unchanged) + len(plan.skipped)
-    pending: deque[tuple[list[Planned], list[bytes], Future[list[HashOutcome]]]] = deque()
+    pending: deque[tuple[list[Planned], list[bytes], Future[list[DocumentDigest]]]] = deque()
     with cpu_pool(jobs=len(plan.apply), min_jobs=POOL_MIN_FILES) as pool:
         for chunk in chunks:
             blobs = dict(git.read_blobs([candidate.blob_id for candidate, _s, _o in chunk]))
             raws = [blobs[candidate.blob_id] for candidate, _s, _o in chunk]
-            pending.append((chunk, raws, pool.submit(hash_documents, raws)))
+            pending.append((chunk, raws, pool.submit(digest_documents, raws)))
             if len(pending) > POOL_AHEAD:
                 done += _collect(*pending.popleft(), parsed, skipped)
                 progress(done, total)
@@ -118,20 +122,28 @@ def read_files(
 def _collect(
     chunk: list[Planned],
     raws: list[bytes],
-    hashed: Future[list[HashOutcome]],
+    hashed: Future[list[DocumentDigest]],
     parsed: list[ParsedFile],
     skipped: list[dict[str, str]],
 ) -> int:
     try:
         outcomes = hashed.result()
     except BrokenProcessPool:  # a worker process died: hash here instead
-        outcomes = hash_documents(raws)
-    for (candidate, slug, owner), raw, (digest, problem) in zip(chunk, raws, outcomes, strict=True):
-        if digest is None:
-            skipped.append({"path": candidate.path, "reason": problem or "unreadable"})
+        outcomes = digest_documents(raws)
+    for (candidate, slug, owner), digest in zip(chunk, outcomes, strict=True):
+        if digest.content_hash is None or digest.compact_json is None:
+            skipped.append({"path": candidate.path, "reason": digest.problem or "unreadable"})
             continue
-        workflow: dict[str, Any] = orjson.loads(raw.removeprefix(b"\xef\xbb\xbf"))
-        parsed.append(ParsedFile(candidate, slug, owner, workflow, digest))
+        parsed.append(
+            ParsedFile(
+                candidate,
+                slug,
+                owner,
+                digest.name,
+                RawJSON(digest.compact_json),
+                digest.content_hash,
+            )
+        )
     return len(chunk)
 
 
@@ -193,13 +205,13 @@ def apply(
 
 
 def _values(item: ParsedFile, head: str, now: datetime) -> dict[str, Any]:
-    name = item.workflow.get("name")
+    name = item.name
     return {
         "canonical_slug": item.slug,
         "name": name if isinstance(name, str) and name else item.slug,
         "content_hash": item.content_hash,
         "hash_version": HASH_VERSION,
-        "workflow_definition": item.workflow,
+        "workflow_definition": item.definition,
         "git_file_path": item.file.path,
         "git_blob_id": item.file.blob_id,
         "git_commit": head,
