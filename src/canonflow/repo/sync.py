@@ -9,7 +9,6 @@ time per tenant. A run that fails changes nothing it should not: canonical rows 
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -23,11 +22,10 @@ from canonflow import gc_pause
 from canonflow.core.enums import SyncKind
 from canonflow.core.git_files import CandidateFile, FilePlan, deleted_canonicals, plan_files
 from canonflow.crypto import SecretBox
-from canonflow.db import leases
 from canonflow.db.engine import transaction
 from canonflow.db.models import SyncRun
+from canonflow.db.runs import Exclusive, run_recorded
 from canonflow.db.types import utcnow
-from canonflow.errors import Unavailable
 from canonflow.git import Change, GitError, GitRepository
 from canonflow.repo import canonicals, service
 from canonflow.repo.service import RepoAccess
@@ -74,25 +72,22 @@ def sync_repository(
         session.add(run)
         session.flush()
         result = RepoSyncResult(run_id=run.id, previous_commit=access.last_synced_commit)
-    started = time.monotonic()
-    try:
-        with leases.held(
-            sessions,
+    run_recorded(
+        sessions,
+        exclusive=Exclusive(
             name=f"repo-sync:{tenant_id}",
             tenant_id=tenant_id,
             ttl=LEASE_TTL,
             busy_message="a sync of this tenant's repository is already running",
-        ):
-            _Run(sessions, access, result, max_file_bytes, progress).execute(cache_root)
-    except GitError as exc:
-        result.error = f"repository {access.url}: {exc.message}"
-        raise Unavailable(result.error) from exc
-    except Exception as exc:
-        result.error = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
-        raise
-    finally:
-        result.duration_ms = int((time.monotonic() - started) * 1000)
-        _record_run(sessions, result)
+        ),
+        result=result,
+        work=lambda _lease: _Run(sessions, access, result, max_file_bytes, progress).execute(
+            cache_root
+        ),
+        record=_record_run,
+        remote_errors=(GitError,),
+        remote=f"repository {access.url}",
+    )
     return result
 
 

@@ -8,7 +8,6 @@ One run at a time per environment (a lease that works across processes).
 from __future__ import annotations
 
 import hashlib
-import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future
@@ -27,13 +26,12 @@ from canonflow.core.enums import SyncKind
 from canonflow.core.hashing import hash_documents, hash_workflows
 from canonflow.core.status import MappingEvent, MappingFacts, MappingStatus, transition
 from canonflow.crypto import SecretBox
-from canonflow.db import leases
 from canonflow.db.engine import transaction
 from canonflow.db.models import Environment, SyncRun
+from canonflow.db.runs import Exclusive, run_recorded
 from canonflow.db.types import utcnow
 from canonflow.environments import service as environments
 from canonflow.environments.service import EnvironmentAccess
-from canonflow.errors import Unavailable
 from canonflow.n8n import N8nClient, N8nError
 from canonflow.parallel import LazyProcessPool
 from canonflow.sync import mappings
@@ -97,25 +95,22 @@ def sync_environment(
         session.add(run)
         session.flush()
         result = SyncResult(run_id=run.id, environment=access.name)
-    started = time.monotonic()
-    try:
-        with leases.held(
-            sessions,
+    run_recorded(
+        sessions,
+        exclusive=Exclusive(
             name=f"environment-sync:{environment_id}",
             tenant_id=tenant_id,
             ttl=LEASE_TTL,
             busy_message=f"a sync of environment {access.name!r} is already running",
-        ) as lease:
-            _Run(sessions, access, result, progress, lease.renew).execute(client_factory)
-    except N8nError as exc:
-        result.error = f"environment {access.name!r}: {exc.message}"
-        raise Unavailable(result.error) from exc
-    except Exception as exc:
-        result.error = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
-        raise
-    finally:
-        result.duration_ms = int((time.monotonic() - started) * 1000)
-        _record_run(sessions, result)
+        ),
+        result=result,
+        work=lambda lease: _Run(sessions, access, result, progress, lease.renew).execute(
+            client_factory
+        ),
+        record=_record_run,
+        remote_errors=(N8nError,),
+        remote=f"environment {access.name!r}",
+    )
     return result
 
 
