@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from canonflow.core.hashing import content_hash
 from canonflow.core.status import MappingStatus
+from canonflow.db import leases
 from canonflow.db.engine import transaction
 from canonflow.db.models import Environment, WorkflowEnvMap
+from canonflow.errors import Conflict
 from canonflow.repo import canonicals
 from tests.repo.conftest import MAX_BYTES, RepoUnderTest
 
@@ -147,3 +150,21 @@ def _link_a_mapping(repo: RepoUnderTest, canonical_id: object) -> None:
                 status=MappingStatus.LINKED,
             )
         )
+
+
+def test_one_repo_sync_at_a_time_per_tenant(repo: RepoUnderTest) -> None:
+    repo.write_workflow("workflows/a.json", "A")
+    repo.clone.commit("a")
+    repo.clone.push()
+    held = leases.try_acquire(
+        repo.runtime.sessions,
+        name=f"repo-sync:{repo.tenant_id}",
+        tenant_id=repo.tenant_id,
+        ttl=timedelta(minutes=5),
+    )
+    assert held is not None  # another process's run
+    with pytest.raises(Conflict, match="already running"):
+        repo.sync()
+    assert repo.canonicals() == {}
+    leases.release(held)
+    assert repo.sync().created == 1
