@@ -42,6 +42,7 @@ log = structlog.get_logger(__name__)
 LEASE_TTL = timedelta(minutes=5)
 PAGE_SIZE = 250  # the largest page n8n 1.x accepts
 HASH_WORKERS = 2
+_LINK_COLUMNS = ("canonical_id", "git_content_hash", "status", "status_changed_at", "updated_at")
 
 ProgressCallback = Callable[[int, int | None], None]
 ClientFactory = Callable[[EnvironmentAccess], N8nClient]
@@ -239,12 +240,13 @@ class _Run:
                 [Candidate(str(i), name, digest) for i, name, digest in canonicals],
             )
             git_hashes = {str(i): digest for i, _name, digest in canonicals}
-            updates, events = [], []
+            updates: list[dict[str, Any]] = []
             for link in plan.links:
                 mapping_id, canonical_id = uuid.UUID(link.workflow_id), uuid.UUID(link.canonical_id)
                 updates.append(
                     {
                         "id": mapping_id,
+                        "expected_status": MappingStatus.UNTRACKED,
                         "canonical_id": canonical_id,
                         "git_content_hash": git_hashes[link.canonical_id],
                         "status": MappingStatus.LINKED,
@@ -252,14 +254,15 @@ class _Run:
                         "updated_at": now,
                     }
                 )
-                events.append(
-                    applier.event(
-                        mapping_id, canonical_id, MappingStatus.UNTRACKED, MappingStatus.LINKED, now
-                    )
-                )
-            mappings.update_mappings(session, updates)
+            # Guarded: a mapping a user ignored or linked meanwhile keeps the user's choice.
+            skipped = mappings.update_if_status_unchanged(session, updates, _LINK_COLUMNS)
+            events = [
+                applier.event(u["id"], u["canonical_id"], u["expected_status"], u["status"], now)
+                for u in updates
+                if u["id"] not in skipped
+            ]
             mappings.insert_status_events(session, events)
-        self.result.auto_linked = len(plan.links)
+        self.result.auto_linked = len(events)
 
 
 def _hash(

@@ -110,12 +110,6 @@ def insert_mappings(session: Session, rows: list[dict[str, Any]]) -> None:
         session.execute(insert(MAPPINGS), rows)
 
 
-def update_mappings(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Bulk UPDATE by primary key: each dict holds `id` and the columns to set."""
-    if rows:
-        session.execute(update(WorkflowEnvMap), rows)
-
-
 def update_if_status_unchanged(
     session: Session, rows: list[dict[str, Any]], columns: Sequence[str]
 ) -> set[uuid.UUID]:
