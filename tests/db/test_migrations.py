@@ -24,6 +24,7 @@ EXPECTED_TABLES = {
     "credential_bindings",
     "snapshots",
     "leases",
+    "onboardings",
 }
 
 

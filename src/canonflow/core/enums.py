@@ -51,3 +51,12 @@ class SyncKind(StrEnum):
 class SnapshotSide(StrEnum):
     GIT = "git"
     ENV = "env"
+
+
+class ForgeProvider(StrEnum):
+    """Where onboarding and env_wins open pull requests. NONE: a plain Git remote, where
+    the pushed branch is the result."""
+
+    NONE = "none"
+    GITHUB = "github"
+    GITEA = "gitea"  # also Forgejo: the same API

@@ -4,6 +4,7 @@ from canonflow.db.models.environments import CredentialBinding, Environment, Git
 from canonflow.db.models.history import AuditEntry, Snapshot, StatusEvent
 from canonflow.db.models.jobs import BackgroundJob, SyncRun
 from canonflow.db.models.leases import Lease
+from canonflow.db.models.onboarding import Onboarding
 from canonflow.db.models.tenancy import ApiToken, Tenant
 from canonflow.db.models.workflows import CanonicalWorkflow, WorkflowEnvMap
 
@@ -16,6 +17,7 @@ __all__ = [
     "Environment",
     "GitRepository",
     "Lease",
+    "Onboarding",
     "Snapshot",
     "StatusEvent",
     "SyncRun",

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from canonflow.core.enums import EnvironmentKind
+from canonflow.core.enums import EnvironmentKind, ForgeProvider
 from canonflow.crypto import Sealed
 from canonflow.db.base import Base, created_at, enum_type, tenant_fk, updated_at, uuid_pk
 from canonflow.db.types import SealedSecret
@@ -57,6 +57,13 @@ class GitRepository(Base):
     auth_secret: Mapped[Sealed | None] = mapped_column(SealedSecret)
     last_synced_commit: Mapped[str | None] = mapped_column(String(64))
     last_synced_at: Mapped[datetime | None]
+    # Where pull requests are opened (onboarding, env_wins); NONE: the pushed branch is all.
+    forge_provider: Mapped[ForgeProvider] = mapped_column(
+        enum_type(ForgeProvider, "forge_provider"), default=ForgeProvider.NONE
+    )
+    forge_api_url: Mapped[str | None] = mapped_column(String(2000))
+    forge_repository: Mapped[str | None] = mapped_column(String(300))  # "owner/name"
+    forge_token: Mapped[Sealed | None] = mapped_column(SealedSecret)
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
 

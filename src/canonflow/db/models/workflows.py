@@ -57,6 +57,15 @@ class WorkflowEnvMap(Base):
             sqlite_where=text("canonical_id IS NOT NULL"),
             postgresql_where=text("canonical_id IS NOT NULL"),
         ),
+        # The untracked listing: a tenant's unlinked mappings in name order (keyset pages).
+        Index(
+            "ix_workflow_env_map_unlinked_by_name",
+            "tenant_id",
+            "workflow_name",
+            "id",
+            sqlite_where=text("canonical_id IS NULL"),
+            postgresql_where=text("canonical_id IS NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
