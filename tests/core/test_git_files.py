@@ -22,7 +22,7 @@ def f(path: str, blob: str = "b1", size: int = 10) -> CandidateFile:
 
 
 def k(
-    id_: uuid.UUID, slug: str, path: str | None, blob: str = "b1", deleted: bool = False
+    id_: uuid.UUID, slug: str, path: str | None, blob: str | None = "b1", deleted: bool = False
 ) -> KnownCanonical:
     return KnownCanonical(id=id_, slug=slug, path=path, blob_id=blob, is_deleted=deleted)
 
@@ -74,6 +74,20 @@ def test_deleted_canonicals_of_a_full_scan() -> None:
         k(uuid.uuid4(), "c", "w/c.json", deleted=True),
     ]
     assert deleted_canonicals(known, {"w/a.json"}) == [B]
+
+
+def test_a_canonical_not_yet_in_git_is_not_deleted_and_its_file_claims_it() -> None:
+    """Onboarding makes canonicals before its pull request is merged: no blob yet."""
+    pending = k(A, "a", "w/a.json", blob=None)
+    pathless = k(B, "b", None, blob=None)
+    assert deleted_canonicals([pending, pathless], set()) == []
+    plan = plan_files(
+        [f("w/a.json", "b2"), f("flows/b.json", "b3")], [pending, pathless], max_bytes=100
+    )
+    assert [(c.path, owner) for c, _s, owner in plan.apply] == [
+        ("flows/b.json", B),
+        ("w/a.json", A),
+    ]
 
 
 def test_a_renamed_file_is_the_same_workflow_by_blob_content_or_name() -> None:

@@ -100,7 +100,9 @@ def plan_files(
         holder = by_slug.get(slug)
         if holder is not None and (owner is None or holder.id != owner.id):
             holder_live = not holder.is_deleted and holder.path not in gone
-            if holder_live and holder.path != candidate.path:
+            # a canonical never written to Git yet (onboarding) is claimed by its slug's file
+            in_git = holder.path is not None and holder.blob_id is not None
+            if holder_live and in_git and holder.path != candidate.path:
                 plan.skipped.append(
                     _skip(candidate, f"its slug {slug!r} is taken by {holder.path}")
                 )
@@ -115,11 +117,17 @@ def plan_files(
 def deleted_canonicals(
     known: Iterable[KnownCanonical], present_paths: Mapping[str, object] | set[str]
 ) -> list[uuid.UUID]:
-    """Live canonical workflows whose file is not among `present_paths` (a full scan)."""
+    """Live canonical workflows whose file is not among `present_paths` (a full scan).
+
+    A canonical never seen in Git (no blob id: onboarding made it, its pull request is not
+    merged yet) is not deleted by its absence."""
     return [
         k.id
         for k in known
-        if not k.is_deleted and k.path is not None and k.path not in present_paths
+        if not k.is_deleted
+        and k.path is not None
+        and k.blob_id is not None
+        and k.path not in present_paths
     ]
 
 
