@@ -1,0 +1,91 @@
+"""The untracked list: workflows in n8n with no canonical workflow (status untracked or
+missing, not deleted), in name order, one keyset page at a time."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from canonflow.core.status import MappingStatus
+from canonflow.db.models import Environment, WorkflowEnvMap
+
+UNTRACKED_STATUSES = (MappingStatus.UNTRACKED, MappingStatus.MISSING)
+
+
+@dataclass(frozen=True)
+class UntrackedRow:
+    mapping_id: uuid.UUID
+    environment_id: uuid.UUID
+    environment_name: str
+    n8n_workflow_id: str
+    name: str | None
+    status: MappingStatus
+    env_content_hash: str | None
+    n8n_updated_at: datetime | None
+
+
+def untracked_page(
+    session: Session,
+    tenant_id: uuid.UUID,
+    *,
+    environment_id: uuid.UUID | None,
+    limit: int,
+    after: tuple[str | None, uuid.UUID] | None,
+) -> list[UntrackedRow]:
+    """Up to `limit` rows after the keyset `after` = (name, mapping id)."""
+    m = WorkflowEnvMap
+    query = (
+        select(
+            m.id,
+            m.environment_id,
+            Environment.name,
+            m.n8n_workflow_id,
+            m.workflow_name,
+            m.status,
+            m.env_content_hash,
+            m.n8n_updated_at,
+        )
+        .join(Environment, Environment.id == m.environment_id)
+        .where(
+            m.tenant_id == tenant_id,
+            m.canonical_id.is_(None),
+            m.is_deleted.is_(False),
+            m.status.in_(UNTRACKED_STATUSES),
+        )
+        .order_by(m.workflow_name.asc().nulls_last(), m.id)
+        .limit(limit)
+    )
+    if environment_id is not None:
+        query = query.where(m.environment_id == environment_id)
+    if after is not None:
+        name, last_id = after
+        if name is None:
+            query = query.where(m.workflow_name.is_(None), m.id > last_id)
+        else:
+            query = query.where(
+                or_(
+                    m.workflow_name > name,
+                    and_(m.workflow_name == name, m.id > last_id),
+                    m.workflow_name.is_(None),
+                )
+            )
+    return [UntrackedRow(*row) for row in session.execute(query)]
+
+
+def untracked_counts(session: Session, tenant_id: uuid.UUID) -> dict[uuid.UUID, int]:
+    """Per environment id: how many untracked workflows (one grouped query)."""
+    rows = session.execute(
+        select(WorkflowEnvMap.environment_id, func.count())
+        .where(
+            WorkflowEnvMap.tenant_id == tenant_id,
+            WorkflowEnvMap.canonical_id.is_(None),
+            WorkflowEnvMap.is_deleted.is_(False),
+            WorkflowEnvMap.status.in_(UNTRACKED_STATUSES),
+        )
+        .group_by(WorkflowEnvMap.environment_id)
+    )
+    return dict(rows.tuples())

@@ -1,0 +1,166 @@
+"""The bulk writes of linking: new canonical workflows from mappings, and links.
+
+Both the inventory (thousands at once) and a single link go through here, so a link made
+by hand and one made by onboarding leave the same rows: the canonical's definition is the
+workflow's Git file (references as slugs), its hash is the environment's hash, and the
+link records that both sides agree (`base_content_hash`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, insert, select
+from sqlalchemy.orm import Session
+
+from canonflow.core.definitions import canonical_definition
+from canonflow.core.enums import WorkflowProvider
+from canonflow.core.git_layout import workflow_file_path
+from canonflow.core.hashing import HASH_VERSION
+from canonflow.core.status import MappingEvent, MappingFacts, MappingStatus, transition
+from canonflow.db.models import CanonicalWorkflow, StatusEvent, WorkflowEnvMap
+from canonflow.db.types import utcnow
+from canonflow.sync import mappings
+
+CANONICALS: Table = CanonicalWorkflow.__table__  # type: ignore[assignment]
+STATUS_EVENTS: Table = StatusEvent.__table__  # type: ignore[assignment]
+_LINK_COLUMNS = (
+    "canonical_id",
+    "git_content_hash",
+    "base_content_hash",
+    "env_content_hash",
+    "status",
+    "status_changed_at",
+    "updated_at",
+)
+
+
+@dataclass(frozen=True)
+class MappingRow:
+    id: uuid.UUID
+    environment_id: uuid.UUID
+    n8n_workflow_id: str
+    status: MappingStatus
+    workflow_name: str | None
+    workflow_data: dict[str, Any] | None
+    env_content_hash: str | None
+
+
+@dataclass(frozen=True)
+class NewLink:
+    mapping: MappingRow
+    canonical_id: uuid.UUID
+    git_hash: str | None
+    env_hash: str | None  # recomputed with the references now known; None keeps the stored
+
+
+def mapping_rows(session: Session, *conditions: Any) -> list[MappingRow]:
+    rows = session.execute(
+        select(
+            WorkflowEnvMap.id,
+            WorkflowEnvMap.environment_id,
+            WorkflowEnvMap.n8n_workflow_id,
+            WorkflowEnvMap.status,
+            WorkflowEnvMap.workflow_name,
+            WorkflowEnvMap.workflow_data,
+            WorkflowEnvMap.env_content_hash,
+        ).where(*conditions)
+    )
+    return [MappingRow(*row) for row in rows]
+
+
+def create_canonicals(
+    session: Session,
+    tenant_id: uuid.UUID,
+    slugs: Mapping[uuid.UUID, str],
+    rows: Iterable[MappingRow],
+    *,
+    refs: Mapping[str, str],
+    workflows_dir: str | None,
+    now: datetime,
+) -> tuple[list[NewLink], dict[str, list[str]]]:
+    """One canonical workflow per mapping (slug from `slugs`), and the links to make.
+
+    Returns the links and, per slug, the references that could not be resolved."""
+    inserts: list[dict[str, Any]] = []
+    links: list[NewLink] = []
+    unresolved: dict[str, list[str]] = {}
+    for row in rows:
+        slug = slugs[row.id]
+        definition = canonical_definition(row.workflow_data or {}, refs)
+        if definition.unresolved_refs:
+            unresolved[slug] = sorted(definition.unresolved_refs)
+        canonical_id = uuid.uuid4()
+        inserts.append(
+            {
+                "id": canonical_id,
+                "tenant_id": tenant_id,
+                "canonical_slug": slug,
+                "name": row.workflow_name or slug,
+                "content_hash": definition.content_hash,
+                "hash_version": HASH_VERSION,
+                "workflow_definition": definition.document,
+                "git_file_path": workflow_file_path(workflows_dir, slug)
+                if workflows_dir is not None
+                else None,
+                "git_commit": None,
+                "git_blob_id": None,
+                "provider": WorkflowProvider.N8N,
+                "is_deleted": False,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        # Both sides are this one workflow: the environment's hash is the canonical's.
+        links.append(NewLink(row, canonical_id, definition.content_hash, definition.content_hash))
+    for start in range(0, len(inserts), 1000):
+        session.execute(insert(CANONICALS), inserts[start : start + 1000])
+    return links, unresolved
+
+
+def apply_links(session: Session, tenant_id: uuid.UUID, links: list[NewLink]) -> set[uuid.UUID]:
+    """Link each mapping, guarded: one whose status changed since it was read (a user, a
+    sync) is left alone. The link records agreement: base = the Git side. Returns the
+    mapping ids linked."""
+    now = utcnow()
+    updates: list[dict[str, Any]] = []
+    for link in links:
+        row = link.mapping
+        facts = MappingFacts(has_canonical=True, present=row.status != MappingStatus.MISSING)
+        updates.append(
+            {
+                "id": row.id,
+                "environment_id": row.environment_id,
+                "expected_status": row.status,
+                "canonical_id": link.canonical_id,
+                "git_content_hash": link.git_hash,
+                "base_content_hash": link.git_hash,
+                "env_content_hash": link.env_hash or row.env_content_hash,
+                "status": transition(row.status, MappingEvent.USER_LINKED, facts),
+                "status_changed_at": now,
+                "updated_at": now,
+            }
+        )
+    skipped = mappings.update_if_status_unchanged(session, updates, _LINK_COLUMNS)
+    done = [u for u in updates if u["id"] not in skipped]
+    events = [
+        {
+            "id": uuid.uuid4(),
+            "tenant_id": tenant_id,
+            "mapping_id": u["id"],
+            "canonical_id": u["canonical_id"],
+            "environment_id": u["environment_id"],
+            "from_status": u["expected_status"],
+            "to_status": u["status"],
+            "at": now,
+        }
+        for u in done
+        if u["status"] != u["expected_status"]
+    ]
+    if events:
+        session.execute(insert(STATUS_EVENTS), events)
+    return {u["id"] for u in done}
