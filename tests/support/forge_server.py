@@ -51,7 +51,11 @@ class FakeForge:
     received as `{"method", "path", "query", "headers" (lower-case names), "json"}`."""
 
     def __init__(
-        self, provider: ForgeProvider, *, token: str = "forge-token", owner_repo: str = "team/workflows"
+        self,
+        provider: ForgeProvider,
+        *,
+        token: str = "forge-token",
+        owner_repo: str = "team/workflows",
     ) -> None:
         if provider == ForgeProvider.NONE:
             raise ValueError("a FakeForge is GitHub or Gitea")
@@ -115,7 +119,9 @@ class FakeForge:
 
     # --- the API ------------------------------------------------------------------------
 
-    def handle(self, method: str, target: str, headers: dict[str, str], raw: bytes) -> tuple[int, Any]:
+    def handle(
+        self, method: str, target: str, headers: dict[str, str], raw: bytes
+    ) -> tuple[int, Any]:
         """Answer one request: (status, JSON body)."""
         url = urlsplit(target)
         query = dict(parse_qsl(url.query))
@@ -125,7 +131,13 @@ class FakeForge:
             body = None
         with self._lock:
             self.requests.append(
-                {"method": method, "path": url.path, "query": query, "headers": headers, "json": body}
+                {
+                    "method": method,
+                    "path": url.path,
+                    "query": query,
+                    "headers": headers,
+                    "json": body,
+                }
             )
             if self._failures:
                 return self._failures.popleft()
@@ -173,12 +185,16 @@ class FakeForge:
         ):
             return self._exists(head)
         number = len(self.pulls) + 1
-        self.pulls[number] = self._pull(number, str(body["title"]), str(body.get("body") or ""), head, base)
+        self.pulls[number] = self._pull(
+            number, str(body["title"]), str(body.get("body") or ""), head, base
+        )
         return 201, dict(self.pulls[number])
 
     def _missing(self, fields: list[str]) -> dict[str, Any]:
         if self.github:
-            errors = [{"resource": "PullRequest", "field": f, "code": "missing_field"} for f in fields]
+            errors = [
+                {"resource": "PullRequest", "field": f, "code": "missing_field"} for f in fields
+            ]
             return {"message": "Validation Failed", "errors": errors}
         return {"message": f"[{', '.join(f.capitalize() for f in fields)}]: Required"}
 
@@ -198,7 +214,9 @@ class FakeForge:
                 found = [p for p in found if p["head"]["label"] == query["head"]]
             if "base" in query:
                 found = [p for p in found if p["base"]["ref"] == query["base"]]
-        size = int(query.get("per_page", 30)) if self.github else min(int(query.get("limit", 30)), 50)
+        size = (
+            int(query.get("per_page", 30)) if self.github else min(int(query.get("limit", 30)), 50)
+        )
         start = (int(query.get("page", 1)) - 1) * size
         page = sorted(found, key=lambda p: -p["number"])[start : start + size]
         hidden = {"merged"} if self.github else set()  # GitHub lists leave it out

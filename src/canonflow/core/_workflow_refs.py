@@ -67,3 +67,17 @@ class WorkflowRefs:
         workflow_id = found.group(1)
         resolved = self._resolve(workflow_id)
         return value if resolved == workflow_id else resolved
+
+
+def mentions_workflows(workflow: Mapping[str, Any]) -> bool:
+    """Whether the workflow may reference another one (so its hash depends on the map)."""
+    settings = workflow.get("settings")
+    if isinstance(settings, Mapping) and (
+        settings.get("errorWorkflow") or settings.get("callerIds")
+    ):
+        return True
+    nodes = workflow.get("nodes")
+    return isinstance(nodes, list) and any(
+        isinstance(node, Mapping) and node.get("type") in _WORKFLOW_CALLING_NODE_TYPES
+        for node in nodes
+    )

@@ -13,10 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from canonflow.core._workflow_refs import WorkflowRefs
+from canonflow.core._workflow_refs import WorkflowRefs, mentions_workflows
 from canonflow.core.git_layout import file_document
 from canonflow.core.hashing import hash_normalized
 from canonflow.core.normalize import normalize
+
+__all__ = ["Definition", "canonical_definition", "mentions_workflows"]
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,8 @@ def transport_error(
         reason = "the connection was closed without a complete response"
     else:
         reason = f"the connection failed ({type(exc).__name__})"
-    return ForgeUnreachable(f"{prefix} is unreachable to {what}: {reason}", api_url=api_url)
+    message = f"{prefix} is unreachable while trying to {what}: {reason}"
+    return ForgeUnreachable(message, api_url=api_url)
 
 
 def error_for_status(
@@ -81,16 +82,18 @@ def error_for_status(
         return ForgeUnreachable(message, api_url=api_url, status=status)
     location = response.headers.get("location")
     moved = f" (redirected to {redact(location)})" if location else ""
-    message = f"{prefix} sent an unexpected HTTP {status} to {what}{moved}"
+    message = f"{prefix} sent an unexpected HTTP {status} in answer to {what}{moved}"
     return ForgeRejected(message, api_url=api_url, status=status)
 
 
 def response_detail(response: httpx.Response) -> str:
     """The forge's reason: GitHub's `message` plus its `errors`, Gitea's `message` (or its
-    list of field errors), else the body's text."""
+    list of field errors), else the body's text (not an HTML page's)."""
     try:
         payload = orjson.loads(response.content)
     except orjson.JSONDecodeError:
+        if "html" in response.headers.get("content-type", ""):
+            return f"an HTML page ({response.reason_phrase or 'no reason'})"  # a proxy's, say
         return response.text or response.reason_phrase or "no details"
     if isinstance(payload, list):
         return "; ".join(_field_error(item) for item in payload) or "no details"

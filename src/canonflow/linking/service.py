@@ -135,7 +135,7 @@ def _new_canonical_link(
             raise Conflict(f"the slug {slug!r} is taken by another canonical workflow")
     chosen = slug or assign_slug(row.workflow_name or "", taken)
     repository = repositories.get(session, tenant_id)
-    links, _unresolved = create_canonicals(
+    created = create_canonicals(
         session,
         tenant_id,
         {row.id: chosen},
@@ -144,7 +144,9 @@ def _new_canonical_link(
         workflows_dir=repository.workflows_dir if repository else None,
         now=utcnow(),
     )
-    return links[0]
+    if row.id in created.invalid:
+        raise Invalid(f"the workflow cannot be made canonical: {created.invalid[row.id]}")
+    return created.links[0]
 
 
 def _mapping(session: Session, tenant_id: uuid.UUID, mapping_id: uuid.UUID) -> WorkflowEnvMap:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from canonflow.core.definitions import canonical_definition
 from canonflow.core.enums import WorkflowProvider
 from canonflow.core.git_layout import workflow_file_path
-from canonflow.core.hashing import HASH_VERSION
+from canonflow.core.hashing import HASH_VERSION, InvalidWorkflow
 from canonflow.core.status import MappingEvent, MappingFacts, MappingStatus, transition
 from canonflow.db.models import CanonicalWorkflow, StatusEvent, WorkflowEnvMap
 from canonflow.db.types import utcnow
@@ -48,6 +48,13 @@ class MappingRow:
     workflow_name: str | None
     workflow_data: dict[str, Any] | None
     env_content_hash: str | None
+
+
+@dataclass
+class CreatedCanonicals:
+    links: list[NewLink]
+    unresolved: dict[str, list[str]]  # slug → references that name no canonical
+    invalid: dict[uuid.UUID, str]  # mapping id → why its workflow cannot be canonical
 
 
 @dataclass(frozen=True)
@@ -82,18 +89,19 @@ def create_canonicals(
     refs: Mapping[str, str],
     workflows_dir: str | None,
     now: datetime,
-) -> tuple[list[NewLink], dict[str, list[str]]]:
-    """One canonical workflow per mapping (slug from `slugs`), and the links to make.
-
-    Returns the links and, per slug, the references that could not be resolved."""
+) -> CreatedCanonicals:
+    """One canonical workflow per mapping (slug from `slugs`), and the links to make."""
     inserts: list[dict[str, Any]] = []
-    links: list[NewLink] = []
-    unresolved: dict[str, list[str]] = {}
+    created = CreatedCanonicals([], {}, {})
     for row in rows:
         slug = slugs[row.id]
-        definition = canonical_definition(row.workflow_data or {}, refs)
+        try:
+            definition = canonical_definition(row.workflow_data or {}, refs)
+        except (InvalidWorkflow, TypeError, ValueError) as exc:
+            created.invalid[row.id] = str(exc)
+            continue
         if definition.unresolved_refs:
-            unresolved[slug] = sorted(definition.unresolved_refs)
+            created.unresolved[slug] = sorted(definition.unresolved_refs)
         canonical_id = uuid.uuid4()
         inserts.append(
             {
@@ -116,10 +124,12 @@ def create_canonicals(
             }
         )
         # Both sides are this one workflow: the environment's hash is the canonical's.
-        links.append(NewLink(row, canonical_id, definition.content_hash, definition.content_hash))
+        created.links.append(
+            NewLink(row, canonical_id, definition.content_hash, definition.content_hash)
+        )
     for start in range(0, len(inserts), 1000):
         session.execute(insert(CANONICALS), inserts[start : start + 1000])
-    return links, unresolved
+    return created
 
 
 def apply_links(session: Session, tenant_id: uuid.UUID, links: list[NewLink]) -> set[uuid.UUID]:

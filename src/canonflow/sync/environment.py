@@ -82,8 +82,11 @@ def sync_environment(
     job_id: uuid.UUID | None = None,
     progress: ProgressCallback | None = None,
     client_factory: ClientFactory = default_client,
+    auto_link: bool = True,
 ) -> SyncResult:
-    """Run one environment sync and record it in `sync_runs`. Raises on failure."""
+    """Run one environment sync and record it in `sync_runs`. Raises on failure.
+
+    `auto_link=False` leaves linking to the caller (onboarding links with reasons)."""
     with transaction(sessions) as session:
         environment = environments.get_or_raise(session, tenant_id, environment_id)
         access = environments.access(session, secrets, environment)
@@ -106,7 +109,7 @@ def sync_environment(
         ),
         result=result,
         work=lambda lease: _Run(sessions, access, result, progress, lease.renew).execute(
-            client_factory
+            client_factory, auto_link=auto_link
         ),
         record=_record_run,
         remote_errors=(N8nError,),
@@ -130,7 +133,7 @@ class _Run:
         self.progress = progress or (lambda _done, _total: None)
         self.keep_alive = keep_alive
 
-    def execute(self, client_factory: ClientFactory) -> None:
+    def execute(self, client_factory: ClientFactory, *, auto_link: bool) -> None:
         # Page N+1 downloads (a thread) while page N is hashed (a worker process, once the
         # listing proves long) and page N-1 is written here. The first page is already on
         # its way while the mappings load.
@@ -162,7 +165,8 @@ class _Run:
             self._store(applier, previous)
         self.result.complete = True
         self._mark_missing(applier)
-        self._auto_link(applier)
+        if auto_link:
+            self._auto_link(applier)
 
     def _store(
         self, applier: BatchApplier, hashed: list[tuple[Selection, Future[list[HashOutcome]]]]

@@ -1,0 +1,203 @@
+"""The onboarding inventory (DESIGN §6): from the environments' workflows to canonical ones.
+
+1. Sync the anchor environment, and make one canonical workflow per anchor workflow that
+   has none (slugs in name order, collisions resolved with -2, -3, ... and reported); link
+   them. One transaction: killed halfway, a rerun finds each workflow linked or not, never
+   half-made.
+2. Sync every other environment and auto-link it (by name, then content hash, only when
+   unambiguous); what stays untracked is listed with the reason.
+3. Record the tenant as onboarded (anchor, time).
+
+Idempotent: a second run creates nothing new and links nothing twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from canonflow.core.onboarding import AnchorWorkflow, plan_slugs
+from canonflow.core.status import MappingStatus
+from canonflow.crypto import SecretBox
+from canonflow.db.engine import transaction
+from canonflow.db.models import CanonicalWorkflow, Environment, Onboarding, WorkflowEnvMap
+from canonflow.db.types import utcnow
+from canonflow.environments import repository as environments
+from canonflow.errors import Conflict
+from canonflow.linking.writes import apply_links, create_canonicals, mapping_rows
+from canonflow.onboarding.environment_links import (
+    EnvironmentLinks,
+    link_environment,
+    rehash_references,
+    set_missing_base,
+)
+from canonflow.repo import service as repositories
+from canonflow.sync import mappings
+from canonflow.sync.environment import ClientFactory, SyncResult, default_client, sync_environment
+
+ProgressCallback = Callable[[int, int | None], None]
+
+
+@dataclass
+class InventoryResult:
+    anchor: str = ""
+    canonicals_created: int = 0
+    anchor_linked: int = 0
+    collisions: list[dict[str, Any]] = field(default_factory=list)
+    unresolved_references: dict[str, list[str]] = field(default_factory=dict)
+    invalid: list[dict[str, str]] = field(default_factory=list)
+    environments: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def run_inventory(
+    sessions: sessionmaker[Session],
+    secrets: SecretBox,
+    *,
+    tenant_id: uuid.UUID,
+    job_id: uuid.UUID | None = None,
+    progress: ProgressCallback | None = None,
+    client_factory: ClientFactory = default_client,
+) -> InventoryResult:
+    report = progress or (lambda _done, _total: None)
+    with transaction(sessions) as session:
+        anchor, others = _environments(session, tenant_id)
+    result = InventoryResult(anchor=anchor.name)
+    seen = 0
+
+    def sync(environment: Environment) -> SyncResult:
+        nonlocal seen
+        before = seen
+        synced = sync_environment(
+            sessions,
+            secrets,
+            tenant_id=tenant_id,
+            environment_id=environment.id,
+            job_id=job_id,
+            progress=lambda done, _total: report(before + done, None),
+            client_factory=client_factory,
+            auto_link=False,
+        )
+        seen += synced.seen
+        return synced
+
+    anchor_sync = sync(anchor)
+    with transaction(sessions) as session:
+        _canonicals_from_anchor(session, tenant_id, anchor, result)
+        links = link_environment(session, tenant_id, anchor.id, anchor.name)
+    result.environments.append(_environment_summary(anchor_sync, links))
+    for environment in others:
+        synced = sync(environment)
+        with transaction(sessions) as session:
+            links = link_environment(session, tenant_id, environment.id, environment.name)
+        result.environments.append(_environment_summary(synced, links))
+    with transaction(sessions) as session:
+        _record(session, tenant_id, anchor, job_id, result)
+    report(seen, seen)
+    return result
+
+
+def _environments(session: Session, tenant_id: uuid.UUID) -> tuple[Environment, list[Environment]]:
+    everything = environments.list_all(session, tenant_id)
+    anchors = [e for e in everything if e.is_anchor]
+    if len(anchors) != 1:
+        raise Conflict("onboarding needs exactly one anchor environment: set is_anchor on one")
+    session.expunge_all()
+    return anchors[0], [e for e in everything if not e.is_anchor]
+
+
+def _canonicals_from_anchor(
+    session: Session, tenant_id: uuid.UUID, anchor: Environment, result: InventoryResult
+) -> None:
+    rows = mapping_rows(
+        session,
+        WorkflowEnvMap.environment_id == anchor.id,
+        WorkflowEnvMap.canonical_id.is_(None),
+        WorkflowEnvMap.is_deleted.is_(False),
+        WorkflowEnvMap.status == MappingStatus.UNTRACKED,
+    )
+    taken = set(
+        session.scalars(
+            select(CanonicalWorkflow.canonical_slug).where(CanonicalWorkflow.tenant_id == tenant_id)
+        )
+    )
+    assignments, collisions = plan_slugs(
+        [AnchorWorkflow(str(r.id), r.n8n_workflow_id, r.workflow_name or "") for r in rows], taken
+    )
+    slugs = {uuid.UUID(a.key): a.slug for a in assignments}
+    refs = mappings.reference_slugs(session, anchor.id) | {
+        r.n8n_workflow_id: slugs[r.id] for r in rows
+    }
+    repository = repositories.get(session, tenant_id)
+    created = create_canonicals(
+        session,
+        tenant_id,
+        slugs,
+        rows,
+        refs=refs,
+        workflows_dir=repository.workflows_dir if repository else None,
+        now=utcnow(),
+    )
+    linked = apply_links(session, tenant_id, created.links)
+    result.canonicals_created = len(created.links)
+    result.anchor_linked = len(linked)
+    result.unresolved_references = created.unresolved
+    by_id = {r.id: r for r in rows}
+    result.invalid = [
+        {"n8n_workflow_id": by_id[key].n8n_workflow_id, "reason": reason}
+        for key, reason in created.invalid.items()
+    ]
+    result.collisions = [
+        {
+            "slug": c.plain_slug,
+            "workflows": [{"n8n_workflow_id": i, "name": n, "slug": s} for i, n, s in c.workflows],
+        }
+        for c in collisions
+    ]
+    rehash_references(session, anchor.id)
+    set_missing_base(session, anchor.id)
+
+
+def _environment_summary(synced: SyncResult, links: EnvironmentLinks) -> dict[str, Any]:
+    return {
+        "environment": links.environment,
+        "seen": synced.seen,
+        "linked_by_name": links.linked.get("name", 0),
+        "linked_by_content_hash": links.linked.get("content_hash", 0),
+        "untracked": links.unlinked_total,
+        "untracked_listed": links.unlinked,
+        "sync_problems": synced.problems[:50],
+    }
+
+
+def _record(
+    session: Session,
+    tenant_id: uuid.UUID,
+    anchor: Environment,
+    job_id: uuid.UUID | None,
+    result: InventoryResult,
+) -> None:
+    record = session.scalars(
+        select(Onboarding).where(Onboarding.tenant_id == tenant_id)
+    ).one_or_none()
+    if record is None:
+        record = Onboarding(tenant_id=tenant_id)
+        session.add(record)
+    record.anchor_environment_id, record.anchor_name = anchor.id, anchor.name
+    record.onboarded_at, record.inventory_job_id = utcnow(), job_id
+    record.summary = {
+        "canonicals_created": result.canonicals_created,
+        "collisions": len(result.collisions),
+        "environments": [
+            {k: e[k] for k in ("environment", "seen", "linked_by_name", "untracked")}
+            | {"linked_by_content_hash": e["linked_by_content_hash"]}
+            for e in result.environments
+        ],
+    }
