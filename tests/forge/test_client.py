@@ -343,7 +343,7 @@ def mock_client(provider: ForgeProvider, response: httpx.Response, seen: list[st
         return response
 
     transport = httpx.MockTransport(answer)
-    return ForgeClient(provider, "https://forge.test", "team/workflows", "t", transport=transport)
+    return ForgeClient(provider, "https://forge.test", "team/workflows", "m0k", transport=transport)
 
 
 def test_an_answer_that_is_not_json_is_unreachable() -> None:

@@ -28,6 +28,7 @@ __all__ = [
     "DocumentDigest",
     "InvalidWorkflow",
     "Normalized",
+    "body_hash",
     "content_hash",
     "digest_documents",
     "hash_documents",
@@ -51,6 +52,14 @@ def content_hash(workflow: Mapping[str, Any], refs: Mapping[str, str] | None = N
     Raises InvalidWorkflow if `workflow` does not have the shape of an n8n workflow.
     """
     return hash_normalized(normalize(workflow, refs).document)
+
+
+def body_hash(workflow: Mapping[str, Any], refs: Mapping[str, str] | None = None) -> str:
+    """The content hash with the workflow's name left out: equal for a copy renamed in
+    another environment. Auto-linking's last pass matches on it; it is never stored."""
+    document = dict(normalize(workflow, refs).document)
+    document.pop("name", None)
+    return "body:" + hash_normalized(document)
 
 
 def hash_documents(

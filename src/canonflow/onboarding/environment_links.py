@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from canonflow.core.autolink import Candidate, plan_auto_links
+from canonflow.core.autolink import Candidate, Link, UnlinkedReason, plan_auto_links
 from canonflow.core.definitions import mentions_workflows
-from canonflow.core.hashing import hash_workflows
+from canonflow.core.hashing import InvalidWorkflow, body_hash, hash_workflows
 from canonflow.core.status import MappingStatus
-from canonflow.db.models import WorkflowEnvMap
+from canonflow.db.models import CanonicalWorkflow, WorkflowEnvMap
 from canonflow.linking.writes import MappingRow, NewLink, apply_links, mapping_rows
 from canonflow.sync import mappings
 
@@ -41,6 +42,7 @@ def link_environment(
     session: Session, tenant_id: uuid.UUID, environment_id: uuid.UUID, name: str
 ) -> EnvironmentLinks:
     outcome = EnvironmentLinks(environment=name)
+    reasons: dict[str, UnlinkedReason] = {}
     for _round in range(MAX_ROUNDS):
         outcome.rehashed += rehash_references(session, environment_id)
         untracked = mappings.untracked_in(session, environment_id)
@@ -49,33 +51,95 @@ def link_environment(
             [Candidate(str(i), workflow_name, digest) for i, workflow_name, digest in untracked],
             [Candidate(str(i), canonical_name, digest) for i, canonical_name, digest in canonicals],
         )
+        reasons = dict(plan.unlinked)
         if not plan.links:
-            _report_unlinked(session, outcome, environment_id, plan.unlinked)
             break
         git_hashes = {str(i): digest for i, _name, digest in canonicals}
-        rows = {
-            str(row.id): row
-            for row in mapping_rows(
-                session,
-                WorkflowEnvMap.id.in_([uuid.UUID(link.workflow_id) for link in plan.links]),
-            )
-        }
-        links = [
-            NewLink(
-                rows[link.workflow_id],
-                uuid.UUID(link.canonical_id),
-                git_hashes[link.canonical_id],
-                None,
-            )
-            for link in plan.links
-            if rows[link.workflow_id].status is MappingStatus.UNTRACKED
-        ]
-        done = apply_links(session, tenant_id, links)
-        outcome.linked.update(
-            link.reason.value for link in plan.links if uuid.UUID(link.workflow_id) in done
-        )
+        _apply(session, tenant_id, plan.links, git_hashes, outcome, label=None)
+    _link_renamed_copies(session, tenant_id, environment_id, reasons, outcome)
+    _report_unlinked(session, outcome, environment_id, reasons)
     set_missing_base(session, environment_id)
     return outcome
+
+
+def _link_renamed_copies(
+    session: Session,
+    tenant_id: uuid.UUID,
+    environment_id: uuid.UUID,
+    reasons: dict[str, UnlinkedReason],
+    outcome: EnvironmentLinks,
+) -> None:
+    """The last pass: equal content under another name (the name is part of the content
+    hash, so a copy renamed in one environment matches only here). Updates `reasons`."""
+    if not reasons:
+        return
+    refs = mappings.reference_slugs(session, environment_id)
+    workflows = [
+        Candidate(str(row.id), None, _body(row.workflow_data, refs))
+        for row in mapping_rows(session, WorkflowEnvMap.id.in_([uuid.UUID(key) for key in reasons]))
+    ]
+    unlinked = [i for i, _n, _h in mappings.unlinked_canonicals(session, tenant_id, environment_id)]
+    canonicals = [
+        (canonical_id, _body(definition, None), digest)
+        for canonical_id, definition, digest in session.execute(
+            select(
+                CanonicalWorkflow.id,
+                CanonicalWorkflow.workflow_definition,
+                CanonicalWorkflow.content_hash,
+            ).where(CanonicalWorkflow.id.in_(unlinked))
+        )
+    ]
+    plan = plan_auto_links(workflows, [Candidate(str(i), None, body) for i, body, _h in canonicals])
+    git_hashes = {str(i): digest for i, _body_hash, digest in canonicals}
+    done = _apply(session, tenant_id, plan.links, git_hashes, outcome, label="renamed_copy")
+    for linked_id in done:
+        reasons.pop(str(linked_id), None)
+    for key, reason in plan.unlinked.items():
+        if reasons.get(key) is not UnlinkedReason.AMBIGUOUS_NAME:
+            reasons[key] = reason
+
+
+def _body(workflow: dict[str, Any] | None, refs: dict[str, str] | None) -> str | None:
+    if not workflow:
+        return None
+    try:
+        return body_hash(workflow, refs)
+    except (InvalidWorkflow, TypeError, ValueError):
+        return None
+
+
+def _apply(
+    session: Session,
+    tenant_id: uuid.UUID,
+    planned: Sequence[Link],
+    git_hashes: dict[str, str | None],
+    outcome: EnvironmentLinks,
+    *,
+    label: str | None,
+) -> set[uuid.UUID]:
+    if not planned:
+        return set()
+    rows = {
+        str(row.id): row
+        for row in mapping_rows(
+            session, WorkflowEnvMap.id.in_([uuid.UUID(link.workflow_id) for link in planned])
+        )
+    }
+    links = [
+        NewLink(
+            rows[link.workflow_id],
+            uuid.UUID(link.canonical_id),
+            git_hashes[link.canonical_id],
+            None,
+        )
+        for link in planned
+        if rows[link.workflow_id].status is MappingStatus.UNTRACKED
+    ]
+    done = apply_links(session, tenant_id, links)
+    outcome.linked.update(
+        label or link.reason.value for link in planned if uuid.UUID(link.workflow_id) in done
+    )
+    return done
 
 
 def rehash_references(session: Session, environment_id: uuid.UUID) -> int:
@@ -126,7 +190,7 @@ def _report_unlinked(
     session: Session,
     outcome: EnvironmentLinks,
     environment_id: uuid.UUID,
-    reasons: dict[str, Any],
+    reasons: dict[str, UnlinkedReason],
 ) -> None:
     outcome.unlinked_total = len(reasons)
     if not reasons:

@@ -170,7 +170,10 @@ def _environment_summary(synced: SyncResult, links: EnvironmentLinks) -> dict[st
         "environment": links.environment,
         "seen": synced.seen,
         "linked_by_name": links.linked.get("name", 0),
-        "linked_by_content_hash": links.linked.get("content_hash", 0),
+        # equal content: the full hash, or the hash without the name (a renamed copy)
+        "linked_by_content_hash": links.linked.get("content_hash", 0)
+        + links.linked.get("renamed_copy", 0),
+        "linked_renamed_copies": links.linked.get("renamed_copy", 0),
         "untracked": links.unlinked_total,
         "untracked_listed": links.unlinked,
         "sync_problems": synced.problems[:50],

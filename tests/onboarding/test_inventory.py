@@ -1,0 +1,138 @@
+"""The onboarding inventory against two real n8n instances (prod is the anchor)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from canonflow.core.status import MappingStatus
+from canonflow.core.sync_state import SyncState, derive_sync_state
+from canonflow.db.engine import transaction
+from canonflow.db.models import CanonicalWorkflow, Onboarding, StatusEvent, WorkflowEnvMap
+from canonflow.errors import Unavailable
+from canonflow.n8n import N8nClient, N8nUnreachable
+from canonflow.sync.environment import default_client
+from tests.onboarding.conftest import Estate
+
+
+def _by_name(rows: dict[str, WorkflowEnvMap]) -> dict[str, list[WorkflowEnvMap]]:
+    named: dict[str, list[WorkflowEnvMap]] = {}
+    for row in rows.values():
+        named.setdefault(row.workflow_name or "", []).append(row)
+    return named
+
+
+def _state(row: WorkflowEnvMap) -> SyncState:
+    return derive_sync_state(row.env_content_hash, row.git_content_hash, row.base_content_hash)
+
+
+def test_inventory_of_an_overlapping_estate(overlapping: Estate) -> None:
+    result = overlapping.inventory()
+
+    canonicals = overlapping.canonicals()
+    assert set(canonicals) == {
+        "customer-onboarding",
+        "invoice-sync",
+        "dup-name",
+        "dup-name-2",
+        "sub-flow",
+        "parent-flow",
+        "prod-only",
+    }
+    assert result.canonicals_created == 7 and result.anchor_linked == 7
+    [collision] = result.collisions
+    assert collision["slug"] == "dup-name"
+    assert sorted(w["slug"] for w in collision["workflows"]) == ["dup-name", "dup-name-2"]
+    for canonical in canonicals.values():
+        assert canonical.git_file_path == f"workflows/{canonical.canonical_slug}.json"
+        assert canonical.git_blob_id is None  # not in Git until the pull request is merged
+
+    prod = overlapping.mappings("prod")
+    assert {row.status for row in prod.values()} == {MappingStatus.LINKED}
+    assert {_state(row) for row in prod.values()} == {SyncState.IN_SYNC}
+    assert len({row.canonical_id for row in prod.values()}) == 7
+
+    dev = _by_name(overlapping.mappings("dev"))
+    same = dev["Customer Onboarding"][0]
+    assert same.canonical_id == canonicals["customer-onboarding"].id
+    assert _state(same) is SyncState.IN_SYNC
+    copy_ = dev["Invoice Sync (dev copy)"][0]
+    assert copy_.canonical_id == canonicals["invoice-sync"].id  # same content, other name
+    assert _state(copy_) is SyncState.DRIFT  # the name is content: dev differs from Git
+    parent = dev["Parent Flow"][0]
+    assert parent.canonical_id == canonicals["parent-flow"].id
+    # its sub-workflow reference resolves to dev's own copy: the same content as prod's
+    assert _state(parent) is SyncState.IN_SYNC
+    definition = canonicals["parent-flow"].workflow_definition
+    call = next(n for n in definition["nodes"] if n["name"] == "Call Sub")
+    assert call["parameters"]["workflowId"]["value"] == "slug:sub-flow"
+    assert definition["settings"]["errorWorkflow"] == "slug:sub-flow"
+
+    for name in ("Dup Name", "Dev Only"):
+        row = dev[name][0]
+        assert row.status is MappingStatus.UNTRACKED and row.canonical_id is None
+    [dev_summary] = [e for e in result.environments if e["environment"] == "dev"]
+    reasons = {entry["name"]: entry["reason"] for entry in dev_summary["untracked_listed"]}
+    assert reasons == {"Dup Name": "ambiguous_name", "Dev Only": "no_match"}
+    assert dev_summary["untracked"] == 2
+    assert dev_summary["linked_by_name"] == 3 and dev_summary["linked_by_content_hash"] == 1
+
+    with transaction(overlapping.runtime.sessions) as session:
+        record = session.scalars(
+            select(Onboarding).where(Onboarding.tenant_id == overlapping.tenant_id)
+        ).one()
+        assert record.anchor_environment_id == overlapping.prod_id
+        assert record.anchor_name == "prod" and record.onboarded_at is not None
+
+
+def test_a_second_inventory_leaves_the_same_rows(overlapping: Estate) -> None:
+    overlapping.inventory()
+    before = _snapshot(overlapping)
+    again = overlapping.inventory()
+    assert again.canonicals_created == 0
+    assert _snapshot(overlapping) == before
+
+
+def test_killed_halfway_a_rerun_completes_without_duplicates(overlapping: Estate) -> None:
+    """The dev listing fails (n8n gone) after the anchor's canonicals were made: the job
+    fails, and the rerun finishes the work with nothing made twice."""
+
+    def dev_dies(access: Any) -> N8nClient:
+        if access.name == "dev":
+            raise N8nUnreachable("connection refused", base_url=access.base_url)
+        return default_client(access)
+
+    with pytest.raises(Unavailable, match="dev"):
+        overlapping.inventory(client_factory=dev_dies)
+    assert len(overlapping.canonicals()) == 7
+    with transaction(overlapping.runtime.sessions) as session:
+        assert session.scalar(select(func.count()).select_from(Onboarding)) == 0
+
+    overlapping.inventory()
+    assert len(overlapping.canonicals()) == 7
+    dev = _by_name(overlapping.mappings("dev"))
+    assert dev["Customer Onboarding"][0].status is MappingStatus.LINKED
+
+
+def _snapshot(estate: Estate) -> dict[str, Any]:
+    with transaction(estate.runtime.sessions) as session:
+        return {
+            "canonicals": sorted(
+                session.execute(
+                    select(
+                        CanonicalWorkflow.id,
+                        CanonicalWorkflow.canonical_slug,
+                        CanonicalWorkflow.content_hash,
+                    ).where(CanonicalWorkflow.tenant_id == estate.tenant_id)
+                ).all()
+            ),
+            "mappings": sorted(
+                (str(r.id), str(r.canonical_id), r.status.value, r.env_content_hash or "")
+                for r in session.scalars(
+                    select(WorkflowEnvMap).where(WorkflowEnvMap.tenant_id == estate.tenant_id)
+                )
+            ),
+            "events": session.scalar(select(func.count()).select_from(StatusEvent)),
+        }
