@@ -147,10 +147,12 @@ class WorkingClone:
 
 class GitDaemon:
     """`git daemon` serving every repository under `root` over git:// on loopback, with
-    pushes enabled. Use as a context manager; it is stopped at exit."""
+    pushes enabled (unless `writable=False`). Use as a context manager; it is stopped at
+    exit."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, writable: bool = True) -> None:
         self.root = root
+        self.writable = writable
         self.port = free_port()
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
@@ -160,7 +162,8 @@ class GitDaemon:
 
     def __enter__(self) -> Self:
         self._log = tempfile.TemporaryFile()
-        command = ["git", "daemon", "--export-all", "--enable=receive-pack", "--reuseaddr"]
+        command = ["git", "daemon", "--export-all", "--reuseaddr"]
+        command += ["--enable=receive-pack"] if self.writable else []
         command += [f"--base-path={self.root}", "--listen=127.0.0.1", f"--port={self.port}"]
         self._process = subprocess.Popen(
             command,

@@ -27,6 +27,7 @@ from canonflow.git.models import Change, RemoteAuth, Signature, TreeFile
 
 _log = structlog.get_logger("canonflow.git")
 _BRANCH_PREFIX = "refs/heads/"
+_PUSH = 1  # GIT_DIRECTION_PUSH
 
 
 class GitRepository:
@@ -108,6 +109,14 @@ class GitRepository:
             seconds=round(time.monotonic() - started, 3),
         )
         return str(head)
+
+    def check_push_access(self) -> None:
+        """Connect to the remote for a push and disconnect, writing nothing: raises as
+        `push` would when the server refuses pushes or the credentials cannot write
+        (servers that decide per branch can still refuse the push itself)."""
+        with self._remote_errors("connect for a push to"):
+            remote = self._git.remotes.create_anonymous(self._url)
+            remote.connect(callbacks=Callbacks(self._url, self._auth), direction=_PUSH)
 
     def push(self, branch: str) -> None:
         """Push refs/heads/<branch> to the remote's <branch>, never forcing: GitConflict if

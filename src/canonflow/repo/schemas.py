@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 
+from canonflow.core.enums import ForgeProvider
+
 
 def _check_url(value: str) -> str:
     url = value.strip()
@@ -46,6 +48,27 @@ class RepositoryAuth(BaseModel):
     ssh_passphrase: SecretStr | None = None
 
 
+class ForgeSettings(BaseModel):
+    """Where pull requests are opened. `none`: a plain Git remote (the pushed branch is the
+    result). `api_url` and `repository` default to what the repository URL implies."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    provider: ForgeProvider = ForgeProvider.NONE
+    api_url: str | None = Field(default=None, max_length=2000, pattern=r"^https?://")
+    repository: str | None = Field(default=None, max_length=300, pattern=r"^[^/\s]+/[^/\s]+$")
+    token: SecretStr | None = Field(
+        default=None, description="Omit to keep the stored one (or use the Git token)."
+    )
+
+
+class ForgeRead(BaseModel):
+    provider: ForgeProvider
+    api_url: str | None
+    repository: str | None
+    has_token: bool
+
+
 class RepositoryPut(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -54,6 +77,9 @@ class RepositoryPut(BaseModel):
     workflows_dir: WorkflowsDir = "workflows"
     auth: RepositoryAuth | None = Field(
         default=None, description="Omit to keep the stored credentials; {} removes them."
+    )
+    forge: ForgeSettings | None = Field(
+        default=None, description="Omit to keep the stored forge settings."
     )
 
 
@@ -64,6 +90,7 @@ class RepositoryRead(BaseModel):
     branch: str
     workflows_dir: str
     has_credentials: bool
+    forge: ForgeRead
     last_synced_commit: str | None
     last_synced_at: datetime | None
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
@@ -11,12 +11,28 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from canonflow import audit
+from canonflow.core.enums import ForgeProvider
 from canonflow.crypto import Sealed, SecretBox
 from canonflow.db.models import GitRepository
-from canonflow.errors import NotFound
+from canonflow.errors import Invalid, NotFound
+from canonflow.forge import default_api_url, repository_from_url
 from canonflow.git import RemoteAuth
-from canonflow.repo.schemas import RepositoryAuth, RepositoryPut, RepositoryRead
+from canonflow.repo.schemas import (
+    ForgeRead,
+    ForgeSettings,
+    RepositoryAuth,
+    RepositoryPut,
+    RepositoryRead,
+)
 from canonflow.tenancy.service import Principal
+
+
+@dataclass(frozen=True)
+class ForgeAccess:
+    provider: ForgeProvider
+    api_url: str | None
+    repository: str | None
+    token: str | None = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -29,6 +45,7 @@ class RepoAccess:
     workflows_dir: str
     auth: RemoteAuth | None
     last_synced_commit: str | None
+    forge: ForgeAccess | None = None
 
     def cache_dir(self, root: Path) -> Path:
         return root / str(self.tenant_id)
@@ -66,6 +83,8 @@ def put(
         repository.last_synced_commit = None
     if data.auth is not None:
         repository.auth_secret = _seal_auth(secrets, data.auth)
+    if data.forge is not None:
+        _set_forge(secrets, repository, data.forge)
     session.flush()
     audit.record(
         session,
@@ -80,6 +99,7 @@ def put(
             "branch": data.branch,
             "workflows_dir": data.workflows_dir,
             "credentials": "changed" if data.auth is not None else "kept",
+            "forge": repository.forge_provider.value,
         },
     )
     return repository
@@ -91,20 +111,55 @@ def read(repository: GitRepository) -> RepositoryRead:
         branch=repository.branch,
         workflows_dir=repository.workflows_dir,
         has_credentials=repository.auth_secret is not None,
+        forge=ForgeRead(
+            provider=repository.forge_provider,
+            api_url=repository.forge_api_url,
+            repository=repository.forge_repository,
+            has_token=repository.forge_token is not None,
+        ),
         last_synced_commit=repository.last_synced_commit,
         last_synced_at=repository.last_synced_at,
     )
 
 
 def access(secrets: SecretBox, repository: GitRepository) -> RepoAccess:
+    auth = _open_auth(secrets, repository)
+    forge = None
+    if repository.forge_provider is not ForgeProvider.NONE:
+        token = secrets.open(repository.forge_token) if repository.forge_token else None
+        forge = ForgeAccess(
+            provider=repository.forge_provider,
+            api_url=repository.forge_api_url,
+            repository=repository.forge_repository,
+            token=token or (auth.token if auth else None),
+        )
     return RepoAccess(
         tenant_id=repository.tenant_id,
         url=repository.url,
         branch=repository.branch,
         workflows_dir=repository.workflows_dir,
-        auth=_open_auth(secrets, repository),
+        auth=auth,
         last_synced_commit=repository.last_synced_commit,
+        forge=forge,
     )
+
+
+def _set_forge(secrets: SecretBox, repository: GitRepository, forge: ForgeSettings) -> None:
+    repository.forge_provider = forge.provider
+    if forge.provider is ForgeProvider.NONE:
+        repository.forge_api_url = repository.forge_repository = None
+        repository.forge_token = None
+        return
+    api_url = forge.api_url or default_api_url(forge.provider, repository.url)
+    name = forge.repository or repository_from_url(repository.url)
+    if api_url is None or name is None:
+        raise Invalid(
+            f"cannot tell the {forge.provider.value} API or the owner/name from "
+            f"{repository.url!r}: give forge.api_url and forge.repository"
+        )
+    repository.forge_api_url, repository.forge_repository = api_url.rstrip("/"), name
+    if forge.token is not None:
+        repository.forge_token = secrets.seal(forge.token.get_secret_value())
 
 
 def _seal_auth(secrets: SecretBox, auth: RepositoryAuth) -> Sealed | None:

@@ -31,6 +31,14 @@ from canonflow.repo import canonicals, service
 from canonflow.repo.service import RepoAccess
 
 LEASE_TTL = timedelta(minutes=10)
+
+
+def cache_lease_name(tenant_id: uuid.UUID) -> str:
+    """The lease on a tenant's local repository cache: repo syncs and write-backs take it,
+    so one job at a time uses the cache."""
+    return f"repo-sync:{tenant_id}"
+
+
 ProgressCallback = Callable[[int, int | None], None]
 
 
@@ -75,7 +83,7 @@ def sync_repository(
     run_recorded(
         sessions,
         exclusive=Exclusive(
-            name=f"repo-sync:{tenant_id}",
+            name=cache_lease_name(tenant_id),
             tenant_id=tenant_id,
             ttl=LEASE_TTL,
             busy_message="a sync of this tenant's repository is already running",
