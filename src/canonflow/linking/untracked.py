@@ -88,4 +88,4 @@ def untracked_counts(session: Session, tenant_id: uuid.UUID) -> dict[uuid.UUID, 
         )
         .group_by(WorkflowEnvMap.environment_id)
     )
-    return dict(rows.tuples())
+    return {row[0]: row[1] for row in rows}

@@ -82,8 +82,9 @@ def completion(
 
 def _environments(session: Session, tenant_id: uuid.UUID) -> list[dict[str, Any]]:
     untracked = untracked_counts(session, tenant_id)
-    linked = dict(
-        session.execute(
+    linked = {
+        row[0]: row[1]
+        for row in session.execute(
             select(WorkflowEnvMap.environment_id, func.count())
             .where(
                 WorkflowEnvMap.tenant_id == tenant_id,
@@ -91,8 +92,8 @@ def _environments(session: Session, tenant_id: uuid.UUID) -> list[dict[str, Any]
                 WorkflowEnvMap.is_deleted.is_(False),
             )
             .group_by(WorkflowEnvMap.environment_id)
-        ).tuples()
-    )
+        )
+    }
     rows = []
     for environment in environments.list_all(session, tenant_id):
         count = untracked.get(environment.id, 0)

@@ -52,7 +52,7 @@ def write_back(
         with GitRepository.open_or_clone(
             access.cache_dir(cache_root), access.url, access.auth
         ) as git:
-            git.fetch(access.branch)
+            _fetch_if_present(git, access.branch)  # absent: the work branch may carry on
             if branch != access.branch:
                 _fetch_if_present(git, branch)  # build on the work branch if it exists
             commit = git.commit_files(
