@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -96,3 +96,27 @@ def report_and_exit(exc: BaseException) -> None:
     one_line = " ".join(str(message).split())
     err_console.print(f"[red]error:[/red] {escape(one_line)}", highlight=False, soft_wrap=True)
     sys.exit(code)
+
+
+@contextmanager
+def progress_task(description: str) -> Iterator[Callable[[int, int | None], None]]:
+    """A transient Rich progress bar; yields the callback a long flow reports to."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task(description, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)

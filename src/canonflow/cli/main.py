@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import typer
 
-from canonflow.cli import db, environments, hashing, repo, server, sync, tenants
+from canonflow.cli import (
+    db,
+    environments,
+    hashing,
+    linking,
+    onboarding,
+    repo,
+    server,
+    sync,
+    tenants,
+)
 from canonflow.cli.common import report_and_exit
 
 app = typer.Typer(
@@ -20,6 +30,9 @@ app.add_typer(tenants.token_app, name="token")
 app.add_typer(environments.app, name="env")
 app.add_typer(sync.app, name="sync")
 app.add_typer(repo.app, name="repo")
+app.command("onboard")(onboarding.onboard)
+app.command("untracked")(linking.untracked)
+app.command("link")(linking.link)
 app.command("hash")(hashing.hash_files)
 app.command("serve")(server.serve)
 app.command("secret-key")(server.secret_key)

@@ -25,13 +25,27 @@ def set_repository(
         str | None,
         typer.Option(envvar="CANONFLOW_GIT_TOKEN", help="HTTPS token (or CANONFLOW_GIT_TOKEN)."),
     ] = None,
+    forge: Annotated[
+        str | None, typer.Option(help="Where pull requests open: none, github or gitea.")
+    ] = None,
+    forge_api_url: Annotated[
+        str | None, typer.Option(help="The forge's REST API root (default: from the URL).")
+    ] = None,
+    forge_repo: Annotated[
+        str | None, typer.Option(help="owner/name on the forge (default: from the URL).")
+    ] = None,
+    forge_token: Annotated[
+        str | None,
+        typer.Option(envvar="CANONFLOW_FORGE_TOKEN", help="Forge token (default: the Git token)."),
+    ] = None,
     tenant: TenantOption = "default",
 ) -> None:
     """Configure the repository (credentials are encrypted at rest)."""
     from pydantic import ValidationError
 
+    from canonflow.errors import AppError
     from canonflow.repo import service
-    from canonflow.repo.schemas import RepositoryAuth, RepositoryPut
+    from canonflow.repo.schemas import ForgeSettings, RepositoryAuth, RepositoryPut
 
     try:
         data = RepositoryPut(
@@ -39,12 +53,23 @@ def set_repository(
             branch=branch,
             workflows_dir=workflows_dir,
             auth=RepositoryAuth(token=token) if token else None,
+            forge=ForgeSettings(
+                provider=forge,
+                api_url=forge_api_url,
+                repository=forge_repo,
+                token=forge_token,
+            )
+            if forge
+            else None,
         )
     except ValidationError as exc:
         first = exc.errors()[0]
         raise CliError(f"{first['loc'][0]}: {first['msg']}", exit_code=2) from None
     with runtime_and_session() as (runtime, session):
-        service.put(session, runtime.secrets, cli_principal(session, tenant), data)
+        try:
+            service.put(session, runtime.secrets, cli_principal(session, tenant), data)
+        except AppError as exc:
+            raise CliError(exc.message, exit_code=2) from exc
     console.print(f"repository set: {url} ({branch}, {workflows_dir or '.'}/)")
 
 
@@ -57,6 +82,9 @@ def show(tenant: TenantOption = "default") -> None:
         read = service.read(service.get_or_raise(session, cli_principal(session, tenant).tenant_id))
     console.print(f"url: {read.url}\nbranch: {read.branch}\nworkflows dir: {read.workflows_dir}")
     console.print(f"credentials: {'set' if read.has_credentials else 'none'}")
+    forge = read.forge
+    where = f" {forge.repository} at {forge.api_url}" if forge.api_url else ""
+    console.print(f"forge: {forge.provider.value}{where}", highlight=False)
     console.print(f"last synced: {read.last_synced_commit or 'never'}", highlight=False)
 
 

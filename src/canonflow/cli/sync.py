@@ -3,16 +3,8 @@
 from __future__ import annotations
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
 
-from canonflow.cli.common import CliError, console, runtime_and_session
+from canonflow.cli.common import CliError, console, progress_task, runtime_and_session
 from canonflow.cli.context import TenantOption, cli_principal
 
 app = typer.Typer(help="Sync environments and the repository.", no_args_is_help=True)
@@ -29,22 +21,14 @@ def sync_env(name: str, tenant: TenantOption = "default") -> None:
         principal = cli_principal(session, tenant)
         environment = service.get_by_name_or_raise(session, principal.tenant_id, name)
         session.commit()
-        columns = (
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-        )
-        with Progress(*columns, console=console, transient=True) as bar:
-            task = bar.add_task(f"syncing {name}: workflows listed", total=None)
+        with progress_task(f"syncing {name}: workflows listed") as progress:
             try:
                 result = sync_environment(
                     runtime.sessions,
                     runtime.secrets,
                     tenant_id=principal.tenant_id,
                     environment_id=environment.id,
-                    progress=lambda done, total: bar.update(task, completed=done, total=total),
+                    progress=progress,
                 )
             except AppError as exc:
                 raise CliError(exc.message) from exc
@@ -68,15 +52,7 @@ def sync_repo(tenant: TenantOption = "default") -> None:
     with runtime_and_session() as (runtime, session):
         principal = cli_principal(session, tenant)
         session.commit()
-        columns = (
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-        )
-        with Progress(*columns, console=console, transient=True) as bar:
-            task = bar.add_task("syncing the repository: files", total=None)
+        with progress_task("syncing the repository: files") as progress:
             try:
                 result = sync_repository(
                     runtime.sessions,
@@ -84,7 +60,7 @@ def sync_repo(tenant: TenantOption = "default") -> None:
                     tenant_id=principal.tenant_id,
                     cache_root=runtime.settings.resolved_git_cache_dir,
                     max_file_bytes=runtime.settings.repo_max_file_bytes,
-                    progress=lambda done, total: bar.update(task, completed=done, total=total),
+                    progress=progress,
                 )
             except AppError as exc:
                 raise CliError(exc.message) from exc
