@@ -160,6 +160,7 @@ def test_auto_links_by_name_then_hash_and_leaves_ambiguity_untracked(
         billing_id,
     )
     assert rows[by_name["id"]].git_content_hash == "v1:other"
+    assert rows[by_name["id"]].base_content_hash == "v1:other"  # a link records the base
     assert rows[by_hash["id"]].canonical_id == invoices_id
     assert rows[twin_a["id"]].status is MappingStatus.UNTRACKED
     assert rows[twin_b["id"]].status is MappingStatus.UNTRACKED

@@ -42,7 +42,14 @@ log = structlog.get_logger(__name__)
 LEASE_TTL = timedelta(minutes=5)
 PAGE_SIZE = 250  # the largest page n8n 1.x accepts
 HASH_WORKERS = 2
-_LINK_COLUMNS = ("canonical_id", "git_content_hash", "status", "status_changed_at", "updated_at")
+_LINK_COLUMNS = (
+    "canonical_id",
+    "git_content_hash",
+    "base_content_hash",
+    "status",
+    "status_changed_at",
+    "updated_at",
+)
 
 ProgressCallback = Callable[[int, int | None], None]
 ClientFactory = Callable[[EnvironmentAccess], N8nClient]
@@ -253,6 +260,7 @@ class _Run:
                         "expected_status": MappingStatus.UNTRACKED,
                         "canonical_id": canonical_id,
                         "git_content_hash": git_hashes[link.canonical_id],
+                        "base_content_hash": git_hashes[link.canonical_id],  # a link: the base
                         "status": MappingStatus.LINKED,
                         "status_changed_at": now,
                         "updated_at": now,
