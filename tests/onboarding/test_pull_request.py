@@ -149,10 +149,14 @@ def test_a_refused_token_keeps_the_pushed_branch_for_the_rerun(overlapping: Esta
         assert (fixed.state, fixed.opened_now) == ("open", True)
 
 
-def test_a_pull_request_opened_elsewhere_for_the_branch_is_adopted(overlapping: Estate) -> None:
+@pytest.mark.parametrize("provider", [ForgeProvider.GITHUB, ForgeProvider.GITEA])
+def test_a_pull_request_opened_elsewhere_for_the_branch_is_adopted(
+    overlapping: Estate, provider: ForgeProvider
+) -> None:
+    """GitHub answers 422 "A pull request already exists", Gitea 409: the open one is used."""
     overlapping.inventory()
     _seed_main(overlapping)
-    with FakeForge(ForgeProvider.GITEA) as forge:
+    with FakeForge(provider) as forge:
         branch = "canonflow/onboarding-20261127-120000"
         with ForgeClient(forge.provider, forge.api_url, "team/workflows", forge.token) as client:
             existing = client.create_pull_request(head=branch, base="main", title="t", body="b")
