@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, insert, null, select
 from sqlalchemy.orm import Session
 
 from canonflow.core.definitions import canonical_definition
@@ -65,7 +65,10 @@ class NewLink:
     env_hash: str | None  # recomputed with the references now known; None keeps the stored
 
 
-def mapping_rows(session: Session, *conditions: Any) -> list[MappingRow]:
+def mapping_rows(session: Session, *conditions: Any, with_data: bool = True) -> list[MappingRow]:
+    """The mappings matching `conditions`; `with_data=False` skips their workflow JSON (the
+    heavy part) when only the link fields are needed."""
+    data = WorkflowEnvMap.workflow_data if with_data else null()
     rows = session.execute(
         select(
             WorkflowEnvMap.id,
@@ -73,7 +76,7 @@ def mapping_rows(session: Session, *conditions: Any) -> list[MappingRow]:
             WorkflowEnvMap.n8n_workflow_id,
             WorkflowEnvMap.status,
             WorkflowEnvMap.workflow_name,
-            WorkflowEnvMap.workflow_data,
+            data,
             WorkflowEnvMap.env_content_hash,
         ).where(*conditions)
     )

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import String, bindparam, cast, or_, select, update
 from sqlalchemy.orm import Session
 
 from canonflow.core.autolink import Candidate, Link, UnlinkedReason, plan_auto_links
@@ -22,10 +22,13 @@ from canonflow.core.definitions import mentions_workflows
 from canonflow.core.hashing import InvalidWorkflow, body_hash, hash_workflows
 from canonflow.core.status import MappingStatus
 from canonflow.db.models import CanonicalWorkflow, WorkflowEnvMap
-from canonflow.linking.writes import MappingRow, NewLink, apply_links, mapping_rows
+from canonflow.linking.writes import NewLink, apply_links, mapping_rows
 from canonflow.sync import mappings
+from canonflow.sync.environment import refs_fingerprint
 
 MAX_ROUNDS = 4
+#: Text that any workflow referencing another contains (see `mentions_workflows`).
+REFERENCE_MARKERS = ("executeWorkflow", "toolWorkflow", "errorWorkflow", "callerIds")
 UNLINKED_LISTED = 200  # per environment, in the job result; the count is always complete
 
 
@@ -39,12 +42,22 @@ class EnvironmentLinks:
 
 
 def link_environment(
-    session: Session, tenant_id: uuid.UUID, environment_id: uuid.UUID, name: str
+    session: Session,
+    tenant_id: uuid.UUID,
+    environment_id: uuid.UUID,
+    name: str,
+    *,
+    hashed_with: str | None,
 ) -> EnvironmentLinks:
+    """`hashed_with`: the fingerprint of the reference map the environment's hashes were
+    computed with (the sync's); they are recomputed only when the map changed since."""
     outcome = EnvironmentLinks(environment=name)
     reasons: dict[str, UnlinkedReason] = {}
     for _round in range(MAX_ROUNDS):
-        outcome.rehashed += rehash_references(session, environment_id)
+        refs = mappings.reference_slugs(session, environment_id)
+        if refs_fingerprint(refs) != hashed_with:
+            outcome.rehashed += rehash_references(session, environment_id, refs)
+            hashed_with = refs_fingerprint(refs)
         untracked = mappings.untracked_in(session, environment_id)
         canonicals = mappings.unlinked_canonicals(session, tenant_id, environment_id)
         plan = plan_auto_links(
@@ -122,7 +135,9 @@ def _apply(
     rows = {
         str(row.id): row
         for row in mapping_rows(
-            session, WorkflowEnvMap.id.in_([uuid.UUID(link.workflow_id) for link in planned])
+            session,
+            WorkflowEnvMap.id.in_([uuid.UUID(link.workflow_id) for link in planned]),
+            with_data=False,
         )
     }
     links = [
@@ -142,16 +157,21 @@ def _apply(
     return done
 
 
-def rehash_references(session: Session, environment_id: uuid.UUID) -> int:
+def rehash_references(
+    session: Session, environment_id: uuid.UUID, refs: dict[str, str] | None = None
+) -> int:
     """Recompute the environment hash of workflows that reference others, with the
     references this environment's links now resolve. Returns how many changed."""
-    refs = mappings.reference_slugs(session, environment_id)
+    refs = mappings.reference_slugs(session, environment_id) if refs is None else refs
+    as_text = cast(WorkflowEnvMap.workflow_data, String)
+    may_reference = or_(*(as_text.contains(marker) for marker in REFERENCE_MARKERS))
     rows = [
         row
         for row in mapping_rows(
             session,
             WorkflowEnvMap.environment_id == environment_id,
             WorkflowEnvMap.is_deleted.is_(False),
+            may_reference,  # the database skips the JSON that cannot reference a workflow
         )
         if row.workflow_data is not None and mentions_workflows(row.workflow_data)
     ]
@@ -195,25 +215,20 @@ def _report_unlinked(
     outcome.unlinked_total = len(reasons)
     if not reasons:
         return
-    listed = sorted(reasons)[: UNLINKED_LISTED * 4]
-    rows: dict[str, MappingRow] = {
-        str(row.id): row
+    rows = [  # every mapping of the environment, light: no workflow JSON
+        row
         for row in mapping_rows(
-            session,
-            WorkflowEnvMap.environment_id == environment_id,
-            WorkflowEnvMap.id.in_([uuid.UUID(key) for key in listed]),
+            session, WorkflowEnvMap.environment_id == environment_id, with_data=False
         )
-    }
-    entries = [
-        {
-            "mapping_id": key,
-            "n8n_workflow_id": rows[key].n8n_workflow_id,
-            "name": rows[key].workflow_name,
-            "reason": str(reasons[key]),
-        }
-        for key in listed
-        if key in rows
+        if str(row.id) in reasons
     ]
-    outcome.unlinked = sorted(entries, key=lambda e: (e["name"] or "", e["n8n_workflow_id"]))[
-        :UNLINKED_LISTED
+    rows.sort(key=lambda row: (row.workflow_name or "", row.n8n_workflow_id))
+    outcome.unlinked = [
+        {
+            "mapping_id": str(row.id),
+            "n8n_workflow_id": row.n8n_workflow_id,
+            "name": row.workflow_name,
+            "reason": str(reasons[str(row.id)]),
+        }
+        for row in rows[:UNLINKED_LISTED]
     ]

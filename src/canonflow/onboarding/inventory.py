@@ -33,7 +33,6 @@ from canonflow.linking.writes import apply_links, create_canonicals, mapping_row
 from canonflow.onboarding.environment_links import (
     EnvironmentLinks,
     link_environment,
-    rehash_references,
     set_missing_base,
 )
 from canonflow.repo import service as repositories
@@ -91,12 +90,20 @@ def run_inventory(
     anchor_sync = sync(anchor)
     with transaction(sessions) as session:
         _canonicals_from_anchor(session, tenant_id, anchor, result)
-        links = link_environment(session, tenant_id, anchor.id, anchor.name)
+        links = link_environment(
+            session, tenant_id, anchor.id, anchor.name, hashed_with=anchor_sync.refs_fingerprint
+        )
     result.environments.append(_environment_summary(anchor_sync, links))
     for environment in others:
         synced = sync(environment)
         with transaction(sessions) as session:
-            links = link_environment(session, tenant_id, environment.id, environment.name)
+            links = link_environment(
+                session,
+                tenant_id,
+                environment.id,
+                environment.name,
+                hashed_with=synced.refs_fingerprint,
+            )
         result.environments.append(_environment_summary(synced, links))
     with transaction(sessions) as session:
         _record(session, tenant_id, anchor, job_id, result)
@@ -161,7 +168,6 @@ def _canonicals_from_anchor(
         }
         for c in collisions
     ]
-    rehash_references(session, anchor.id)
     set_missing_base(session, anchor.id)
 
 
