@@ -279,8 +279,9 @@ def _run_child(url: str, key: str, tenant_id: str) -> dict[str, Any]:
         ],
         capture_output=True,
         text=True,
-        check=True,
     )
+    if output.returncode:
+        sys.exit(f"the inventory run failed:\n{output.stderr}")
     return json.loads(output.stdout.strip().splitlines()[-1])
 
 

@@ -16,22 +16,9 @@ from canonflow.forge.errors import (
     ForgeUnreachable,
     PullRequestExists,
 )
+from canonflow.redaction import Redactor
 
-_MAX_DETAIL = 300
 _EXISTS = "pull request already exists"  # GitHub 422 and Gitea 409/422 both say this
-
-
-class Redactor:
-    """Makes text fit for a one-line message: no token, no newlines, bounded length."""
-
-    def __init__(self, secret: str | None) -> None:
-        self._secret = secret
-
-    def __call__(self, text: str) -> str:
-        if self._secret:
-            text = text.replace(self._secret, "<redacted>")
-        text = " ".join(text.split())
-        return text if len(text) <= _MAX_DETAIL else text[: _MAX_DETAIL - 1] + "…"
 
 
 def transport_error(

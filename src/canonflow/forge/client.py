@@ -28,10 +28,11 @@ import httpx
 import structlog
 
 from canonflow.core.enums import ForgeProvider
-from canonflow.forge._http import Redactor, error_for_status, parse_json, transport_error
+from canonflow.forge._http import error_for_status, parse_json, transport_error
 from canonflow.forge.errors import ForgeUnreachable
 from canonflow.forge.pull_request import PullRequest, parse_pull_request
 from canonflow.forge.urls import normalize_api_url, split_repository
+from canonflow.redaction import Redactor
 
 _RETRY_BACKOFF_S = (0.2, 0.5)  # the waits before the second and the third attempt of a GET
 GITEA_PAGE_SIZE = 50

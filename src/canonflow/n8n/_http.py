@@ -24,24 +24,11 @@ from canonflow.n8n.errors import (
     N8nUnauthorized,
     N8nUnreachable,
 )
+from canonflow.redaction import Redactor
 
-_MAX_DETAIL = 300
 _PRE = re.compile(r"<pre>(.*?)(?:<br\s*/?>|</pre>)", re.IGNORECASE | re.DOTALL)
 _TITLE = re.compile(r"<title>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<[^>]+>")
-
-
-class Redactor:
-    """Makes text fit for a one-line message: no API key, no newlines, bounded length."""
-
-    def __init__(self, secret: str) -> None:
-        self._secret = secret
-
-    def __call__(self, text: str) -> str:
-        if self._secret:
-            text = text.replace(self._secret, "<redacted>")
-        text = " ".join(text.split())
-        return text if len(text) <= _MAX_DETAIL else text[: _MAX_DETAIL - 1] + "…"
 
 
 def transport_error(

@@ -32,8 +32,9 @@ import orjson
 import structlog
 from tenacity import RetryCallState, Retrying, stop_after_attempt, wait_random_exponential
 
-from canonflow.n8n._http import Redactor, error_for_status, parse_json, transport_error
+from canonflow.n8n._http import error_for_status, parse_json, transport_error
 from canonflow.n8n.errors import N8nError, N8nInvalidResponse, N8nNotFound, N8nTransientError
+from canonflow.redaction import Redactor
 
 MAX_PAGE_SIZE = 250  # n8n 1.x answers 400 above this
 _BACKOFF_INITIAL = 0.25  # first backoff window, in seconds; doubles on every retry
