@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -48,6 +49,7 @@ class LazyProcessPool:
         self._max_workers = max_workers
         self._pool: ProcessPoolExecutor | None = None
         self._inline = InlineExecutor()
+        self._lock = threading.Lock()  # syncs running at once may share one pool
 
     @property
     def parallel(self) -> bool:
@@ -55,6 +57,10 @@ class LazyProcessPool:
 
     def start(self) -> None:
         cores = os.cpu_count() or 1
+        with self._lock:
+            self._start(cores)
+
+    def _start(self, cores: int) -> None:
         if self._pool is None and cores >= 2:
             context = multiprocessing.get_context("spawn")
             workers = max(1, min(self._max_workers, cores - 1))

@@ -78,3 +78,14 @@ def test_file_round_trip_keeps_the_hash(name: str, target: str) -> None:
         == definition.content_hash
         == content_hash(workflow, {target: "the-target"})
     )
+
+
+def test_a_known_hash_is_used_only_without_references() -> None:
+    plain = _workflow("Plain", "x", "y")
+    plain["nodes"] = plain["nodes"][:1]
+    plain["settings"] = {"executionOrder": "v1"}
+    plain["connections"] = {}
+    assert canonical_definition(plain, {}, known_hash="v1:given").content_hash == "v1:given"
+    calling = _workflow("Calls", "id-child", "id-errors")
+    recomputed = canonical_definition(calling, {"id-child": "c"}, known_hash="v1:given")
+    assert recomputed.content_hash == content_hash(calling, {"id-child": "c"})

@@ -69,6 +69,11 @@ class WorkflowRefs:
         return value if resolved == workflow_id else resolved
 
 
+def calls_workflows(node_type: object) -> bool:
+    """Whether a node of this type names another workflow to run."""
+    return node_type in _WORKFLOW_CALLING_NODE_TYPES
+
+
 def mentions_workflows(workflow: Mapping[str, Any]) -> bool:
     """Whether the workflow may reference another one (so its hash depends on the map)."""
     settings = workflow.get("settings")
@@ -78,6 +83,5 @@ def mentions_workflows(workflow: Mapping[str, Any]) -> bool:
         return True
     nodes = workflow.get("nodes")
     return isinstance(nodes, list) and any(
-        isinstance(node, Mapping) and node.get("type") in _WORKFLOW_CALLING_NODE_TYPES
-        for node in nodes
+        isinstance(node, Mapping) and calls_workflows(node.get("type")) for node in nodes
     )

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from canonflow.core._workflow_refs import WorkflowRefs, mentions_workflows
+from canonflow.core._workflow_refs import WorkflowRefs, calls_workflows, mentions_workflows
 from canonflow.core.git_layout import file_document
 from canonflow.core.hashing import hash_normalized
 from canonflow.core.normalize import normalize
@@ -28,16 +28,30 @@ class Definition:
     unresolved_refs: frozenset[str]
 
 
-def canonical_definition(workflow: Mapping[str, Any], refs: Mapping[str, str]) -> Definition:
+def canonical_definition(
+    workflow: Mapping[str, Any], refs: Mapping[str, str], *, known_hash: str | None = None
+) -> Definition:
     """The file document of `workflow` with its references resolved by `refs` (n8n id →
-    slug), and its content hash (the hash the repo sync computes from the file)."""
-    document = file_document(copy.deepcopy(dict(workflow)))
+    slug), and its content hash (the hash the repo sync computes from the file).
+
+    `known_hash`: the workflow's content hash if the caller has it (an environment sync
+    made it); a workflow that references no other one hashes the same as its file, so it
+    is not normalized again. The document shares the parameters of nodes that call no
+    workflow with `workflow`: treat both as read-only."""
+    document = file_document(workflow)
+    if known_hash is not None and not mentions_workflows(document):
+        return Definition(document, known_hash, frozenset())
     resolver = WorkflowRefs(refs)
+    nodes = []
     for node in document["nodes"]:
         parameters = node.get("parameters")
-        if isinstance(node.get("type"), str) and isinstance(parameters, dict):
-            resolver.resolve_node(node["type"], parameters)
+        if calls_workflows(node.get("type")) and isinstance(parameters, dict):
+            node = {**node, "parameters": copy.deepcopy(parameters)}  # resolved in place
+            resolver.resolve_node(node["type"], node["parameters"])
+        nodes.append(node)
+    document["nodes"] = nodes
     if isinstance(document.get("settings"), dict):
+        document["settings"] = dict(document["settings"])  # top-level keys are resolved
         resolver.resolve_settings(document["settings"])
     digest = hash_normalized(normalize(document).document)
     return Definition(document, digest, frozenset(resolver.unresolved))

@@ -98,8 +98,13 @@ def create_canonicals(
     created = CreatedCanonicals([], {}, {})
     for row in rows:
         slug = slugs[row.id]
+        if row.workflow_data is None:
+            created.invalid[row.id] = "its workflow was not listed: sync the environment again"
+            continue
         try:
-            definition = canonical_definition(row.workflow_data or {}, refs)
+            definition = canonical_definition(
+                row.workflow_data, refs, known_hash=row.env_content_hash
+            )
         except (InvalidWorkflow, TypeError, ValueError) as exc:
             created.invalid[row.id] = str(exc)
             continue

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import String, bindparam, cast, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from canonflow.core.autolink import Candidate, Link, UnlinkedReason, plan_auto_links
 from canonflow.core.definitions import mentions_workflows
@@ -48,15 +49,18 @@ def link_environment(
     name: str,
     *,
     hashed_with: str | None,
+    referencing: set[str] | None = None,
 ) -> EnvironmentLinks:
     """`hashed_with`: the fingerprint of the reference map the environment's hashes were
-    computed with (the sync's); they are recomputed only when the map changed since."""
+    computed with (the sync's); they are recomputed only when the map changed since, and
+    only for `referencing` (n8n ids of the workflows that reference others; None: find
+    them in the database)."""
     outcome = EnvironmentLinks(environment=name)
     reasons: dict[str, UnlinkedReason] = {}
     for _round in range(MAX_ROUNDS):
         refs = mappings.reference_slugs(session, environment_id)
         if refs_fingerprint(refs) != hashed_with:
-            outcome.rehashed += rehash_references(session, environment_id, refs)
+            outcome.rehashed += rehash_references(session, environment_id, refs, referencing)
             hashed_with = refs_fingerprint(refs)
         untracked = mappings.untracked_in(session, environment_id)
         canonicals = mappings.unlinked_canonicals(session, tenant_id, environment_id)
@@ -158,13 +162,22 @@ def _apply(
 
 
 def rehash_references(
-    session: Session, environment_id: uuid.UUID, refs: dict[str, str] | None = None
+    session: Session,
+    environment_id: uuid.UUID,
+    refs: dict[str, str] | None = None,
+    referencing: set[str] | None = None,
 ) -> int:
     """Recompute the environment hash of workflows that reference others, with the
     references this environment's links now resolve. Returns how many changed."""
     refs = mappings.reference_slugs(session, environment_id) if refs is None else refs
-    as_text = cast(WorkflowEnvMap.workflow_data, String)
-    may_reference = or_(*(as_text.contains(marker) for marker in REFERENCE_MARKERS))
+    if referencing is not None and not referencing:
+        return 0
+    may_reference: ColumnElement[bool]
+    if referencing is not None:
+        may_reference = WorkflowEnvMap.n8n_workflow_id.in_(sorted(referencing))
+    else:
+        as_text = cast(WorkflowEnvMap.workflow_data, String)
+        may_reference = or_(*(as_text.contains(marker) for marker in REFERENCE_MARKERS))
     rows = [
         row
         for row in mapping_rows(

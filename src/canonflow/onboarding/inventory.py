@@ -13,14 +13,18 @@ Idempotent: a second run creates nothing new and links nothing twice.
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from canonflow.core.definitions import mentions_workflows
 from canonflow.core.onboarding import AnchorWorkflow, plan_slugs
 from canonflow.core.status import MappingStatus
 from canonflow.crypto import SecretBox
@@ -35,11 +39,20 @@ from canonflow.onboarding.environment_links import (
     link_environment,
     set_missing_base,
 )
+from canonflow.parallel import LazyProcessPool
 from canonflow.repo import service as repositories
 from canonflow.sync import mappings
-from canonflow.sync.environment import ClientFactory, SyncResult, default_client, sync_environment
+from canonflow.sync.environment import (
+    HASH_WORKERS,
+    ClientFactory,
+    SyncResult,
+    default_client,
+    sync_environment,
+)
 
 ProgressCallback = Callable[[int, int | None], None]
+SYNC_CONCURRENCY = 3  # environments listed at once (n8n does most of a listing's work)
+CREATE_CHUNK = 500  # anchor workflows made canonical per step (bounds the JSON in memory)
 
 
 @dataclass
@@ -65,50 +78,97 @@ def run_inventory(
     progress: ProgressCallback | None = None,
     client_factory: ClientFactory = default_client,
 ) -> InventoryResult:
-    report = progress or (lambda _done, _total: None)
     with transaction(sessions) as session:
         anchor, others = _environments(session, tenant_id)
     result = InventoryResult(anchor=anchor.name)
-    seen = 0
-
-    def sync(environment: Environment) -> SyncResult:
-        nonlocal seen
-        before = seen
-        synced = sync_environment(
-            sessions,
-            secrets,
-            tenant_id=tenant_id,
-            environment_id=environment.id,
-            job_id=job_id,
-            progress=lambda done, _total: report(before + done, None),
-            client_factory=client_factory,
-            auto_link=False,
-        )
-        seen += synced.seen
-        return synced
-
-    anchor_sync = sync(anchor)
-    with transaction(sessions) as session:
-        _canonicals_from_anchor(session, tenant_id, anchor, result)
-        links = link_environment(
-            session, tenant_id, anchor.id, anchor.name, hashed_with=anchor_sync.refs_fingerprint
-        )
-    result.environments.append(_environment_summary(anchor_sync, links))
-    for environment in others:
-        synced = sync(environment)
+    listing = _Listing(sessions, secrets, tenant_id, job_id, client_factory, progress)
+    # Every environment lists at once (n8n does the work of a listing, on its own machine);
+    # canonical workflows come from the anchor, then each other environment links to them.
+    with (
+        LazyProcessPool(max_workers=HASH_WORKERS) as listing.hasher,
+        ThreadPoolExecutor(max_workers=SYNC_CONCURRENCY) as pool,
+    ):
+        anchor_sync = pool.submit(listing.sync, anchor)
+        syncs = [(e, pool.submit(listing.sync, e)) for e in others]
+        anchor_done = anchor_sync.result()
         with transaction(sessions) as session:
+            _canonicals_from_anchor(session, tenant_id, anchor, result)
             links = link_environment(
                 session,
                 tenant_id,
-                environment.id,
-                environment.name,
-                hashed_with=synced.refs_fingerprint,
+                anchor.id,
+                anchor.name,
+                hashed_with=anchor_done.refs_fingerprint,
+                referencing=listing.referencing[anchor.id],
             )
-        result.environments.append(_environment_summary(synced, links))
+        result.environments.append(_environment_summary(anchor_done, links))
+        for environment, future in syncs:
+            synced = future.result()
+            with transaction(sessions) as session:
+                links = link_environment(
+                    session,
+                    tenant_id,
+                    environment.id,
+                    environment.name,
+                    hashed_with=synced.refs_fingerprint,
+                    referencing=listing.referencing[environment.id],
+                )
+            result.environments.append(_environment_summary(synced, links))
     with transaction(sessions) as session:
         _record(session, tenant_id, anchor, job_id, result)
-    report(seen, seen)
+    listing.finish()
     return result
+
+
+class _Listing:
+    """The environment syncs of one inventory: run from several threads, they share one
+    hashing pool, report one progress figure, and note which workflows reference others
+    (only those may need hashing again once links resolve their references)."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        secrets: SecretBox,
+        tenant_id: uuid.UUID,
+        job_id: uuid.UUID | None,
+        client_factory: ClientFactory,
+        progress: ProgressCallback | None,
+    ) -> None:
+        self.sessions, self.secrets, self.tenant_id = sessions, secrets, tenant_id
+        self.job_id, self.client_factory = job_id, client_factory
+        self.progress = progress or (lambda _done, _total: None)
+        self.referencing: dict[uuid.UUID, set[str]] = defaultdict(set)
+        self._seen: dict[uuid.UUID, int] = {}
+        self.hasher: LazyProcessPool | None = None  # one hashing pool for every sync
+        self._lock = threading.Lock()
+
+    def sync(self, environment: Environment) -> SyncResult:
+        def on_page(workflows: list[dict[str, Any]]) -> None:
+            self.referencing[environment.id].update(
+                str(w.get("id")) for w in workflows if mentions_workflows(w)
+            )
+
+        return sync_environment(
+            self.sessions,
+            self.secrets,
+            tenant_id=self.tenant_id,
+            environment_id=environment.id,
+            job_id=self.job_id,
+            progress=lambda done, _total: self._report(environment.id, done),
+            client_factory=self.client_factory,
+            auto_link=False,
+            on_page=on_page,
+            hasher=self.hasher,
+        )
+
+    def _report(self, environment_id: uuid.UUID, done: int) -> None:
+        with self._lock:
+            self._seen[environment_id] = done
+            self.progress(sum(self._seen.values()), None)
+
+    def finish(self) -> None:
+        total = sum(self._seen.values())
+        self.progress(total, total)
 
 
 def _environments(session: Session, tenant_id: uuid.UUID) -> tuple[Environment, list[Environment]]:
@@ -121,7 +181,10 @@ def _environments(session: Session, tenant_id: uuid.UUID) -> tuple[Environment, 
 
 
 def _canonicals_from_anchor(
-    session: Session, tenant_id: uuid.UUID, anchor: Environment, result: InventoryResult
+    session: Session,
+    tenant_id: uuid.UUID,
+    anchor: Environment,
+    result: InventoryResult,
 ) -> None:
     rows = mapping_rows(
         session,
@@ -129,6 +192,7 @@ def _canonicals_from_anchor(
         WorkflowEnvMap.canonical_id.is_(None),
         WorkflowEnvMap.is_deleted.is_(False),
         WorkflowEnvMap.status == MappingStatus.UNTRACKED,
+        with_data=False,
     )
     taken = set(
         session.scalars(
@@ -143,24 +207,27 @@ def _canonicals_from_anchor(
         r.n8n_workflow_id: slugs[r.id] for r in rows
     }
     repository = repositories.get(session, tenant_id)
-    created = create_canonicals(
-        session,
-        tenant_id,
-        slugs,
-        rows,
-        refs=refs,
-        workflows_dir=repository.workflows_dir if repository else None,
-        now=utcnow(),
-    )
-    linked = apply_links(session, tenant_id, created.links)
-    result.canonicals_created = len(created.links)
-    result.anchor_linked = len(linked)
-    result.unresolved_references = created.unresolved
     by_id = {r.id: r for r in rows}
-    result.invalid = [
-        {"n8n_workflow_id": by_id[key].n8n_workflow_id, "reason": reason}
-        for key, reason in created.invalid.items()
-    ]
+    for start in range(0, len(rows), CREATE_CHUNK):  # a chunk's JSON in memory at a time
+        chunk = mapping_rows(
+            session, WorkflowEnvMap.id.in_([r.id for r in rows[start : start + CREATE_CHUNK]])
+        )
+        created = create_canonicals(
+            session,
+            tenant_id,
+            slugs,
+            chunk,
+            refs=refs,
+            workflows_dir=repository.workflows_dir if repository else None,
+            now=utcnow(),
+        )
+        result.anchor_linked += len(apply_links(session, tenant_id, created.links))
+        result.canonicals_created += len(created.links)
+        result.unresolved_references |= created.unresolved
+        result.invalid += [
+            {"n8n_workflow_id": by_id[key].n8n_workflow_id, "reason": reason}
+            for key, reason in created.invalid.items()
+        ]
     result.collisions = [
         {
             "slug": c.plain_slug,

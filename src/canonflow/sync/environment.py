@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -90,10 +91,14 @@ def sync_environment(
     progress: ProgressCallback | None = None,
     client_factory: ClientFactory = default_client,
     auto_link: bool = True,
+    on_page: Callable[[list[dict[str, Any]]], None] | None = None,
+    hasher: LazyProcessPool | None = None,
 ) -> SyncResult:
     """Run one environment sync and record it in `sync_runs`. Raises on failure.
 
-    `auto_link=False` leaves linking to the caller (onboarding links with reasons)."""
+    `auto_link=False` leaves linking to the caller (onboarding links with reasons);
+    `on_page` sees every listed page's workflows (read-only); `hasher`: a worker pool
+    shared by syncs that run at once (default: one of its own)."""
     with transaction(sessions) as session:
         environment = environments.get_or_raise(session, tenant_id, environment_id)
         access = environments.access(session, secrets, environment)
@@ -116,7 +121,7 @@ def sync_environment(
         ),
         result=result,
         work=lambda lease: _Run(sessions, access, result, progress, lease.renew).execute(
-            client_factory, auto_link=auto_link
+            client_factory, auto_link=auto_link, on_page=on_page, hasher=hasher
         ),
         record=_record_run,
         remote_errors=(N8nError,),
@@ -140,14 +145,21 @@ class _Run:
         self.progress = progress or (lambda _done, _total: None)
         self.keep_alive = keep_alive
 
-    def execute(self, client_factory: ClientFactory, *, auto_link: bool) -> None:
+    def execute(
+        self,
+        client_factory: ClientFactory,
+        *,
+        auto_link: bool,
+        on_page: Callable[[list[dict[str, Any]]], None] | None,
+        hasher: LazyProcessPool | None,
+    ) -> None:
         # Page N+1 downloads (a thread) while page N is hashed (a worker process, once the
         # listing proves long) and page N-1 is written here. The first page is already on
         # its way while the mappings load.
         with (
             client_factory(self.access) as client,
             Prefetcher(client.iter_workflow_pages(limit=PAGE_SIZE)) as pages,
-            LazyProcessPool(max_workers=HASH_WORKERS) as hasher,
+            _hashing_pool(hasher) as hashing,
             gc_pause.paused(),
         ):
             applier = self._applier()
@@ -155,15 +167,17 @@ class _Run:
             try:
                 for page in pages:
                     self.result.seen += len(page.workflows)
+                    if on_page is not None:
+                        on_page(page.workflows)
                     selections = [
                         applier.select(chunk)
                         for chunk in _chunks(page.workflows, self.access.batch_size)
                     ]
                     if sum(len(s.to_hash) for s in selections) >= PAGE_SIZE // 2:
-                        hasher.start()  # a long listing with much to hash: use a worker
-                    hashing = [(s, _hash(hasher, s, applier.refs)) for s in selections]
+                        hashing.start()  # a long listing with much to hash: use a worker
+                    hashed = [(s, _hash(hashing, s, applier.refs)) for s in selections]
                     self._store(applier, previous)
-                    previous = hashing
+                    previous = hashed
                     self.keep_alive()
                     self.progress(self.result.seen, None)
             except Exception:
@@ -275,6 +289,11 @@ class _Run:
             ]
             mappings.insert_status_events(session, events)
         self.result.auto_linked = len(events)
+
+
+def _hashing_pool(shared: LazyProcessPool | None) -> AbstractContextManager[LazyProcessPool]:
+    """The caller's shared pool (left running), or one of this sync's own."""
+    return nullcontext(shared) if shared is not None else LazyProcessPool(max_workers=HASH_WORKERS)
 
 
 def _hash(
