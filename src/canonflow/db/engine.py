@@ -31,6 +31,9 @@ def build_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, **kwargs)
 
 
+_READ_ONLY = "canonflow_read_only"
+
+
 def _json_dumps(value: Any) -> str:
     """JSON columns hold whole workflows: orjson writes them several times faster; text
     that is already JSON (`RawJSON`) is stored as it is."""
@@ -54,11 +57,28 @@ def _begin_sqlite(connection: Any) -> None:
     # IMMEDIATE takes the write lock up front, so a transaction that reads and then writes
     # waits (busy_timeout) for another writer instead of failing with "database is locked"
     # when its read snapshot went stale. Transactions here are short, so the queueing is too.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # A read-only transaction (`read_transaction`) takes no lock: a WAL snapshot.
+    if connection.get_execution_options().get(_READ_ONLY):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def build_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def read_transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A unit of work that only reads, from one consistent snapshot. On SQLite it holds no
+    write lock, so a long read (an export) never holds a sync up. Nothing is committed."""
+    bind = factory.kw["bind"]
+    session = factory(bind=bind.execution_options(**{_READ_ONLY: True}))
+    try:
+        yield session
+    finally:
+        session.rollback()
+        session.close()
 
 
 @contextmanager

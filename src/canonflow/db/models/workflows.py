@@ -22,6 +22,8 @@ class CanonicalWorkflow(Base):
     __table_args__ = (
         UniqueConstraint("tenant_id", "canonical_slug"),
         UniqueConstraint("tenant_id", "git_file_path"),
+        # The matrix: a tenant's canonical workflows in name order, one keyset page at a time.
+        Index("ix_canonical_workflows_tenant_name_id", "tenant_id", "name", "id"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

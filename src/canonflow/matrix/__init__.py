@@ -1,0 +1,1 @@
+"""The workflows-by-environments matrix (DESIGN §6): pages, summary, export."""

@@ -1,0 +1,187 @@
+"""`/api/v1/workflows/matrix`, `/matrix/summary`, `/matrix/export`."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import Iterator
+from dataclasses import asdict
+from typing import Annotated, Any, Literal
+
+import orjson
+from fastapi import APIRouter, Query, Response
+from fastapi.responses import StreamingResponse
+
+from canonflow.api.deps import RuntimeDep, SessionDep, Viewer
+from canonflow.api.pagination import decode_cursor, encode_cursor
+from canonflow.core.sync_state import SyncState
+from canonflow.db.engine import read_transaction
+from canonflow.errors import Invalid
+from canonflow.matrix import service
+from canonflow.matrix.queries import MatrixFilter
+from canonflow.matrix.schemas import MatrixPageRead, MatrixSummaryRead
+
+router = APIRouter(prefix="/api/v1/workflows/matrix", tags=["matrix"])
+StatusName = Literal["linked", "untracked", "missing", "ignored", "deleted", "absent"]
+EnvironmentIds = Annotated[list[uuid.UUID], Query(alias="environment_id")]
+Statuses = Annotated[list[StatusName], Query(alias="status")]
+States = Annotated[list[SyncState], Query(alias="state")]
+_JSON = orjson.OPT_NON_STR_KEYS
+
+
+@router.get("", response_model=MatrixPageRead, summary="Canonical workflows x environments")
+def matrix_page(
+    session: SessionDep,
+    principal: Viewer,
+    environment_ids: EnvironmentIds = [],  # noqa: B006 (FastAPI copies defaults)
+    statuses: Statuses = [],  # noqa: B006
+    states: States = [],  # noqa: B006
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    problems: bool = False,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: str | None = None,
+) -> Response:
+    environments = service.environments_of(session, principal.tenant_id, environment_ids)
+    filters = _filters(statuses, states, q, problems)
+    result = service.page(
+        session,
+        principal.tenant_id,
+        environments,
+        filters,
+        after=_after(cursor) if cursor else None,
+        limit=limit,
+    )
+    body = {
+        "workflows": result.workflows,
+        "environments": [asdict(e) for e in result.environments],
+        "next_cursor": encode_cursor([result.next_after[0], str(result.next_after[1])])
+        if result.next_after
+        else None,
+    }
+    return Response(orjson.dumps(body, option=_JSON), media_type="application/json")
+
+
+@router.get("/summary", response_model=MatrixSummaryRead)
+def matrix_summary(
+    session: SessionDep,
+    principal: Viewer,
+    environment_ids: EnvironmentIds = [],  # noqa: B006
+) -> Response:
+    environments = service.environments_of(session, principal.tenant_id, environment_ids)
+    body = {"environments": service.summary(session, principal.tenant_id, environments)}
+    return Response(orjson.dumps(body, option=_JSON), media_type="application/json")
+
+
+@router.get("/export", response_class=StreamingResponse)
+def matrix_export(
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: Viewer,
+    format: Literal["csv", "json"] = "json",
+    environment_ids: EnvironmentIds = [],  # noqa: B006
+    statuses: Statuses = [],  # noqa: B006
+    states: States = [],  # noqa: B006
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    problems: bool = False,
+) -> StreamingResponse:
+    """The whole tenant (or what the filters keep), streamed: one cell a line in CSV."""
+    environments = service.environments_of(session, principal.tenant_id, environment_ids)
+    filters = _filters(statuses, states, q, problems)
+    tenant_id = principal.tenant_id
+
+    session.commit()  # the stream reads in its own snapshot; hold nothing meanwhile
+
+    def rows() -> Iterator[dict[str, Any]]:
+        with read_transaction(runtime.sessions) as snapshot:
+            yield from service.export_rows(snapshot, tenant_id, environments, filters)
+
+    names = {str(e.id): e.name for e in environments}
+    if format == "csv":
+        stream, media = _csv(rows(), names), "text/csv"
+    else:
+        stream, media = _json(rows(), environments), "application/json"
+    headers = {"Content-Disposition": f'attachment; filename="matrix.{format}"'}
+    return StreamingResponse(stream, media_type=media, headers=headers)
+
+
+CSV_COLUMNS = (
+    "canonical_id",
+    "name",
+    "slug",
+    "environment_id",
+    "environment",
+    "status",
+    "state",
+    "synced",
+    "env_hash",
+    "git_hash",
+    "base_hash",
+    "n8n_updated_at",
+)
+
+
+def _csv(rows: Iterator[dict[str, Any]], names: dict[str, str]) -> Iterator[bytes]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    for count, workflow in enumerate(rows, start=1):
+        for environment_id, cell in workflow["environments"].items():
+            updated = cell.get("n8n_updated_at")
+            writer.writerow(
+                (
+                    workflow["canonical_id"],
+                    workflow["name"],
+                    workflow["slug"],
+                    environment_id,
+                    names[environment_id],
+                    cell["status"],
+                    cell["state"] or "",
+                    "true" if cell["synced"] else "false",
+                    cell.get("env_hash") or "",
+                    cell.get("git_hash") or "",
+                    cell.get("base_hash") or "",
+                    updated.isoformat() if updated else "",
+                )
+            )
+        if count % 200 == 0:
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode()
+
+
+def _json(
+    rows: Iterator[dict[str, Any]], environments: list[service.MatrixEnvironment]
+) -> Iterator[bytes]:
+    head = orjson.dumps([asdict(e) for e in environments], option=_JSON)
+    yield b'{"environments":' + head + b',"workflows":['
+    batch: list[bytes] = []
+    first = True
+    for workflow in rows:
+        batch.append(orjson.dumps(workflow, option=_JSON))
+        if len(batch) == 200:
+            yield (b"" if first else b",") + b",".join(batch)
+            first, batch = False, []
+    if batch:
+        yield (b"" if first else b",") + b",".join(batch)
+    yield b"]}"
+
+
+def _filters(
+    statuses: list[StatusName], states: list[SyncState], q: str | None, problems: bool
+) -> MatrixFilter:
+    return MatrixFilter(
+        statuses=tuple(statuses), states=tuple(states), search=q or None, problems_only=problems
+    )
+
+
+def _after(cursor: str) -> tuple[str, uuid.UUID]:
+    values = decode_cursor(cursor)
+    try:
+        name, last_id = values
+        if not isinstance(name, str):
+            raise ValueError(name)
+        return name, uuid.UUID(last_id)
+    except (ValueError, TypeError):
+        raise Invalid("invalid cursor: pass back the next_cursor of a previous page") from None

@@ -1,0 +1,191 @@
+"""The matrix's SQL: one statement per page (the page of canonical workflows and their
+cells, joined), one for the summary; filters as EXISTS subqueries on the mappings.
+
+The derived state (DESIGN §3) is computed in SQL with the same rules as
+`canonflow.core.sync_state.derive_sync_state`, for linked mappings only; a test checks the
+two agree on every combination.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    Select,
+    String,
+    Table,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+    type_coerce,
+)
+from sqlalchemy.sql.elements import ColumnElement
+
+from canonflow.core.status import MappingStatus
+from canonflow.core.sync_state import SyncState
+from canonflow.db.models import CanonicalWorkflow, WorkflowEnvMap
+
+CANONICALS: Table = CanonicalWorkflow.__table__  # type: ignore[assignment]
+MAPPINGS: Table = WorkflowEnvMap.__table__  # type: ignore[assignment]
+ABSENT = "absent"  # a canonical workflow with no mapping in an environment
+
+
+@dataclass(frozen=True)
+class MatrixFilter:
+    """Which rows: a row matches when one of its cells (in `environment_ids`) does."""
+
+    statuses: tuple[str, ...] = ()  # MappingStatus values, or "absent"
+    states: tuple[SyncState, ...] = ()
+    search: str | None = None  # case-insensitive substring of the name
+    problems_only: bool = False  # anything but linked and in_sync in every environment
+
+
+def derived_state(m: Table = MAPPINGS) -> ColumnElement[str | None]:
+    env, git, base = m.c.env_content_hash, m.c.git_content_hash, m.c.base_content_hash
+    state = case(
+        (env.is_(None) | git.is_(None), SyncState.UNKNOWN.value),
+        (env == git, SyncState.IN_SYNC.value),
+        (base.is_(None), SyncState.UNKNOWN.value),
+        (git == base, SyncState.DRIFT.value),
+        (env == base, SyncState.OUT_OF_DATE.value),
+        else_=SyncState.CONFLICT.value,
+    )
+    return case((m.c.status == MappingStatus.LINKED.value, state), else_=None)
+
+
+def page_statement(
+    tenant_id: uuid.UUID,
+    environment_ids: Sequence[uuid.UUID],
+    filters: MatrixFilter,
+    *,
+    after: tuple[str, uuid.UUID] | None,
+    limit: int,
+) -> Select[Any]:
+    """Up to `limit` canonical workflows after `after` (name, id), each joined to its cells
+    in `environment_ids`: one row per cell, or one row with no cell."""
+    c, m = CANONICALS, MAPPINGS
+    page = (
+        select(c.c.id, c.c.name, c.c.canonical_slug)
+        .where(c.c.tenant_id == tenant_id, c.c.is_deleted.is_(False))
+        .where(*_row_conditions(tenant_id, environment_ids, filters))
+        .order_by(c.c.name, c.c.id)
+        .limit(limit)
+    )
+    if after is not None:
+        page = page.where(tuple_(c.c.name, c.c.id) > tuple_(literal(after[0]), literal(after[1])))
+    rows = page.cte("page")
+    return (
+        select(
+            rows.c.id,
+            rows.c.name,
+            rows.c.canonical_slug,
+            m.c.environment_id,
+            m.c.id.label("mapping_id"),
+            m.c.status,
+            derived_state().label("state"),
+            m.c.env_content_hash,
+            m.c.git_content_hash,
+            m.c.base_content_hash,
+            m.c.n8n_updated_at,
+        )
+        .select_from(
+            rows.outerjoin(
+                m,
+                and_(
+                    m.c.canonical_id == rows.c.id,
+                    m.c.tenant_id == tenant_id,
+                    m.c.environment_id.in_(environment_ids),
+                ),
+            )
+        )
+        .order_by(rows.c.name, rows.c.id)
+    )
+
+
+def summary_statement(tenant_id: uuid.UUID, environment_ids: Sequence[uuid.UUID]) -> Select[Any]:
+    """(environment id, status, state, count) over every mapping of the environments,
+    plus (environment id, "absent", None, count) for live canonicals with no mapping."""
+    c, m = CANONICALS, MAPPINGS
+    state = derived_state()
+    status = type_coerce(m.c.status, String)  # plain text: the union adds "absent"
+    cells = (
+        select(m.c.environment_id, status, state, func.count())
+        .where(m.c.tenant_id == tenant_id, m.c.environment_id.in_(environment_ids))
+        .group_by(m.c.environment_id, m.c.status, state)
+    )
+    live = (
+        select(func.count())
+        .select_from(c)
+        .where(c.c.tenant_id == tenant_id, c.c.is_deleted.is_(False))
+        .scalar_subquery()
+    )
+    mapped = (
+        select(m.c.environment_id, (live - func.count()).label("absent"))
+        .select_from(m.join(c, c.c.id == m.c.canonical_id))
+        .where(
+            m.c.tenant_id == tenant_id,
+            m.c.environment_id.in_(environment_ids),
+            c.c.is_deleted.is_(False),
+        )
+        .group_by(m.c.environment_id)
+        .subquery()
+    )
+    absent = select(mapped.c.environment_id, literal(ABSENT), literal(None), mapped.c.absent)
+    statement: Select[Any] = cells.union_all(absent)  # type: ignore[assignment]
+    return statement
+
+
+def _row_conditions(
+    tenant_id: uuid.UUID, environment_ids: Sequence[uuid.UUID], filters: MatrixFilter
+) -> list[ColumnElement[bool]]:
+    c, m = CANONICALS, MAPPINGS
+    conditions: list[ColumnElement[bool]] = []
+    if filters.search:
+        conditions.append(c.c.name.icontains(filters.search, autoescape=True))
+
+    def cells(*where: ColumnElement[bool]) -> Select[int]:
+        return select(literal(1)).where(
+            m.c.canonical_id == c.c.id,
+            m.c.tenant_id == tenant_id,
+            m.c.environment_id.in_(environment_ids),
+            *where,
+        )
+
+    def mapped_count(*where: ColumnElement[bool]) -> ColumnElement[int]:
+        return (
+            select(func.count())
+            .select_from(m)
+            .where(
+                m.c.canonical_id == c.c.id,
+                m.c.tenant_id == tenant_id,
+                m.c.environment_id.in_(environment_ids),
+                *where,
+            )
+            .scalar_subquery()
+        )
+
+    stored = [s for s in filters.statuses if s != ABSENT]
+    status_matches: list[ColumnElement[bool]] = []
+    if stored:
+        status_matches.append(exists(cells(m.c.status.in_(stored))))
+    if ABSENT in filters.statuses:
+        status_matches.append(mapped_count() < len(environment_ids))
+    if status_matches:
+        conditions.append(or_(*status_matches))
+    if filters.states:
+        conditions.append(exists(cells(derived_state().in_([s.value for s in filters.states]))))
+    if filters.problems_only:
+        in_sync = and_(
+            m.c.status == MappingStatus.LINKED.value,
+            m.c.env_content_hash == m.c.git_content_hash,
+        )
+        conditions.append(mapped_count(in_sync) < len(environment_ids))
+    return conditions

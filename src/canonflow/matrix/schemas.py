@@ -1,0 +1,48 @@
+"""The matrix's documented shapes (for the OpenAPI docs; responses are built with orjson)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel
+
+
+class MatrixCell(BaseModel):
+    status: str  # linked | untracked | missing | ignored | deleted | absent
+    state: str | None  # in_sync | drift | out_of_date | conflict | unknown (linked only)
+    synced: bool
+    mapping_id: uuid.UUID | None = None
+    env_hash: str | None = None
+    git_hash: str | None = None
+    base_hash: str | None = None
+    n8n_updated_at: datetime | None = None
+
+
+class MatrixRow(BaseModel):
+    canonical_id: uuid.UUID
+    name: str
+    slug: str
+    environments: dict[str, MatrixCell]
+
+
+class MatrixEnvironmentRead(BaseModel):
+    id: uuid.UUID
+    name: str
+
+
+class MatrixPageRead(BaseModel):
+    workflows: list[MatrixRow]
+    environments: list[MatrixEnvironmentRead]
+    next_cursor: str | None
+
+
+class MatrixSummaryEnvironment(BaseModel):
+    id: uuid.UUID
+    name: str
+    statuses: dict[str, int]
+    states: dict[str, int]
+
+
+class MatrixSummaryRead(BaseModel):
+    environments: list[MatrixSummaryEnvironment]

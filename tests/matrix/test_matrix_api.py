@@ -1,0 +1,173 @@
+"""The matrix endpoints on hand-built rows, on both backends."""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import uuid
+from typing import Any
+
+import orjson
+from fastapi.testclient import TestClient
+
+from canonflow.core.status import MappingStatus
+from canonflow.core.sync_state import derive_sync_state
+from canonflow.runtime import Runtime
+from tests.matrix.conftest import H1, H2, H3, Tenancy, make_tenancy, names
+
+URL = "/api/v1/workflows/matrix"
+
+
+def _get(client: TestClient, t: Tenancy, path: str = "", **params: Any) -> Any:
+    response = client.get(URL + path, params=params, headers=t.headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def _cell(page: dict[str, Any], name: str, env: uuid.UUID) -> dict[str, Any]:
+    [row] = [row for row in page["workflows"] if row["name"] == name]
+    cell: dict[str, Any] = row["environments"][str(env)]
+    return cell
+
+
+def test_every_cell_and_state(client: TestClient, estate: Tenancy) -> None:
+    page = _get(client, estate)
+    assert names(page) == ["Alpha", "Bravo", "Charlie", "Delta"]  # Echo is deleted
+    assert [e["name"] for e in page["environments"]] == ["dev", "prod", "staging"]
+    assert page["next_cursor"] is None
+    e = estate.envs
+    expected = {
+        ("Alpha", "prod"): ("linked", "in_sync", True),
+        ("Alpha", "dev"): ("linked", "drift", False),
+        ("Alpha", "staging"): ("absent", None, False),
+        ("Bravo", "prod"): ("linked", "out_of_date", False),
+        ("Bravo", "dev"): ("linked", "conflict", False),
+        ("Bravo", "staging"): ("linked", "unknown", False),
+        ("Charlie", "staging"): ("linked", "in_sync", True),
+        ("Delta", "prod"): ("missing", None, False),
+        ("Delta", "dev"): ("ignored", None, False),
+        ("Delta", "staging"): ("deleted", None, False),
+    }
+    for (name, env), (status, state, synced) in expected.items():
+        cell = _cell(page, name, e[env])
+        assert (cell["status"], cell["state"], cell["synced"]) == (status, state, synced), name
+    bravo_dev = _cell(page, "Bravo", e["dev"])
+    assert (bravo_dev["env_hash"], bravo_dev["git_hash"], bravo_dev["base_hash"]) == (
+        "2" * 12,
+        "3" * 12,
+        "1" * 12,
+    )
+    assert uuid.UUID(bravo_dev["mapping_id"])
+
+
+def test_filters(client: TestClient, estate: Tenancy) -> None:
+    assert names(_get(client, estate, state="drift")) == ["Alpha"]
+    assert names(_get(client, estate, state=["conflict", "in_sync"])) == [
+        "Alpha",
+        "Bravo",
+        "Charlie",
+    ]
+    assert names(_get(client, estate, status="missing")) == ["Delta"]
+    assert names(_get(client, estate, status="absent")) == ["Alpha"]
+    assert names(_get(client, estate, problems=True)) == ["Alpha", "Bravo", "Delta"]
+    assert names(_get(client, estate, q="HA")) == ["Alpha", "Charlie"]
+    assert names(_get(client, estate, q="%")) == []  # a LIKE wildcard is a plain character
+    prod = str(estate.envs["prod"])
+    only_prod = _get(client, estate, environment_id=prod, problems=True)
+    assert names(only_prod) == ["Bravo", "Delta"]
+    assert [list(row["environments"]) for row in only_prod["workflows"]] == [[prod], [prod]]
+    assert [e["name"] for e in only_prod["environments"]] == ["prod"]
+
+
+def test_bad_input_and_other_tenants(client: TestClient, estate: Tenancy) -> None:
+    other: Tenancy = estate.other  # type: ignore[attr-defined]
+    foreign = client.get(
+        URL, params={"environment_id": str(other.envs["prod"])}, headers=estate.headers
+    )
+    assert foreign.status_code == 404
+    assert foreign.headers["content-type"].startswith("application/problem+json")
+    assert client.get(URL, params={"state": "sideways"}, headers=estate.headers).status_code == 422
+    assert client.get(URL, params={"cursor": "zzz"}, headers=estate.headers).status_code == 422
+    assert client.get(URL, params={"limit": 501}, headers=estate.headers).status_code == 422
+    assert client.get(URL).status_code == 401
+    theirs = _get(client, other)
+    assert names(theirs) == ["Alpha"] and len(theirs["environments"]) == 1
+
+
+def test_pages_never_skip_or_repeat_while_rows_arrive(client: TestClient, runtime: Runtime) -> None:
+    t = make_tenancy(runtime, ("prod",))
+    originals = [f"wf {i:03d}" for i in range(0, 60, 2)]
+    for name in originals:
+        t.add_canonical(name)
+        t.add_mapping(name, "prod")
+    seen: list[str] = []
+    cursor, inserted = None, itertools.count(1, 2)
+    while True:
+        page = _get(client, t, limit=7, **({"cursor": cursor} if cursor else {}))
+        seen += names(page)
+        for _ in range(2):  # new rows on both sides of the cursor
+            t.add_canonical(f"wf {next(inserted):03d}")
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert len(seen) == len(set(seen)) and seen == sorted(seen)
+    assert set(originals) <= set(seen)
+
+
+def test_summary(client: TestClient, estate: Tenancy) -> None:
+    summary = {e["name"]: e for e in _get(client, estate, "/summary")["environments"]}
+    assert summary["dev"]["statuses"] == {
+        "linked": 3,
+        "ignored": 1,
+        "untracked": 1,
+        "absent": 0,
+    }
+    assert summary["dev"]["states"] == {"drift": 1, "conflict": 1, "in_sync": 1}
+    assert summary["staging"]["statuses"] == {"linked": 2, "deleted": 1, "absent": 1}
+    assert summary["prod"]["states"] == {"in_sync": 2, "out_of_date": 1}
+
+
+def test_export_json_and_csv_hold_every_cell(client: TestClient, estate: Tenancy) -> None:
+    response = client.get(URL + "/export", params={"format": "json"}, headers=estate.headers)
+    assert response.status_code == 200
+    exported = orjson.loads(response.content)
+    assert exported["workflows"] == _get(client, estate)["workflows"]
+    as_csv = client.get(URL + "/export", params={"format": "csv"}, headers=estate.headers)
+    assert as_csv.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(as_csv.text)))
+    assert len(rows) == 4 * 3
+    drift = [r for r in rows if r["state"] == "drift"]
+    assert [(r["name"], r["environment"], r["synced"]) for r in drift] == [
+        ("Alpha", "dev", "false")
+    ]
+    problems = client.get(
+        URL + "/export", params={"format": "csv", "problems": "true"}, headers=estate.headers
+    )
+    assert {r["name"] for r in csv.DictReader(io.StringIO(problems.text))} == {
+        "Alpha",
+        "Bravo",
+        "Delta",
+    }
+
+
+def test_sql_state_matches_the_domain_rule_everywhere(client: TestClient, runtime: Runtime) -> None:
+    t = make_tenancy(runtime, ("prod",))
+    combos = list(itertools.product([None, H1, H2, H3], repeat=3))
+    expected: dict[str, str | None] = {}
+    for i, (env_hash, git_hash, base_hash) in enumerate(combos):
+        for status in (MappingStatus.LINKED, MappingStatus.MISSING):
+            name = f"c{i:02d}-{status.value}"
+            t.add_canonical(name)
+            t.add_mapping(
+                name, "prod", status, env_hash=env_hash, git_hash=git_hash, base_hash=base_hash
+            )
+            expected[name] = (
+                derive_sync_state(env_hash, git_hash, base_hash).value
+                if status is MappingStatus.LINKED
+                else None
+            )
+    page = _get(client, t, limit=500)
+    prod = str(t.envs["prod"])
+    got = {row["name"]: row["environments"][prod]["state"] for row in page["workflows"]}
+    assert got == expected
