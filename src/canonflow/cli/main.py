@@ -9,6 +9,7 @@ from canonflow.cli import (
     environments,
     hashing,
     linking,
+    matrix,
     onboarding,
     repo,
     server,
@@ -31,6 +32,7 @@ app.add_typer(environments.app, name="env")
 app.add_typer(sync.app, name="sync")
 app.add_typer(repo.app, name="repo")
 app.command("onboard")(onboarding.onboard)
+app.command("matrix")(matrix.matrix)
 app.command("untracked")(linking.untracked)
 app.command("link")(linking.link)
 app.command("hash")(hashing.hash_files)
