@@ -73,7 +73,10 @@ def read_transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A unit of work that only reads, from one consistent snapshot. On SQLite it holds no
     write lock, so a long read (an export) never holds a sync up. Nothing is committed."""
     bind = factory.kw["bind"]
-    session = factory(bind=bind.execution_options(**{_READ_ONLY: True}))
+    options: dict[str, Any] = {_READ_ONLY: True}
+    if bind.dialect.name == "postgresql":  # one snapshot for every statement
+        options |= {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+    session = factory(bind=bind.execution_options(**options))
     try:
         yield session
     finally:
