@@ -29,6 +29,7 @@ __all__ = [
     "InvalidWorkflow",
     "Normalized",
     "body_hash",
+    "body_hash_documents",
     "content_hash",
     "digest_documents",
     "hash_documents",
@@ -60,6 +61,21 @@ def body_hash(workflow: Mapping[str, Any], refs: Mapping[str, str] | None = None
     document = dict(normalize(workflow, refs).document)
     document.pop("name", None)
     return "body:" + hash_normalized(document)
+
+
+def body_hash_documents(
+    raws: Sequence[bytes], refs: Mapping[str, str] | None = None
+) -> list[str | None]:
+    """`body_hash` of each serialized workflow (None for one that cannot be read). Plain
+    data in and out, so it can run in a worker process."""
+    results: list[str | None] = []
+    for raw in raws:
+        try:
+            workflow: Any = parse_json(raw)
+            results.append(body_hash(workflow, refs))
+        except (InvalidWorkflow, TypeError, ValueError):
+            results.append(None)
+    return results
 
 
 def hash_documents(

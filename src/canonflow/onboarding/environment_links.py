@@ -11,23 +11,26 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Sequence
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import String, bindparam, cast, or_, select, update
+from sqlalchemy import String, Text, bindparam, cast, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from canonflow.core.autolink import Candidate, Link, UnlinkedReason, plan_auto_links
 from canonflow.core.definitions import mentions_workflows
-from canonflow.core.hashing import InvalidWorkflow, body_hash, hash_workflows
+from canonflow.core.hashing import body_hash_documents, hash_workflows
 from canonflow.core.status import MappingStatus
 from canonflow.db.models import CanonicalWorkflow, WorkflowEnvMap
 from canonflow.linking.writes import NewLink, apply_links, mapping_rows
+from canonflow.parallel import LazyProcessPool
 from canonflow.sync import mappings
 from canonflow.sync.environment import refs_fingerprint
 
 MAX_ROUNDS = 4
+SPLIT_AT = 200  # body hashes from which the hashing worker takes half
 #: Text that any workflow referencing another contains (see `mentions_workflows`).
 REFERENCE_MARKERS = ("executeWorkflow", "toolWorkflow", "errorWorkflow", "callerIds")
 UNLINKED_LISTED = 200  # per environment, in the job result; the count is always complete
@@ -50,6 +53,7 @@ def link_environment(
     *,
     hashed_with: str | None,
     referencing: set[str] | None = None,
+    pool: LazyProcessPool | None = None,
 ) -> EnvironmentLinks:
     """`hashed_with`: the fingerprint of the reference map the environment's hashes were
     computed with (the sync's); they are recomputed only when the map changed since, and
@@ -73,7 +77,9 @@ def link_environment(
             break
         git_hashes = {str(i): digest for i, _name, digest in canonicals}
         _apply(session, tenant_id, plan.links, git_hashes, outcome, label=None)
-    _link_renamed_copies(session, tenant_id, environment_id, reasons, outcome)
+        if referencing is not None and not referencing:
+            break  # nothing references a workflow: new links change no hash, no new match
+    _link_renamed_copies(session, tenant_id, environment_id, reasons, outcome, pool)
     _report_unlinked(session, outcome, environment_id, reasons)
     set_missing_base(session, environment_id)
     return outcome
@@ -85,29 +91,38 @@ def _link_renamed_copies(
     environment_id: uuid.UUID,
     reasons: dict[str, UnlinkedReason],
     outcome: EnvironmentLinks,
+    pool: LazyProcessPool | None,
 ) -> None:
     """The last pass: equal content under another name (the name is part of the content
-    hash, so a copy renamed in one environment matches only here). Updates `reasons`."""
+    hash, so a copy renamed in one environment matches only here). Updates `reasons`.
+
+    The JSON is read as text and hashed half here, half in `pool`'s worker when it runs."""
     if not reasons:
         return
     refs = mappings.reference_slugs(session, environment_id)
-    workflows = [
-        Candidate(str(row.id), None, _body(row.workflow_data, refs))
-        for row in mapping_rows(session, WorkflowEnvMap.id.in_([uuid.UUID(key) for key in reasons]))
-    ]
-    unlinked = [i for i, _n, _h in mappings.unlinked_canonicals(session, tenant_id, environment_id)]
-    canonicals = [
-        (canonical_id, _body(definition, None), digest)
-        for canonical_id, definition, digest in session.execute(
-            select(
-                CanonicalWorkflow.id,
-                CanonicalWorkflow.workflow_definition,
-                CanonicalWorkflow.content_hash,
-            ).where(CanonicalWorkflow.id.in_(unlinked))
+    m, c = WorkflowEnvMap, CanonicalWorkflow
+    workflows = session.execute(
+        select(m.id, cast(m.workflow_data, Text)).where(
+            m.id.in_([uuid.UUID(key) for key in reasons])
         )
-    ]
-    plan = plan_auto_links(workflows, [Candidate(str(i), None, body) for i, body, _h in canonicals])
-    git_hashes = {str(i): digest for i, _body_hash, digest in canonicals}
+    ).all()
+    unlinked = [i for i, _n, _h in mappings.unlinked_canonicals(session, tenant_id, environment_id)]
+    canonicals = session.execute(
+        select(c.id, cast(c.workflow_definition, Text), c.content_hash).where(c.id.in_(unlinked))
+    ).all()
+    workflow_bodies = _body_hashes([text for _i, text in workflows], refs, pool)
+    canonical_bodies = _body_hashes([text for _i, text, _h in canonicals], None, pool)
+    plan = plan_auto_links(
+        [
+            Candidate(str(row[0]), None, body)
+            for row, body in zip(workflows, workflow_bodies, strict=True)
+        ],
+        [
+            Candidate(str(row[0]), None, body)
+            for row, body in zip(canonicals, canonical_bodies, strict=True)
+        ],
+    )
+    git_hashes = {str(i): digest for i, _text, digest in canonicals}
     done = _apply(session, tenant_id, plan.links, git_hashes, outcome, label="renamed_copy")
     for linked_id in done:
         reasons.pop(str(linked_id), None)
@@ -116,13 +131,19 @@ def _link_renamed_copies(
             reasons[key] = reason
 
 
-def _body(workflow: dict[str, Any] | None, refs: dict[str, str] | None) -> str | None:
-    if not workflow:
-        return None
+def _body_hashes(
+    texts: list[str | None], refs: dict[str, str] | None, pool: LazyProcessPool | None
+) -> list[str | None]:
+    raws = [text.encode() if text else b"" for text in texts]
+    if pool is None or not pool.parallel or len(raws) < SPLIT_AT:
+        return body_hash_documents(raws, refs)
+    half = len(raws) // 2
+    theirs = pool.submit(body_hash_documents, raws[:half], refs)
+    mine = body_hash_documents(raws[half:], refs)
     try:
-        return body_hash(workflow, refs)
-    except (InvalidWorkflow, TypeError, ValueError):
-        return None
+        return theirs.result() + mine
+    except BrokenProcessPool:  # the worker died: hash its half here
+        return body_hash_documents(raws[:half], refs) + mine
 
 
 def _apply(

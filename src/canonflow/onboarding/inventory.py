@@ -100,6 +100,7 @@ def run_inventory(
                 anchor.name,
                 hashed_with=anchor_done.refs_fingerprint,
                 referencing=listing.referencing[anchor.id],
+                pool=listing.hasher,
             )
         result.environments.append(_environment_summary(anchor_done, links))
         for environment, future in syncs:
@@ -112,6 +113,7 @@ def run_inventory(
                     environment.name,
                     hashed_with=synced.refs_fingerprint,
                     referencing=listing.referencing[environment.id],
+                    pool=listing.hasher,
                 )
             result.environments.append(_environment_summary(synced, links))
     with transaction(sessions) as session:
