@@ -28,6 +28,10 @@ def build_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "begin", _begin_sqlite)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    if parsed.get_driver_name() == "psycopg":
+        # psycopg prepares a statement run 5 times; PostgreSQL then settles on a generic
+        # plan that ignores the tenant's size (the matrix summary went 170 → 280 ms).
+        kwargs.setdefault("connect_args", {"prepare_threshold": None})
     return create_engine(url, **kwargs)
 
 

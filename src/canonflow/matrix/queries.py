@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     and_,
     case,
+    cast,
     exists,
     func,
     literal,
@@ -29,6 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
+from canonflow.core.hashing import HASH_PREFIX
 from canonflow.core.status import MappingStatus
 from canonflow.core.sync_state import SyncState
 from canonflow.db.models import CanonicalWorkflow, WorkflowEnvMap
@@ -36,6 +38,9 @@ from canonflow.db.models import CanonicalWorkflow, WorkflowEnvMap
 CANONICALS: Table = CanonicalWorkflow.__table__  # type: ignore[assignment]
 MAPPINGS: Table = WorkflowEnvMap.__table__  # type: ignore[assignment]
 ABSENT = "absent"  # a canonical workflow with no mapping in an environment
+SHORT_HASH = 12  # hex digits shown of each hash
+STATUSES = tuple(status.value for status in MappingStatus)
+STATES = tuple(state.value for state in SyncState)
 
 
 @dataclass(frozen=True)
@@ -84,16 +89,16 @@ def page_statement(
     rows = page.cte("page")
     return (
         select(
-            rows.c.id,
+            cast(rows.c.id, String),  # ids as text, hashes cut short: no per-value objects
             rows.c.name,
             rows.c.canonical_slug,
-            m.c.environment_id,
-            m.c.id.label("mapping_id"),
-            m.c.status,
-            derived_state().label("state"),
-            m.c.env_content_hash,
-            m.c.git_content_hash,
-            m.c.base_content_hash,
+            cast(m.c.environment_id, String),
+            cast(m.c.id, String),
+            type_coerce(m.c.status, String),
+            derived_state(),
+            _short(m.c.env_content_hash),
+            _short(m.c.git_content_hash),
+            _short(m.c.base_content_hash),
             m.c.n8n_updated_at,
         )
         .select_from(
@@ -110,37 +115,26 @@ def page_statement(
     )
 
 
+def _short(digest: ColumnElement[str | None]) -> ColumnElement[str | None]:
+    """The hash's first SHORT_HASH hex digits, after its version prefix."""
+    return func.substr(digest, len(HASH_PREFIX) + 1, SHORT_HASH)
+
+
 def summary_statement(tenant_id: uuid.UUID, environment_ids: Sequence[uuid.UUID]) -> Select[Any]:
-    """(environment id, status, state, count) over every mapping of the environments,
-    plus (environment id, "absent", None, count) for live canonicals with no mapping."""
+    """One row per environment, in one pass over its mappings: the environment id, a count
+    per stored status (`STATUSES` order), per derived state (`STATES` order), and of the
+    mappings of live canonical workflows (the rest of those are `absent`)."""
     c, m = CANONICALS, MAPPINGS
     state = derived_state()
-    status = type_coerce(m.c.status, String)  # plain text: the union adds "absent"
-    cells = (
-        select(m.c.environment_id, status, state, func.count())
+    counts = [func.count().filter(m.c.status == status) for status in STATUSES]
+    counts += [func.count().filter(state == value) for value in STATES]
+    counts.append(func.count().filter(c.c.id.is_not(None)))
+    return (
+        select(m.c.environment_id, *counts)
+        .select_from(m.outerjoin(c, and_(c.c.id == m.c.canonical_id, c.c.is_deleted.is_(False))))
         .where(m.c.tenant_id == tenant_id, m.c.environment_id.in_(environment_ids))
-        .group_by(m.c.environment_id, m.c.status, state)
-    )
-    live = (
-        select(func.count())
-        .select_from(c)
-        .where(c.c.tenant_id == tenant_id, c.c.is_deleted.is_(False))
-        .scalar_subquery()
-    )
-    mapped = (
-        select(m.c.environment_id, (live - func.count()).label("absent"))
-        .select_from(m.join(c, c.c.id == m.c.canonical_id))
-        .where(
-            m.c.tenant_id == tenant_id,
-            m.c.environment_id.in_(environment_ids),
-            c.c.is_deleted.is_(False),
-        )
         .group_by(m.c.environment_id)
-        .subquery()
     )
-    absent = select(mapped.c.environment_id, literal(ABSENT), literal(None), mapped.c.absent)
-    statement: Select[Any] = cells.union_all(absent)  # type: ignore[assignment]
-    return statement
 
 
 def _row_conditions(

@@ -14,12 +14,20 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from canonflow import gc_pause
 from canonflow.core.sync_state import SyncState
 from canonflow.db.models import CanonicalWorkflow, Environment
 from canonflow.errors import NotFound
-from canonflow.matrix.queries import ABSENT, MatrixFilter, page_statement, summary_statement
+from canonflow.matrix.queries import (
+    ABSENT,
+    STATES,
+    STATUSES,
+    MatrixFilter,
+    page_statement,
+    summary_statement,
+)
 
-SHORT_HASH = 12  # hex digits shown of each hash
+IN_SYNC = SyncState.IN_SYNC.value
 EXPORT_CHUNK = 1000  # canonical workflows per statement while exporting
 
 
@@ -65,13 +73,14 @@ def page(
     limit: int,
 ) -> MatrixPage:
     ids = [e.id for e in environments]
-    rows = session.execute(page_statement(tenant_id, ids, filters, after=after, limit=limit + 1))
-    workflows = list(_assemble(rows, ids))
+    statement = page_statement(tenant_id, ids, filters, after=after, limit=limit + 1)
+    with gc_pause.paused():  # thousands of small dicts, all alive until serialized
+        workflows = _assemble(session.execute(statement).all(), environments)
     next_after = None
     if len(workflows) > limit:
         workflows = workflows[:limit]
         last = workflows[-1]
-        next_after = (last["name"], last["canonical_id"])
+        next_after = (last["name"], uuid.UUID(last["canonical_id"]))
     return MatrixPage(environments, workflows, next_after)
 
 
@@ -95,23 +104,20 @@ def summary(
     session: Session, tenant_id: uuid.UUID, environments: list[MatrixEnvironment]
 ) -> list[dict[str, Any]]:
     """Per environment: counts per stored status (and `absent`) and per derived state."""
-    counts: dict[uuid.UUID, dict[str, dict[str, int]]] = {
-        e.id: {"statuses": {}, "states": {}} for e in environments
+    rows = {
+        row[0]: row[1:]
+        for row in session.execute(summary_statement(tenant_id, [e.id for e in environments]))
     }
-    ids = list(counts)
-    for row in session.execute(summary_statement(tenant_id, ids)):
-        environment_id, status, state, count = row[0], row[1], row[2], row[3]
-        entry = counts[environment_id]
-        key = str(getattr(status, "value", status))
-        entry["statuses"][key] = entry["statuses"].get(key, 0) + int(count)
-        if state is not None:
-            entry["states"][str(state)] = entry["states"].get(str(state), 0) + int(count)
     live = _live_canonicals(session, tenant_id)
     result = []
     for environment in environments:
-        entry = counts[environment.id]
-        entry["statuses"].setdefault(ABSENT, live)  # no mapping at all: every one is absent
-        result.append({"id": environment.id, "name": environment.name} | entry)
+        counts = rows.get(environment.id) or (0,) * (len(STATUSES) + len(STATES) + 1)
+        statuses = {s: n for s, n in zip(STATUSES, counts, strict=False) if n}
+        states = {s: n for s, n in zip(STATES, counts[len(STATUSES) :], strict=False) if n}
+        statuses[ABSENT] = live - counts[-1]
+        result.append(
+            {"id": environment.id, "name": environment.name, "statuses": statuses, "states": states}
+        )
     return result
 
 
@@ -126,46 +132,43 @@ def _live_canonicals(session: Session, tenant_id: uuid.UUID) -> int:
     )
 
 
-def _assemble(rows: Any, environment_ids: list[uuid.UUID]) -> Iterator[dict[str, Any]]:
-    current: dict[str, Any] | None = None
-    for row in rows:
-        if current is None or current["canonical_id"] != row.id:
-            if current is not None:
-                yield _fill_absent(current, environment_ids)
-            current = {
-                "canonical_id": row.id,
-                "name": row.name,
-                "slug": row.canonical_slug,
-                "environments": {},
+def _assemble(rows: Sequence[Any], environments: list[MatrixEnvironment]) -> list[dict[str, Any]]:
+    """Rows (one per cell, in canonical order) → one dict per workflow, every environment
+    present (`absent` where there is no cell)."""
+    keys = {_uuid_text(str(e.id)): str(e.id) for e in environments}
+    keys |= {e.id.hex: str(e.id) for e in environments}  # SQLite's text form of a UUID
+    absent = {"status": ABSENT, "state": None, "synced": False}
+    template = dict.fromkeys(keys.values(), absent)
+    workflows: list[dict[str, Any]] = []
+    current_id: str | None = None
+    cells: dict[str, Any] = {}
+    for canonical_id, name, slug, env_id, mapping_id, status, state, env, git, base, at in rows:
+        if canonical_id != current_id:
+            current_id, cells = canonical_id, dict(template)
+            workflows.append(
+                {
+                    "canonical_id": _uuid_text(canonical_id),
+                    "name": name,
+                    "slug": slug,
+                    "environments": cells,
+                }
+            )
+        if env_id is not None:
+            cells[keys[env_id]] = {
+                "status": status,
+                "state": state,
+                "synced": state == IN_SYNC,
+                "mapping_id": _uuid_text(mapping_id),
+                "env_hash": env,
+                "git_hash": git,
+                "base_hash": base,
+                "n8n_updated_at": at,
             }
-        if row.environment_id is not None:
-            current["environments"][str(row.environment_id)] = _cell(row)
-    if current is not None:
-        yield _fill_absent(current, environment_ids)
+    return workflows
 
 
-def _cell(row: Any) -> dict[str, Any]:
-    status = getattr(row.status, "value", row.status)
-    return {
-        "status": status,
-        "state": row.state,
-        "synced": row.state == SyncState.IN_SYNC.value,
-        "mapping_id": row.mapping_id,
-        "env_hash": _short(row.env_content_hash),
-        "git_hash": _short(row.git_content_hash),
-        "base_hash": _short(row.base_content_hash),
-        "n8n_updated_at": row.n8n_updated_at,
-    }
-
-
-def _fill_absent(workflow: dict[str, Any], environment_ids: list[uuid.UUID]) -> dict[str, Any]:
-    cells = workflow["environments"]
-    for environment_id in environment_ids:
-        cells.setdefault(str(environment_id), {"status": ABSENT, "state": None, "synced": False})
-    return workflow
-
-
-def _short(digest: str | None) -> str | None:
-    if digest is None:
-        return None
-    return digest.split(":", 1)[-1][:SHORT_HASH]
+def _uuid_text(value: str) -> str:
+    """A UUID in its usual text form, from PostgreSQL's (already so) or SQLite's (hex)."""
+    if len(value) == 32:
+        return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
+    return value
