@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Annotated
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -44,8 +44,9 @@ def get_principal(
     return authenticate(session, credentials.credentials)
 
 
-def require_role(role: Role) -> Callable[[Principal], Principal]:
-    def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+def require_role(role: Role) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:
+    # async: no I/O here, so FastAPI need not hand it to a worker thread
+    async def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
         if not principal.role.allows(role):
             raise Forbidden(
                 f"this action needs the {role.value} role; the token has {principal.role.value}"

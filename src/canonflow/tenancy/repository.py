@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from canonflow.db.models import ApiToken, Tenant
@@ -24,6 +26,27 @@ def any_tenant_exists(session: Session) -> bool:
 
 def get_token_by_hash(session: Session, token_hash: str) -> ApiToken | None:
     return session.scalars(select(ApiToken).where(ApiToken.token_hash == token_hash)).one_or_none()
+
+
+def token_and_tenant_by_hash(session: Session, token_hash: str) -> Any | None:
+    """The token's fields and its tenant's, in one query (every request asks)."""
+    return session.execute(
+        select(
+            ApiToken.id.label("token_id"),
+            ApiToken.name,
+            ApiToken.role,
+            ApiToken.revoked_at,
+            ApiToken.last_used_at,
+            Tenant.id.label("tenant_id"),
+            Tenant.slug.label("tenant_slug"),
+        )
+        .join(Tenant, Tenant.id == ApiToken.tenant_id)
+        .where(ApiToken.token_hash == token_hash)
+    ).one_or_none()
+
+
+def touch_token(session: Session, token_id: uuid.UUID, at: datetime) -> None:
+    session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=at))
 
 
 def get_token(session: Session, tenant_id: uuid.UUID, token_id: uuid.UUID) -> ApiToken | None:

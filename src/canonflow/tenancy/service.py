@@ -101,20 +101,16 @@ def revoke_token(session: Session, *, tenant: Tenant, token_id: uuid.UUID, actor
 
 def authenticate(session: Session, secret: str) -> Principal:
     """The principal behind a bearer token; `Unauthorized` for an unknown or revoked one."""
-    token = repository.get_token_by_hash(session, hash_token(secret))
-    if token is None or token.revoked_at is not None:
-        raise Unauthorized("invalid or revoked API token")
-    tenant = session.get(Tenant, token.tenant_id)
-    if tenant is None:  # the FK cascades, so only a race gets here
+    found = repository.token_and_tenant_by_hash(session, hash_token(secret))
+    if found is None or found.revoked_at is not None:
         raise Unauthorized("invalid or revoked API token")
     now = utcnow()
-    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
-        token.last_used_at = now
-        session.flush()
+    if found.last_used_at is None or now - found.last_used_at > LAST_USED_RESOLUTION:
+        repository.touch_token(session, found.token_id, now)
     return Principal(
-        tenant_id=tenant.id,
-        tenant_slug=tenant.slug,
-        token_id=token.id,
-        name=token.name,
-        role=token.role,
+        tenant_id=found.tenant_id,
+        tenant_slug=found.tenant_slug,
+        token_id=found.token_id,
+        name=found.name,
+        role=found.role,
     )
