@@ -108,6 +108,7 @@ def estate(runtime: Runtime) -> Tenancy:
     t.add_mapping("Delta", "prod", MappingStatus.MISSING)
     t.add_mapping("Delta", "dev", MappingStatus.IGNORED)
     t.add_mapping("Delta", "staging", MappingStatus.DELETED)
+    t.add_mapping("Echo", "staging")  # a deleted canonical's mapping: no row, not absent
     t.add_mapping(None, "dev", MappingStatus.UNTRACKED, git_hash=None, base_hash=None)
     other = make_tenancy(runtime, ("prod",))
     other.add_canonical("Alpha")

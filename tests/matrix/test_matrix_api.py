@@ -124,7 +124,7 @@ def test_summary(client: TestClient, estate: Tenancy) -> None:
         "absent": 0,
     }
     assert summary["dev"]["states"] == {"drift": 1, "conflict": 1, "in_sync": 1}
-    assert summary["staging"]["statuses"] == {"linked": 2, "deleted": 1, "absent": 1}
+    assert summary["staging"]["statuses"] == {"linked": 3, "deleted": 1, "absent": 1}
     assert summary["prod"]["states"] == {"in_sync": 2, "out_of_date": 1}
 
 

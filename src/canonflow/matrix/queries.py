@@ -121,18 +121,35 @@ def _short(digest: ColumnElement[str | None]) -> ColumnElement[str | None]:
 
 
 def summary_statement(tenant_id: uuid.UUID, environment_ids: Sequence[uuid.UUID]) -> Select[Any]:
-    """One row per environment, in one pass over its mappings: the environment id, a count
-    per stored status (`STATUSES` order), per derived state (`STATES` order), and of the
-    mappings of live canonical workflows (the rest of those are `absent`)."""
-    c, m = CANONICALS, MAPPINGS
+    """One row per environment, in one pass over its mappings (no join): the environment
+    id, a count per stored status (`STATUSES` order), per derived state (`STATES` order),
+    and of the mappings that have a canonical workflow."""
+    m = MAPPINGS
     state = derived_state()
     counts = [func.count().filter(m.c.status == status) for status in STATUSES]
     counts += [func.count().filter(state == value) for value in STATES]
-    counts.append(func.count().filter(c.c.id.is_not(None)))
+    counts.append(func.count().filter(m.c.canonical_id.is_not(None)))
     return (
         select(m.c.environment_id, *counts)
-        .select_from(m.outerjoin(c, and_(c.c.id == m.c.canonical_id, c.c.is_deleted.is_(False))))
         .where(m.c.tenant_id == tenant_id, m.c.environment_id.in_(environment_ids))
+        .group_by(m.c.environment_id)
+    )
+
+
+def deleted_canonical_cells(
+    tenant_id: uuid.UUID, environment_ids: Sequence[uuid.UUID]
+) -> Select[Any]:
+    """Per environment, the mappings of deleted canonical workflows (few: from the deleted
+    side): the summary's absent count leaves them out."""
+    c, m = CANONICALS, MAPPINGS
+    return (
+        select(m.c.environment_id, func.count())
+        .select_from(c.join(m, m.c.canonical_id == c.c.id))
+        .where(
+            c.c.tenant_id == tenant_id,
+            c.c.is_deleted.is_(True),
+            m.c.environment_id.in_(environment_ids),
+        )
         .group_by(m.c.environment_id)
     )
 

@@ -23,6 +23,7 @@ from canonflow.matrix.queries import (
     STATES,
     STATUSES,
     MatrixFilter,
+    deleted_canonical_cells,
     page_statement,
     summary_statement,
 )
@@ -108,13 +109,17 @@ def summary(
         row[0]: row[1:]
         for row in session.execute(summary_statement(tenant_id, [e.id for e in environments]))
     }
+    of_deleted = {
+        row[0]: row[1]
+        for row in session.execute(deleted_canonical_cells(tenant_id, [e.id for e in environments]))
+    }
     live = _live_canonicals(session, tenant_id)
     result = []
     for environment in environments:
         counts = rows.get(environment.id) or (0,) * (len(STATUSES) + len(STATES) + 1)
         statuses = {s: n for s, n in zip(STATUSES, counts, strict=False) if n}
         states = {s: n for s, n in zip(STATES, counts[len(STATUSES) :], strict=False) if n}
-        statuses[ABSENT] = live - counts[-1]
+        statuses[ABSENT] = live - (counts[-1] - of_deleted.get(environment.id, 0))
         result.append(
             {"id": environment.id, "name": environment.name, "statuses": statuses, "states": states}
         )
