@@ -18,7 +18,8 @@ from canonflow.tenancy.service import Principal, authenticate
 _bearer = HTTPBearer(auto_error=False, description="An API token: `canonflow token create`")
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    # async: no I/O, so FastAPI need not hand it to a worker thread
     runtime: Runtime = request.app.state.runtime
     return runtime
 
@@ -35,25 +36,35 @@ def get_session(runtime: RuntimeDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def get_principal(
-    session: SessionDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def get_principal(session: SessionDep, credentials: BearerDep) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
     return authenticate(session, credentials.credentials)
 
 
+def authorize(session: Session, credentials: BearerDep, role: Role) -> Principal:
+    """The caller, who must hold `role`: for hot endpoints that do all their work in one
+    worker thread (`Viewer` and the like cost a thread hop per dependency)."""
+    return _allowed(get_principal(session, credentials), role)
+
+
 def require_role(role: Role) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:
     # async: no I/O here, so FastAPI need not hand it to a worker thread
     async def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
-        if not principal.role.allows(role):
-            raise Forbidden(
-                f"this action needs the {role.value} role; the token has {principal.role.value}"
-            )
-        return principal
+        return _allowed(principal, role)
 
     return check
+
+
+def _allowed(principal: Principal, role: Role) -> Principal:
+    if not principal.role.allows(role):
+        raise Forbidden(
+            f"this action needs the {role.value} role; the token has {principal.role.value}"
+        )
+    return principal
 
 
 Viewer = Annotated[Principal, Depends(require_role(Role.VIEWER))]

@@ -11,12 +11,14 @@ from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Query, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from canonflow.api.deps import RuntimeDep, SessionDep, Viewer
+from canonflow.api.deps import BearerDep, RuntimeDep, SessionDep, Viewer, authorize
 from canonflow.api.pagination import decode_cursor, encode_cursor
+from canonflow.core.enums import Role
 from canonflow.core.sync_state import SyncState
-from canonflow.db.engine import read_transaction
+from canonflow.db.engine import read_transaction, transaction
 from canonflow.errors import Invalid
 from canonflow.matrix import service
 from canonflow.matrix.queries import MatrixFilter
@@ -31,9 +33,9 @@ _JSON = orjson.OPT_NON_STR_KEYS
 
 
 @router.get("", response_model=MatrixPageRead, summary="Canonical workflows x environments")
-def matrix_page(
-    session: SessionDep,
-    principal: Viewer,
+async def matrix_page(
+    runtime: RuntimeDep,
+    credentials: BearerDep,
     environment_ids: EnvironmentIds = [],  # noqa: B006 (FastAPI copies defaults)
     statuses: Statuses = [],  # noqa: B006
     states: States = [],  # noqa: B006
@@ -42,35 +44,41 @@ def matrix_page(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: str | None = None,
 ) -> Response:
-    environments = service.environments_of(session, principal.tenant_id, environment_ids)
     filters = _filters(statuses, states, q, problems)
-    result = service.page(
-        session,
-        principal.tenant_id,
-        environments,
-        filters,
-        after=_after(cursor) if cursor else None,
-        limit=limit,
-    )
-    body = {
-        "workflows": result.workflows,
-        "environments": [asdict(e) for e in result.environments],
-        "next_cursor": encode_cursor([result.next_after[0], str(result.next_after[1])])
-        if result.next_after
-        else None,
-    }
-    return Response(orjson.dumps(body, option=_JSON), media_type="application/json")
+    after = _after(cursor) if cursor else None
+
+    def work() -> bytes:  # all of it in one worker thread: this is the hot path
+        with transaction(runtime.sessions) as session:
+            principal = authorize(session, credentials, Role.VIEWER)
+            environments = service.environments_of(session, principal.tenant_id, environment_ids)
+            result = service.page(
+                session, principal.tenant_id, environments, filters, after=after, limit=limit
+            )
+        following = result.next_after
+        body = {
+            "workflows": result.workflows,
+            "environments": [asdict(e) for e in result.environments],
+            "next_cursor": encode_cursor([following[0], str(following[1])]) if following else None,
+        }
+        return orjson.dumps(body, option=_JSON)
+
+    return Response(await run_in_threadpool(work), media_type="application/json")
 
 
 @router.get("/summary", response_model=MatrixSummaryRead)
-def matrix_summary(
-    session: SessionDep,
-    principal: Viewer,
+async def matrix_summary(
+    runtime: RuntimeDep,
+    credentials: BearerDep,
     environment_ids: EnvironmentIds = [],  # noqa: B006
 ) -> Response:
-    environments = service.environments_of(session, principal.tenant_id, environment_ids)
-    body = {"environments": service.summary(session, principal.tenant_id, environments)}
-    return Response(orjson.dumps(body, option=_JSON), media_type="application/json")
+    def work() -> bytes:
+        with transaction(runtime.sessions) as session:
+            principal = authorize(session, credentials, Role.VIEWER)
+            environments = service.environments_of(session, principal.tenant_id, environment_ids)
+            summary = service.summary(session, principal.tenant_id, environments)
+        return orjson.dumps({"environments": summary}, option=_JSON)
+
+    return Response(await run_in_threadpool(work), media_type="application/json")
 
 
 @router.get("/export", response_class=StreamingResponse)
