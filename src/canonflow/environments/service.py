@@ -124,11 +124,9 @@ def _audit(
     environment: Environment,
     details: dict[str, Any],
 ) -> None:
-    audit.record(
+    audit.record_by(
         session,
-        tenant_id=principal.tenant_id,
-        actor=principal.name,
-        actor_token_id=principal.token_id,
+        principal,
         action=action,
         target_type="environment",
         target_id=str(environment.id),

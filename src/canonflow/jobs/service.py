@@ -72,11 +72,9 @@ def cancel(session: Session, principal: Principal, job_id: uuid.UUID) -> Backgro
         raise Conflict(f"job {job_id} is {job.status.value}; only queued jobs can be cancelled")
     job.status = JobStatus.CANCELLED
     job.finished_at = utcnow()
-    audit.record(
+    audit.record_by(
         session,
-        tenant_id=principal.tenant_id,
-        actor=principal.name,
-        actor_token_id=principal.token_id,
+        principal,
         action="job.cancel",
         target_type="background_job",
         target_id=str(job.id),

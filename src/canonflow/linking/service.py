@@ -225,11 +225,9 @@ def _audit(
     mapping: WorkflowEnvMap,
     details: dict[str, object] | None = None,
 ) -> None:
-    audit.record(
+    audit.record_by(
         session,
-        tenant_id=principal.tenant_id,
-        actor=principal.name,
-        actor_token_id=principal.token_id,
+        principal,
         action=action,
         target_type="workflow_env_map",
         target_id=str(mapping.id),

@@ -203,11 +203,9 @@ def _save(
             result.state,
         )
         record.pr_url, record.pr_number, record.pr_updated_at = result.url, result.number, utcnow()
-        audit.record(
+        audit.record_by(
             session,
-            tenant_id=principal.tenant_id,
-            actor=principal.name,
-            actor_token_id=principal.token_id,
+            principal,
             action="onboarding.pull_request",
             target_type="onboarding",
             target_id=str(record.id),

@@ -86,11 +86,9 @@ def put(
     if data.forge is not None:
         _set_forge(secrets, repository, data.forge)
     session.flush()
-    audit.record(
+    audit.record_by(
         session,
-        tenant_id=principal.tenant_id,
-        actor=principal.name,
-        actor_token_id=principal.token_id,
+        principal,
         action="repository.put",
         target_type="git_repository",
         target_id=str(repository.id),
