@@ -38,3 +38,25 @@ def test_an_unreachable_remote_is_not_ready(estate: Estate, tmp_path: Path) -> N
     assert not report.ready and len(report.errors) == 1
     assert "the repository is not usable" in report.errors[0]
     assert "2 environment connection(s)" in report.checked
+
+
+def test_a_repository_in_use_by_a_sync_is_not_touched(estate: Estate) -> None:
+    """The local copy is one job's at a time: the check says so instead of fetching."""
+    from canonflow.repo.cache import cache_in_use
+    from canonflow.repo.check import check_repository
+
+    with cache_in_use(estate.runtime.sessions, estate.tenant_id):
+        report = preflight(
+            estate.runtime.sessions, estate.runtime.secrets, estate.principal, estate.cache_root
+        )
+        with transaction(estate.runtime.sessions) as session:
+            access = repositories.access(
+                estate.runtime.secrets, repositories.get_or_raise(session, estate.tenant_id)
+            )
+        checked = check_repository(estate.runtime.sessions, access, estate.cache_root)
+    assert report.errors == [
+        "the repository could not be checked: the repository's local copy is in use "
+        "(a sync or a write): try again shortly"
+    ]
+    assert not checked.ok and "in use" in checked.detail
+    assert not estate.cache_root.exists()  # nothing was fetched

@@ -98,7 +98,7 @@ def test(tenant: TenantOption = "default") -> None:
         repository = service.get_or_raise(session, cli_principal(session, tenant).tenant_id)
         access = service.access(runtime.secrets, repository)
         cache_root = runtime.settings.resolved_git_cache_dir
-    result = check_repository(access, cache_root)
+    result = check_repository(runtime.sessions, access, cache_root)
     if not result.ok:
         raise CliError(result.detail)
     console.print(result.detail, highlight=False)

@@ -19,9 +19,11 @@ from canonflow.environments import repository as environments
 from canonflow.environments import service as environment_service
 from canonflow.environments.connection import check_connection
 from canonflow.environments.service import EnvironmentAccess
+from canonflow.errors import Conflict
 from canonflow.git import GitError, GitRepository
 from canonflow.onboarding.tasks import active_inventory
 from canonflow.repo import service as repositories
+from canonflow.repo.cache import cache_in_use
 from canonflow.repo.service import RepoAccess
 from canonflow.tenancy.service import Principal
 
@@ -55,7 +57,7 @@ def preflight(
     with ThreadPoolExecutor(MAX_PARALLEL_CHECKS) as pool:
         environment_checks = list(pool.map(_check_environment, accesses))
         if repo_access is not None:
-            report.errors += _check_repository(repo_access, cache_root, report)
+            report.errors += _check_repository(sessions, repo_access, cache_root, report)
     report.errors += [problem for problem in environment_checks if problem]
     report.checked.append(f"{len(accesses)} environment connection(s)")
     return report
@@ -109,16 +111,23 @@ def _check_environment(access: EnvironmentAccess) -> str | None:
     )
 
 
-def _check_repository(access: RepoAccess, cache_root: Path, report: Preflight) -> list[str]:
+def _check_repository(
+    sessions: sessionmaker[Session], access: RepoAccess, cache_root: Path, report: Preflight
+) -> list[str]:
     report.checked.append("repository reachable and writable")
     try:
-        with GitRepository.open_or_clone(
-            access.cache_dir(cache_root), access.url, access.auth
-        ) as git:
+        with (
+            cache_in_use(sessions, access.tenant_id),
+            GitRepository.open_or_clone(
+                access.cache_dir(cache_root), access.url, access.auth
+            ) as git,
+        ):
             head = git.fetch(access.branch)
             git.check_push_access()
     except GitError as exc:
         return [f"the repository is not usable: {exc.message} (check its URL and credentials)"]
+    except Conflict as exc:
+        return [f"the repository could not be checked: {exc.message}"]
     if head is None:
         report.warnings.append(
             f"the repository is empty: the pull request will target a new {access.branch!r}"

@@ -18,15 +18,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from canonflow import audit
 from canonflow.crypto import SecretBox
-from canonflow.db import leases
 from canonflow.db.engine import transaction
 from canonflow.db.models import CanonicalWorkflow, Onboarding
 from canonflow.db.types import utcnow
 from canonflow.errors import Conflict, Unavailable
 from canonflow.forge import ForgeClient, ForgeError, PullRequest, PullRequestExists
 from canonflow.repo import service as repositories
+from canonflow.repo.cache import cache_in_use
 from canonflow.repo.service import ForgeAccess, RepoAccess
-from canonflow.repo.sync import LEASE_TTL, cache_lease_name
 from canonflow.repo.writeback import write_back
 from canonflow.tenancy.service import Principal
 
@@ -67,13 +66,7 @@ def create_migration_pr(
     current = _open_pull_request(access.forge, previous)
     branch = previous[0] if current is not None or previous[1] == "pushed" else None
     branch = branch or f"{BRANCH_PREFIX}{(now or utcnow()).strftime('%Y%m%d-%H%M%S')}"
-    with leases.held(
-        sessions,
-        name=cache_lease_name(principal.tenant_id),
-        tenant_id=principal.tenant_id,
-        ttl=LEASE_TTL,
-        busy_message="the repository is busy (a sync or another write): try again shortly",
-    ):
+    with cache_in_use(sessions, principal.tenant_id):
         written = write_back(
             sessions,
             secrets,

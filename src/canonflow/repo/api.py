@@ -32,7 +32,7 @@ def test_repository(
 ) -> RepositoryCheck:
     access = service.access(runtime.secrets, service.get_or_raise(session, principal.tenant_id))
     session.commit()  # nothing to keep open while the remote answers
-    return check_repository(access, runtime.settings.resolved_git_cache_dir)
+    return check_repository(runtime.sessions, access, runtime.settings.resolved_git_cache_dir)
 
 
 @router.post(

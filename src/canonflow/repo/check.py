@@ -4,18 +4,29 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy.orm import Session, sessionmaker
+
+from canonflow.errors import Conflict
 from canonflow.git import GitError, GitRepository
+from canonflow.repo.cache import cache_in_use
 from canonflow.repo.schemas import RepositoryCheck
 from canonflow.repo.service import RepoAccess
 
 
-def check_repository(access: RepoAccess, cache_root: Path) -> RepositoryCheck:
+def check_repository(
+    sessions: sessionmaker[Session], access: RepoAccess, cache_root: Path
+) -> RepositoryCheck:
     try:
-        with GitRepository.open_or_clone(
-            access.cache_dir(cache_root), access.url, access.auth
-        ) as git:
+        with (
+            cache_in_use(sessions, access.tenant_id),
+            GitRepository.open_or_clone(
+                access.cache_dir(cache_root), access.url, access.auth
+            ) as git,
+        ):
             head = git.fetch(access.branch)
     except GitError as exc:
+        return RepositoryCheck(ok=False, detail=exc.message)
+    except Conflict as exc:
         return RepositoryCheck(ok=False, detail=exc.message)
     if head is None:
         return RepositoryCheck(ok=True, detail=f"reached {access.url}: the repository is empty")

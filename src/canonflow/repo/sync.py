@@ -12,7 +12,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,16 +27,8 @@ from canonflow.db.runs import Exclusive, run_recorded
 from canonflow.db.types import utcnow
 from canonflow.git import Change, GitError, GitRepository
 from canonflow.repo import canonicals, service
+from canonflow.repo.cache import LEASE_TTL, cache_lease_name
 from canonflow.repo.service import RepoAccess
-
-LEASE_TTL = timedelta(minutes=10)
-
-
-def cache_lease_name(tenant_id: uuid.UUID) -> str:
-    """The lease on a tenant's local repository cache: repo syncs and write-backs take it,
-    so one job at a time uses the cache."""
-    return f"repo-sync:{tenant_id}"
-
 
 ProgressCallback = Callable[[int, int | None], None]
 
