@@ -35,18 +35,18 @@ import threading
 from collections import deque
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import orjson
 
 from canonflow.core.enums import ForgeProvider
+from tests.support.loopback import LoopbackServer
 
 _REQUIRED = ("title", "head", "base")
 
 
-class FakeForge:
+class FakeForge(LoopbackServer):
     """A forge serving one repository's pull requests. `requests` records every request
     received as `{"method", "path", "query", "headers" (lower-case names), "json"}`."""
 
@@ -66,15 +66,11 @@ class FakeForge:
         self.pulls: dict[int, dict[str, Any]] = {}
         self._failures: deque[tuple[int, dict[str, Any]]] = deque()
         self._lock = threading.Lock()
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.forge = self
-        self.web_url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        server = _Server(("127.0.0.1", 0), _Handler)
+        server.forge = self
+        self.web_url = self._serve(server)
         self._prefix = "/api/v1" if provider == ForgeProvider.GITEA else ""
         self.api_url = self.web_url + self._prefix
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
 
     @property
     def github(self) -> bool:
@@ -97,25 +93,6 @@ class FakeForge:
         """The next request (of any kind) gets this answer; calls queue up."""
         with self._lock:
             self._failures.append((status, body or {"message": f"injected failure {status}"}))
-
-    # --- lifecycle ----------------------------------------------------------------------
-
-    def close(self) -> None:
-        if self._thread.is_alive():
-            self._server.shutdown()
-            self._thread.join()
-        self._server.server_close()  # joins the handler threads
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # --- the API ------------------------------------------------------------------------
 

@@ -27,9 +27,9 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Self
 from urllib.parse import urlsplit
+
+from tests.support.loopback import LoopbackServer
 
 UPSTREAM_TIMEOUT_S = 60.0
 _HOP_BY_HOP = frozenset(
@@ -58,7 +58,7 @@ class _Canned:
     body: bytes
 
 
-class FaultProxy:
+class FaultProxy(LoopbackServer):
     def __init__(self, target_base_url: str) -> None:
         target = urlsplit(target_base_url)
         if target.scheme != "http" or not target.hostname:
@@ -71,13 +71,9 @@ class FaultProxy:
         self._forwarded = 0
         self._drop_at: int | None = None
         self._callback: Callable[[ProxyRequest], None] | None = None
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.proxy = self
-        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
+        server = _Server(("127.0.0.1", 0), _Handler)
+        server.proxy = self
+        self.base_url = self._serve(server)
 
     # --- faults -----------------------------------------------------------------------
 
@@ -113,25 +109,6 @@ class FaultProxy:
     def requests_seen(self) -> list[ProxyRequest]:
         with self._lock:
             return list(self._seen)
-
-    # --- lifecycle ----------------------------------------------------------------------
-
-    def close(self) -> None:
-        if self._thread.is_alive():
-            self._server.shutdown()
-            self._thread.join()
-        self._server.server_close()  # joins the handler threads
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # --- used by the handler --------------------------------------------------------------
 
