@@ -51,7 +51,7 @@ from canonflow.sync.environment import (
 )
 
 ProgressCallback = Callable[[int, int | None], None]
-SYNC_CONCURRENCY = 3  # environments listed at once (n8n does most of a listing's work)
+SYNC_CONCURRENCY = 2  # environments listed at once: measured best of 1-3 on 2 cores (bench)
 CREATE_CHUNK = 500  # anchor workflows made canonical per step (bounds the JSON in memory)
 
 
