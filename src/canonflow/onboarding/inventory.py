@@ -4,8 +4,9 @@
    has none (slugs in name order, collisions resolved with -2, -3, ... and reported); link
    them. One transaction: killed halfway, a rerun finds each workflow linked or not, never
    half-made.
-2. Sync every other environment and auto-link it (by name, then content hash, only when
-   unambiguous); what stays untracked is listed with the reason.
+2. Sync every other environment and auto-link it (by name, then content hash, then equal
+   content under another name; only when unambiguous); what stays untracked is listed
+   with the reason.
 3. Record the tenant as onboarded (anchor, time).
 
 Idempotent: a second run creates nothing new and links nothing twice.
@@ -82,8 +83,8 @@ def run_inventory(
         anchor, others = _environments(session, tenant_id)
     result = InventoryResult(anchor=anchor.name)
     listing = _Listing(sessions, secrets, tenant_id, job_id, client_factory, progress)
-    # Every environment lists at once (n8n does the work of a listing, on its own machine);
-    # canonical workflows come from the anchor, then each other environment links to them.
+    # Environments list SYNC_CONCURRENCY at a time, the anchor first; its canonical
+    # workflows are made while the others still list, and each links as its listing ends.
     with (
         LazyProcessPool(max_workers=HASH_WORKERS) as listing.hasher,
         ThreadPoolExecutor(max_workers=SYNC_CONCURRENCY) as pool,
