@@ -218,3 +218,29 @@ def test_ignore_unignore_delete_and_roles(client: TestClient, world: World) -> N
     foreign = f"/api/v1/canonical/mappings/{world.foreign_mapping}/ignore"
     assert client.post(foreign, headers=bearer(op)).status_code == 404
     assert _link(client, viewer, mapping_id=mapping, create_canonical=True).status_code == 403
+
+
+def test_nameless_workflows_come_last_and_pages_cover_them(
+    client: TestClient, world: World, runtime: Runtime
+) -> None:
+    with transaction(runtime.sessions) as session:
+        tenant_id = session.get(WorkflowEnvMap, world.mappings["Alpha"]).tenant_id  # type: ignore[union-attr]
+        nameless = [_mapping(tenant_id, world.env, "x") for _ in range(3)]
+        for row in nameless:
+            row.workflow_name = None
+        session.add_all(nameless)
+        session.flush()
+        nameless_ids = sorted(str(row.id) for row in nameless)
+    seen: list[tuple[str | None, str]] = []
+    cursor = None
+    while True:
+        params = {"limit": 4} | ({"cursor": cursor} if cursor else {})
+        page = _get(client, world.tokens["viewer"], **params).json()
+        seen += [(item["name"], item["mapping_id"]) for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert [name for name, _ in seen] == ["Alpha", "Bravo", "Charlie", "Delta", "Echo", "Gone"] + [
+        None
+    ] * 3
+    assert sorted(mapping for name, mapping in seen if name is None) == nameless_ids

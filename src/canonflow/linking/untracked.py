@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, literal, select, tuple_
 from sqlalchemy.orm import Session
 
 from canonflow.core.status import MappingStatus
@@ -61,19 +61,20 @@ def untracked_page(
     )
     if environment_id is not None:
         query = query.where(m.environment_id == environment_id)
-    if after is not None:
-        name, last_id = after
-        if name is None:
-            query = query.where(m.workflow_name.is_(None), m.id > last_id)
-        else:
-            query = query.where(
-                or_(
-                    m.workflow_name > name,
-                    and_(m.workflow_name == name, m.id > last_id),
-                    m.workflow_name.is_(None),
-                )
-            )
-    return [UntrackedRow(*row) for row in session.execute(query)]
+    if after is None:
+        return [UntrackedRow(*row) for row in session.execute(query)]
+    name, last_id = after
+    if name is None:  # among the nameless ones, which come last
+        query = query.where(m.workflow_name.is_(None), m.id > last_id)
+        return [UntrackedRow(*row) for row in session.execute(query)]
+    # A row-value comparison is an index condition (an OR of the same is only a filter, so
+    # every page would rescan the tenant's rows before the cursor); then the nameless.
+    after_key = tuple_(m.workflow_name, m.id) > tuple_(literal(name), literal(last_id))
+    rows = [UntrackedRow(*row) for row in session.execute(query.where(after_key))]
+    if len(rows) < limit:
+        nameless = query.where(m.workflow_name.is_(None)).limit(limit - len(rows))
+        rows += [UntrackedRow(*row) for row in session.execute(nameless)]
+    return rows
 
 
 def untracked_counts(session: Session, tenant_id: uuid.UUID) -> dict[uuid.UUID, int]:
