@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -52,6 +53,7 @@ class Tenancy:
         env_hash: str | None = H1,
         git_hash: str | None = H1,
         base_hash: str | None = H1,
+        updated_at: datetime | None = None,
     ) -> uuid.UUID:
         with transaction(self.runtime.sessions) as session:
             row = WorkflowEnvMap(
@@ -64,6 +66,7 @@ class Tenancy:
                 git_content_hash=git_hash,
                 base_content_hash=base_hash,
                 workflow_name=canonical,
+                n8n_updated_at=updated_at,
             )
             session.add(row)
             session.flush()

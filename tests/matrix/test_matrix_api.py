@@ -6,6 +6,7 @@ import csv
 import io
 import itertools
 import uuid
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import orjson
@@ -126,6 +127,40 @@ def test_summary(client: TestClient, estate: Tenancy) -> None:
     assert summary["dev"]["states"] == {"drift": 1, "conflict": 1, "in_sync": 1}
     assert summary["staging"]["statuses"] == {"linked": 3, "deleted": 1, "absent": 1}
     assert summary["prod"]["states"] == {"in_sync": 2, "out_of_date": 1}
+
+
+def test_n8n_updated_at_is_utc_iso_text_on_page_and_export(
+    client: TestClient, runtime: Runtime
+) -> None:
+    t = make_tenancy(runtime, ("prod", "dev"))
+    t.add_canonical("Timed")
+    paris = timezone(timedelta(hours=1))
+    t.add_mapping("Timed", "prod", updated_at=datetime(2026, 11, 27, 10, 0, 5, 123456, paris))
+    t.add_mapping("Timed", "dev", updated_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
+    page = _get(client, t)
+    prod, dev = _cell(page, "Timed", t.envs["prod"]), _cell(page, "Timed", t.envs["dev"])
+    assert prod["n8n_updated_at"] == "2026-11-27T09:00:05.123456+00:00"
+    assert dev["n8n_updated_at"] == "2026-01-02T03:04:05.000000+00:00"
+    assert datetime.fromisoformat(dev["n8n_updated_at"]) == datetime(
+        2026, 1, 2, 3, 4, 5, tzinfo=UTC
+    )
+    as_csv = client.get(URL + "/export", params={"format": "csv"}, headers=t.headers)
+    stamps = {
+        r["environment"]: r["n8n_updated_at"] for r in csv.DictReader(io.StringIO(as_csv.text))
+    }
+    assert stamps == {"prod": prod["n8n_updated_at"], "dev": dev["n8n_updated_at"]}
+
+
+def test_search_matches_the_name_as_typed_and_ignores_ascii_case(
+    client: TestClient, runtime: Runtime
+) -> None:
+    t = make_tenancy(runtime, ("prod",))
+    for name in ("Ärger Report", "50% off_sale", "Plain"):
+        t.add_canonical(name)
+    assert names(_get(client, t, q="Ärger")) == ["Ärger Report"]
+    assert names(_get(client, t, q="REPORT")) == ["Ärger Report"]
+    assert names(_get(client, t, q="% OFF_")) == ["50% off_sale"]
+    assert names(_get(client, t, q="_")) == ["50% off_sale"]  # a LIKE wildcard, taken literally
 
 
 def test_export_json_and_csv_hold_every_cell(client: TestClient, estate: Tenancy) -> None:

@@ -135,7 +135,6 @@ def _csv(rows: Iterator[dict[str, Any]], names: dict[str, str]) -> Iterator[byte
     writer.writerow(CSV_COLUMNS)
     for count, workflow in enumerate(rows, start=1):
         for environment_id, cell in workflow["environments"].items():
-            updated = cell.get("n8n_updated_at")
             writer.writerow(
                 (
                     workflow["canonical_id"],
@@ -149,7 +148,7 @@ def _csv(rows: Iterator[dict[str, Any]], names: dict[str, str]) -> Iterator[byte
                     cell.get("env_hash") or "",
                     cell.get("git_hash") or "",
                     cell.get("base_hash") or "",
-                    updated.isoformat() if updated else "",
+                    cell.get("n8n_updated_at") or "",
                 )
             )
         if count % 200 == 0:

@@ -8,16 +8,19 @@ two agree on every combination.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
+    Integer,
     Select,
     String,
     Table,
     and_,
+    bindparam,
     case,
     cast,
     exists,
@@ -28,7 +31,9 @@ from sqlalchemy import (
     tuple_,
     type_coerce,
 )
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
 
 from canonflow.core.hashing import HASH_PREFIX
 from canonflow.core.status import MappingStatus
@@ -66,6 +71,39 @@ def derived_state(m: Table = MAPPINGS) -> ColumnElement[str | None]:
     return case((m.c.status == MappingStatus.LINKED.value, state), else_=None)
 
 
+def page_query(
+    tenant_id: uuid.UUID,
+    environment_ids: Sequence[uuid.UUID],
+    filters: MatrixFilter,
+    *,
+    after: tuple[str, uuid.UUID] | None,
+    limit: int,
+) -> tuple[Select[Any], dict[str, Any]]:
+    """Up to `limit` canonical workflows after `after` (name, id), each joined to its cells
+    in `environment_ids`: one row per cell, or one row with no cell.
+
+    The statement is built once per shape of the filters and reused with its parameters
+    (building it took longer than PostgreSQL takes to run it)."""
+    statement = _page_template(
+        tuple(sorted(filters.statuses)),
+        tuple(sorted(filters.states)),
+        bool(filters.search),
+        filters.problems_only,
+        after is not None,
+    )
+    params: dict[str, Any] = {
+        "tenant_id": tenant_id,
+        "environment_ids": list(environment_ids),
+        "environment_count": len(environment_ids),
+        "limit": limit,
+    }
+    if filters.search:
+        params["pattern"] = "%" + _escape_like(filters.search) + "%"
+    if after is not None:
+        params["after_name"], params["after_id"] = after
+    return statement, params
+
+
 def page_statement(
     tenant_id: uuid.UUID,
     environment_ids: Sequence[uuid.UUID],
@@ -74,18 +112,34 @@ def page_statement(
     after: tuple[str, uuid.UUID] | None,
     limit: int,
 ) -> Select[Any]:
-    """Up to `limit` canonical workflows after `after` (name, id), each joined to its cells
-    in `environment_ids`: one row per cell, or one row with no cell."""
+    """`page_query` with its parameters bound into the statement (to print or EXPLAIN it)."""
+    statement, params = page_query(tenant_id, environment_ids, filters, after=after, limit=limit)
+    return statement.params(**params)
+
+
+@functools.lru_cache(maxsize=256)
+def _page_template(
+    statuses: tuple[str, ...],
+    states: tuple[SyncState, ...],
+    search: bool,
+    problems_only: bool,
+    keyset: bool,
+) -> Select[Any]:
     c, m = CANONICALS, MAPPINGS
+    tenant = bindparam("tenant_id", type_=c.c.tenant_id.type)
+    shape = MatrixFilter(statuses, states, "?" if search else None, problems_only)
     page = (
         select(c.c.id, c.c.name, c.c.canonical_slug)
-        .where(c.c.tenant_id == tenant_id, c.c.is_deleted.is_(False))
-        .where(*_row_conditions(tenant_id, environment_ids, filters))
+        .where(c.c.tenant_id == tenant, c.c.is_deleted.is_(False))
+        .where(*_row_conditions(shape))
         .order_by(c.c.name, c.c.id)
-        .limit(limit)
+        .limit(bindparam("limit", type_=Integer))
     )
-    if after is not None:
-        page = page.where(tuple_(c.c.name, c.c.id) > tuple_(literal(after[0]), literal(after[1])))
+    if keyset:
+        after = tuple_(
+            bindparam("after_name", type_=c.c.name.type), bindparam("after_id", type_=c.c.id.type)
+        )
+        page = page.where(tuple_(c.c.name, c.c.id) > after)
     rows = page.cte("page")
     return (
         select(
@@ -99,20 +153,50 @@ def page_statement(
             _short(m.c.env_content_hash),
             _short(m.c.git_content_hash),
             _short(m.c.base_content_hash),
-            m.c.n8n_updated_at,
+            UTCText(m.c.n8n_updated_at),
         )
         .select_from(
             rows.outerjoin(
                 m,
                 and_(
                     m.c.canonical_id == rows.c.id,
-                    m.c.tenant_id == tenant_id,
-                    m.c.environment_id.in_(environment_ids),
+                    m.c.tenant_id == tenant,
+                    m.c.environment_id.in_(_environment_ids()),
                 ),
             )
         )
         .order_by(rows.c.name, rows.c.id)
     )
+
+
+def _environment_ids() -> BindParameter[Any]:
+    return bindparam("environment_ids", expanding=True, type_=MAPPINGS.c.environment_id.type)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+
+
+class UTCText(FunctionElement[str]):
+    """A UTC timestamp column as ISO 8601 text (`2026-11-27T10:00:00.000000+00:00`), made
+    by the database: a page's thousand timestamps cost Python nothing."""
+
+    inherit_cache = True
+    type = String()
+    name = "utc_text"
+
+
+@compiles(UTCText, "postgresql")
+def _utc_text_postgresql(element: UTCText, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(element.clauses, **kw)
+    return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
+
+
+@compiles(UTCText, "sqlite")
+def _utc_text_sqlite(element: UTCText, compiler: Any, **kw: Any) -> str:
+    # stored as 'YYYY-MM-DD HH:MM:SS.ffffff' in UTC (canonflow.db.types.UTCDateTime)
+    column = compiler.process(element.clauses, **kw)
+    return f"(replace({column}, ' ', 'T') || '+00:00')"
 
 
 def _short(digest: ColumnElement[str | None]) -> ColumnElement[str | None]:
@@ -154,19 +238,22 @@ def deleted_canonical_cells(
     )
 
 
-def _row_conditions(
-    tenant_id: uuid.UUID, environment_ids: Sequence[uuid.UUID], filters: MatrixFilter
-) -> list[ColumnElement[bool]]:
+def _row_conditions(filters: MatrixFilter) -> list[ColumnElement[bool]]:
+    """The filters as conditions on the page's canonical workflows, with bound parameters
+    (`tenant_id`, `environment_ids`, `environment_count`, `pattern`) in place of values."""
     c, m = CANONICALS, MAPPINGS
+    tenant = bindparam("tenant_id", type_=c.c.tenant_id.type)
+    count = bindparam("environment_count", type_=Integer)
     conditions: list[ColumnElement[bool]] = []
     if filters.search:
-        conditions.append(c.c.name.icontains(filters.search, autoescape=True))
+        pattern = bindparam("pattern", type_=String)
+        conditions.append(func.lower(c.c.name).like(func.lower(pattern), escape="/"))
 
     def cells(*where: ColumnElement[bool]) -> Select[int]:
         return select(literal(1)).where(
             m.c.canonical_id == c.c.id,
-            m.c.tenant_id == tenant_id,
-            m.c.environment_id.in_(environment_ids),
+            m.c.tenant_id == tenant,
+            m.c.environment_id.in_(_environment_ids()),
             *where,
         )
 
@@ -176,8 +263,8 @@ def _row_conditions(
             .select_from(m)
             .where(
                 m.c.canonical_id == c.c.id,
-                m.c.tenant_id == tenant_id,
-                m.c.environment_id.in_(environment_ids),
+                m.c.tenant_id == tenant,
+                m.c.environment_id.in_(_environment_ids()),
                 *where,
             )
             .scalar_subquery()
@@ -188,7 +275,7 @@ def _row_conditions(
     if stored:
         status_matches.append(exists(cells(m.c.status.in_(stored))))
     if ABSENT in filters.statuses:
-        status_matches.append(mapped_count() < len(environment_ids))
+        status_matches.append(mapped_count() < count)
     if status_matches:
         conditions.append(or_(*status_matches))
     if filters.states:
@@ -198,5 +285,5 @@ def _row_conditions(
             m.c.status == MappingStatus.LINKED.value,
             m.c.env_content_hash == m.c.git_content_hash,
         )
-        conditions.append(mapped_count(in_sync) < len(environment_ids))
+        conditions.append(mapped_count(in_sync) < count)
     return conditions

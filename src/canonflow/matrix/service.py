@@ -24,7 +24,7 @@ from canonflow.matrix.queries import (
     STATUSES,
     MatrixFilter,
     deleted_canonical_cells,
-    page_statement,
+    page_query,
     summary_statement,
 )
 
@@ -74,9 +74,9 @@ def page(
     limit: int,
 ) -> MatrixPage:
     ids = [e.id for e in environments]
-    statement = page_statement(tenant_id, ids, filters, after=after, limit=limit + 1)
+    statement, params = page_query(tenant_id, ids, filters, after=after, limit=limit + 1)
     with gc_pause.paused():  # thousands of small dicts, all alive until serialized
-        workflows = _assemble(session.execute(statement).all(), environments)
+        workflows = _assemble(session.execute(statement, params).all(), environments)
     next_after = None
     if len(workflows) > limit:
         workflows = workflows[:limit]
