@@ -29,6 +29,7 @@ from canonflow.git import Change, GitError, GitRepository
 from canonflow.repo import canonicals, service
 from canonflow.repo.cache import LEASE_TTL, cache_lease_name
 from canonflow.repo.service import RepoAccess
+from canonflow.sync.agreement import record_agreement
 
 ProgressCallback = Callable[[int, int | None], None]
 
@@ -183,6 +184,7 @@ class _Run:
             outcome = canonicals.apply(
                 session, self.access.tenant_id, parsed, head=head, deleted=deleted, renames=renames
             )
+            record_agreement(session, self.access.tenant_id)
             repository = service.get_or_raise(session, self.access.tenant_id)
             repository.last_synced_commit = head
             repository.last_synced_at = utcnow()

@@ -36,6 +36,7 @@ from canonflow.environments.service import EnvironmentAccess
 from canonflow.n8n import N8nClient, N8nError
 from canonflow.parallel import LazyProcessPool
 from canonflow.sync import mappings
+from canonflow.sync.agreement import record_agreement
 from canonflow.sync.batch import BatchApplier, HashOutcome, PreparedBatch, Selection
 from canonflow.sync.prefetch import Prefetcher
 
@@ -188,6 +189,10 @@ class _Run:
         self._mark_missing(applier)
         if auto_link:
             self._auto_link(applier)
+        with transaction(self.sessions) as session:
+            record_agreement(
+                session, self.access.tenant_id, environment_id=self.access.environment_id
+            )
 
     def _store(
         self, applier: BatchApplier, hashed: list[tuple[Selection, Future[list[HashOutcome]]]]
