@@ -17,7 +17,7 @@ def _bases(runtime: Runtime) -> dict[str, str | None]:
         rows = session.execute(
             select(WorkflowEnvMap.workflow_name, WorkflowEnvMap.base_content_hash)
         )
-        return dict(rows.tuples().all())
+        return {row.workflow_name: row.base_content_hash for row in rows}
 
 
 def test_equal_sides_become_the_base_and_nothing_else_moves(runtime: Runtime) -> None:
