@@ -40,6 +40,7 @@ Changing any rule below means a new HASH_VERSION, and every stored hash is recom
    Without `refs` nothing is replaced or reported.
 """
 
+import copy
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -57,6 +58,7 @@ __all__ = [
     "normalize",
     "parse_workflow",
     "validate_workflow",
+    "with_node_defaults",
 ]
 
 HASH_VERSION: int = 1
@@ -187,6 +189,14 @@ def _normalize_node(node: Mapping[str, Any], refs: WorkflowRefs) -> dict[str, An
     if "parameters" in result:
         refs.resolve_node(result["type"], result["parameters"])
     return result
+
+
+def with_node_defaults(node: Mapping[str, Any]) -> dict[str, Any]:
+    """A normalized node with the fields rule 5 drops at their default written back in
+    (and `credentials` as `{}`), so that a diff reads `disabled: false -> true`. For
+    display only: the hash counts the node without them."""
+    defaults = copy.deepcopy({**_NODE_DEFAULTS, "credentials": {}})
+    return {**defaults, **node}
 
 
 def _is_default(key: str, value: object) -> bool:
