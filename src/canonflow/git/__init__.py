@@ -27,12 +27,20 @@ from canonflow.git.errors import (
     GitRefNotFound,
     GitUnreachable,
 )
-from canonflow.git.models import Change, ChangeKind, RemoteAuth, Signature, TreeFile
+from canonflow.git.models import (
+    Change,
+    ChangeKind,
+    FileVersion,
+    RemoteAuth,
+    Signature,
+    TreeFile,
+)
 from canonflow.git.repository import GitRepository
 
 __all__ = [
     "Change",
     "ChangeKind",
+    "FileVersion",
     "GitAuthFailed",
     "GitConflict",
     "GitError",

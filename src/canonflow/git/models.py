@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 ChangeKind = Literal["added", "modified", "deleted", "renamed"]
@@ -68,3 +69,15 @@ class Signature:
 
     name: str
     email: str
+
+
+@dataclass(frozen=True)
+class FileVersion:
+    """A commit that changed one file; `blob_id` None: the commit deleted it."""
+
+    commit: str
+    blob_id: str | None
+    author_name: str
+    author_email: str
+    authored_at: datetime
+    message: str

@@ -14,7 +14,7 @@ import pygit2
 import structlog
 from pygit2.enums import FetchPrune, ObjectType
 
-from canonflow.git import _trees
+from canonflow.git import _history, _trees
 from canonflow.git._cache import TRACKING_PREFIX, open_or_create, point_origin
 from canonflow.git._remote import Callbacks, map_remote_error, redact_url, scrub, url_secrets
 from canonflow.git.errors import (
@@ -23,7 +23,7 @@ from canonflow.git.errors import (
     GitInvalidRepository,
     GitRefNotFound,
 )
-from canonflow.git.models import Change, RemoteAuth, Signature, TreeFile
+from canonflow.git.models import Change, FileVersion, RemoteAuth, Signature, TreeFile
 
 _log = structlog.get_logger("canonflow.git")
 _BRANCH_PREFIX = "refs/heads/"
@@ -183,6 +183,18 @@ class GitRepository:
         directory = _trees.normalize_directory(directory)
         with self._local_errors():
             return _trees.diff_trees(old, new, directory, suffix, rename_threshold)
+
+    def file_history(self, commit: str, path: str, *, limit: int = 100) -> list[FileVersion]:
+        """The commits reachable from `commit` that changed `path`, newest first."""
+        _trees.check_path(path)
+        with self._local_errors():
+            return _history.file_history(self._git, self._commit(commit), path, limit=limit)
+
+    def read_file(self, commit: str, path: str) -> bytes | None:
+        """The content of `path` at `commit`, None when the commit has no such file."""
+        _trees.check_path(path)
+        blob = _history.blob_at(self._commit(commit).tree, path)
+        return None if blob is None else self._read(blob)
 
     def read_blob(self, blob_id: str) -> bytes:
         return self._read(blob_id)
