@@ -7,4 +7,5 @@
 - `status`: mapping status transitions.
 - `sync_state`: the derived Git-vs-environment sync state.
 - `slugs`: canonical slugs that are safe file names.
+- `credential_index` / `deploy`: a canonical definition written into one environment.
 """

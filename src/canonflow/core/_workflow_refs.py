@@ -1,13 +1,18 @@
-"""Rule 9 of `canonflow.core.normalize`: workflow references become canonical slugs.
+"""Where a workflow names another one, and rule 9 of `canonflow.core.normalize`.
 
-n8n workflow ids differ per environment, so where a workflow names another one (Execute
-Workflow and Call-Workflow-Tool nodes, `settings.errorWorkflow`, `settings.callerIds`) the
-id is replaced by `"slug:<canonical slug>"` from a map the caller passes in.
+n8n workflow ids differ per environment. The places that hold one (Execute Workflow and
+Call-Workflow-Tool nodes, `settings.errorWorkflow`, `settings.callerIds`) are walked here
+once, by `rewrite_node` and `rewrite_settings`, for two directions:
+
+- reading (`WorkflowRefs`): an id of one environment becomes `"slug:<canonical slug>"`
+  from a map the caller passes in;
+- writing (`canonflow.core.deploy`): a `"slug:<canonical slug>"` becomes the id of the
+  workflow in the target environment.
 """
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 REFERENCE_PREFIX = "slug:"
 
@@ -15,6 +20,46 @@ _WORKFLOW_CALLING_NODE_TYPES = frozenset(
     {"n8n-nodes-base.executeWorkflow", "@n8n/n8n-nodes-langchain.toolWorkflow"}
 )
 _WORKFLOW_URL_ID = re.compile(r"/workflow/([0-9A-Za-z]+)")
+
+
+class ReferenceRewriter(Protocol):
+    """Rewrites the references one walk finds; the walk decides where they are."""
+
+    def rewrite(self, value: str) -> str:
+        """The new value of a plain reference (a workflow id, or a slug reference)."""
+        ...
+
+    def rewrite_locator(self, locator: dict[str, Any]) -> None:
+        """Rewrite a resource locator (`{"__rl": true, "value": str, "mode": ...}`) in place."""
+        ...
+
+
+def rewrite_node(
+    node_type: object, parameters: dict[str, Any], rewriter: ReferenceRewriter
+) -> None:
+    """Rewrite, in place, the called workflow of a workflow-calling node whose source is the
+    database (the default): `parameters.workflowId`, a plain string or a resource locator."""
+    if not calls_workflows(node_type):
+        return
+    if parameters.get("source", "database") != "database":
+        return
+    target = parameters.get("workflowId")
+    if isinstance(target, str):
+        parameters["workflowId"] = rewriter.rewrite(target)
+    elif isinstance(target, dict) and isinstance(target.get("value"), str):
+        rewriter.rewrite_locator(target)
+
+
+def rewrite_settings(settings: dict[str, Any], rewriter: ReferenceRewriter) -> None:
+    """Rewrite, in place, `errorWorkflow` and each id of the comma-separated `callerIds`;
+    `callerIds` is trimmed, de-duplicated and sorted."""
+    error_workflow = settings.get("errorWorkflow")
+    if isinstance(error_workflow, str):
+        settings["errorWorkflow"] = rewriter.rewrite(error_workflow)
+    caller_ids = settings.get("callerIds")
+    if isinstance(caller_ids, str):
+        ids = sorted({part.strip() for part in caller_ids.split(",")} - {""})
+        settings["callerIds"] = ",".join(sorted(rewriter.rewrite(id_) for id_ in ids))
 
 
 class WorkflowRefs:
@@ -29,44 +74,40 @@ class WorkflowRefs:
 
     def resolve_node(self, node_type: str, parameters: dict[str, Any]) -> None:
         """Replace the called workflow of a workflow-calling node whose source is the database."""
-        if node_type not in _WORKFLOW_CALLING_NODE_TYPES:
-            return
-        if parameters.get("source", "database") != "database":
-            return
-        target = parameters.get("workflowId")
-        if isinstance(target, str):
-            parameters["workflowId"] = self._resolve(target)
-        elif isinstance(target, dict) and isinstance(target.get("value"), str):
-            target["value"] = self._resolve_locator(target["value"], target.get("mode"))
+        rewrite_node(node_type, parameters, self)
 
     def resolve_settings(self, settings: dict[str, Any]) -> None:
         """Replace `errorWorkflow`; trim, de-duplicate, resolve and sort `callerIds`."""
-        error_workflow = settings.get("errorWorkflow")
-        if isinstance(error_workflow, str):
-            settings["errorWorkflow"] = self._resolve(error_workflow)
-        caller_ids = settings.get("callerIds")
-        if isinstance(caller_ids, str):
-            ids = {part.strip() for part in caller_ids.split(",")} - {""}
-            settings["callerIds"] = ",".join(sorted(self._resolve(id_) for id_ in ids))
+        rewrite_settings(settings, self)
 
-    def _resolve(self, workflow_id: str) -> str:
-        if self._refs is None or not workflow_id or workflow_id.startswith("="):
-            return workflow_id
-        slug = self._refs.get(workflow_id)
+    def rewrite(self, value: str) -> str:
+        if self._refs is None or not value or value.startswith("="):
+            return value
+        slug = self._refs.get(value)
         if slug is None:
-            self.unresolved.add(workflow_id)
-            return workflow_id
+            self.unresolved.add(value)
+            return value
         return REFERENCE_PREFIX + slug
 
-    def _resolve_locator(self, value: str, mode: object) -> str:
-        if mode != "url":
-            return self._resolve(value)
+    def rewrite_locator(self, locator: dict[str, Any]) -> None:
+        """An n8n URL in "url" mode becomes the bare slug reference when its id resolves."""
+        value: str = locator["value"]
+        if locator.get("mode") != "url":
+            locator["value"] = self.rewrite(value)
+            return
         found = _WORKFLOW_URL_ID.search(value)
         if found is None or self._refs is None or value.startswith("="):
-            return value
+            return
         workflow_id = found.group(1)
-        resolved = self._resolve(workflow_id)
-        return value if resolved == workflow_id else resolved
+        resolved = self.rewrite(workflow_id)
+        if resolved != workflow_id:
+            locator["value"] = resolved
+
+
+def workflow_url(workflow_id: str) -> str:
+    """A "url" mode value for a workflow id: the path n8n itself writes in `cachedResultUrl`,
+    which n8n's own pattern (`.*/workflow/<id>`) accepts."""
+    return f"/workflow/{workflow_id}"
 
 
 def calls_workflows(node_type: object) -> bool:
