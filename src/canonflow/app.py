@@ -18,6 +18,7 @@ from canonflow.linking import api as linking_api
 from canonflow.logs import configure_logging
 from canonflow.matrix import api as matrix_api
 from canonflow.onboarding import api as onboarding_api
+from canonflow.reconcile import api as reconcile_api
 from canonflow.repo import api as repo_api
 from canonflow.runtime import Runtime, build_runtime
 
@@ -55,4 +56,5 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(linking_api.router)
     app.include_router(onboarding_api.router)
     app.include_router(matrix_api.router)
+    app.include_router(reconcile_api.router)
     return app

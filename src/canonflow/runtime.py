@@ -35,12 +35,14 @@ class Runtime:
 def register_job_types(registry: JobRegistry, secrets: SecretBox, settings: Settings) -> None:
     """Every feature package's job types."""
     from canonflow.onboarding import tasks as onboarding_tasks
+    from canonflow.reconcile import tasks as reconcile_tasks
     from canonflow.repo import tasks as repo_tasks
     from canonflow.sync import tasks as sync_tasks
 
     sync_tasks.register(registry, secrets)
     repo_tasks.register(registry, secrets, settings)
     onboarding_tasks.register(registry, secrets)
+    reconcile_tasks.register(registry, secrets, settings)
 
 
 def build_runtime(settings: Settings) -> Runtime:

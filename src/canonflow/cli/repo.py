@@ -38,6 +38,12 @@ def set_repository(
         str | None,
         typer.Option(envvar="CANONFLOW_FORGE_TOKEN", help="Forge token (default: the Git token)."),
     ] = None,
+    commit_mode: Annotated[
+        str | None,
+        typer.Option(
+            help="How env_wins writes: pull_request (default) or push (to the branch directly)."
+        ),
+    ] = None,
     tenant: TenantOption = "default",
 ) -> None:
     """Configure the repository (credentials are encrypted at rest)."""
@@ -61,6 +67,7 @@ def set_repository(
             )
             if forge
             else None,
+            commit_mode=commit_mode,
         )
     except ValidationError as exc:
         first = exc.errors()[0]
@@ -85,6 +92,7 @@ def show(tenant: TenantOption = "default") -> None:
     forge = read.forge
     where = f" {forge.repository} at {forge.api_url}" if forge.api_url else ""
     console.print(f"forge: {forge.provider.value}{where}", highlight=False)
+    console.print(f"env_wins writes by: {read.commit_mode.value}", highlight=False)
     console.print(f"last synced: {read.last_synced_commit or 'never'}", highlight=False)
 
 

@@ -60,3 +60,11 @@ class ForgeProvider(StrEnum):
     NONE = "none"
     GITHUB = "github"
     GITEA = "gitea"  # also Forgejo: the same API
+
+
+class CommitMode(StrEnum):
+    """How env_wins writes to the repository: a branch and a pull request (the merge makes
+    it canonical), or a push to the configured branch (canonical at once)."""
+
+    PULL_REQUEST = "pull_request"
+    PUSH = "push"

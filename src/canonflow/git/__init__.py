@@ -51,8 +51,16 @@ __all__ = [
     "RemoteAuth",
     "Signature",
     "TreeFile",
+    "blob_id",
     "set_network_timeouts",
 ]
+
+
+def blob_id(data: bytes) -> str:
+    """The id Git gives a file with this content."""
+    import pygit2
+
+    return str(pygit2.hash(data))
 
 
 def set_network_timeouts(*, connect_s: float, io_s: float) -> None:

@@ -101,7 +101,10 @@ class InProcessJobRunner:
         try:
             result = self._registry.get(job_type)(context)
         except AppError as exc:
-            self._finish(context.job_id, JobStatus.FAILED, error=exc.message)
+            # an error's details are what the job did before it failed (e.g. items applied)
+            self._finish(
+                context.job_id, JobStatus.FAILED, error=exc.message, result=exc.details or None
+            )
             log.warning("job failed", error=exc.message)
         except Exception as exc:
             self._finish(context.job_id, JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}")

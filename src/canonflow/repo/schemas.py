@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 
-from canonflow.core.enums import ForgeProvider
+from canonflow.core.enums import CommitMode, ForgeProvider
 
 
 def _check_url(value: str) -> str:
@@ -81,6 +81,11 @@ class RepositoryPut(BaseModel):
     forge: ForgeSettings | None = Field(
         default=None, description="Omit to keep the stored forge settings."
     )
+    commit_mode: CommitMode | None = Field(
+        default=None,
+        description="How env_wins writes: pull_request (a branch and a pull request; "
+        "canonical once merged) or push (to `branch` directly). Omit to keep it.",
+    )
 
 
 class RepositoryRead(BaseModel):
@@ -91,6 +96,7 @@ class RepositoryRead(BaseModel):
     workflows_dir: str
     has_credentials: bool
     forge: ForgeRead
+    commit_mode: CommitMode
     last_synced_commit: str | None
     last_synced_at: datetime | None
 

@@ -85,6 +85,8 @@ def put(
         repository.auth_secret = _seal_auth(secrets, data.auth)
     if data.forge is not None:
         _set_forge(secrets, repository, data.forge)
+    if data.commit_mode is not None:
+        repository.commit_mode = data.commit_mode
     session.flush()
     audit.record_by(
         session,
@@ -98,6 +100,7 @@ def put(
             "workflows_dir": data.workflows_dir,
             "credentials": "changed" if data.auth is not None else "kept",
             "forge": repository.forge_provider.value,
+            "commit_mode": repository.commit_mode.value,
         },
     )
     return repository
@@ -115,6 +118,7 @@ def read(repository: GitRepository) -> RepositoryRead:
             repository=repository.forge_repository,
             has_token=repository.forge_token is not None,
         ),
+        commit_mode=repository.commit_mode,
         last_synced_commit=repository.last_synced_commit,
         last_synced_at=repository.last_synced_at,
     )

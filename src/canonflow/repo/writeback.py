@@ -48,6 +48,22 @@ def write_back(
     with transaction(sessions) as session:
         access = service.access(secrets, service.get_or_raise(session, tenant_id))
         files = _files(session, tenant_id, canonical_ids, access.workflows_dir)
+    return write_files(
+        access, cache_root=cache_root, files=files, branch=branch, message=message, author=author
+    )
+
+
+def write_files(
+    access: service.RepoAccess,
+    *,
+    cache_root: Path,
+    files: dict[str, bytes | None],
+    branch: str,
+    message: str,
+    author: Signature = DEFAULT_AUTHOR,
+) -> WriteBackResult:
+    """Commit `files` (path → content) on `branch` and push it (see `write_back`). The
+    caller holds the cache lease."""
     try:
         with GitRepository.open_or_clone(
             access.cache_dir(cache_root), access.url, access.auth

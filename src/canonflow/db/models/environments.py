@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from canonflow.core.enums import EnvironmentKind, ForgeProvider
+from canonflow.core.enums import CommitMode, EnvironmentKind, ForgeProvider
 from canonflow.crypto import Sealed
 from canonflow.db.base import Base, created_at, enum_type, tenant_fk, updated_at, uuid_pk
 from canonflow.db.types import SealedSecret
@@ -64,6 +64,9 @@ class GitRepository(Base):
     forge_api_url: Mapped[str | None] = mapped_column(String(2000))
     forge_repository: Mapped[str | None] = mapped_column(String(300))  # "owner/name"
     forge_token: Mapped[Sealed | None] = mapped_column(SealedSecret)
+    commit_mode: Mapped[CommitMode] = mapped_column(
+        enum_type(CommitMode, "commit_mode"), default=CommitMode.PULL_REQUEST
+    )
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
 

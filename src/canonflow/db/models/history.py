@@ -59,7 +59,11 @@ class Snapshot(Base):
     """What an overwrite replaced: restorable."""
 
     __tablename__ = "snapshots"
-    __table_args__ = (Index(None, "tenant_id", "created_at"),)
+    __table_args__ = (
+        Index(None, "tenant_id", "created_at"),
+        Index("ix_snapshots_tenant_mapping", "tenant_id", "mapping_id"),
+        Index("ix_snapshots_tenant_canonical", "tenant_id", "canonical_id"),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     tenant_id: Mapped[uuid.UUID] = tenant_fk()

@@ -1,0 +1,183 @@
+"""What reconcile reads from the database: the cells of a plan, and per environment the
+reference map and the credentials its own workflows use."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from canonflow.core.status import MappingStatus
+from canonflow.db.models import CanonicalWorkflow, CredentialBinding, Environment, WorkflowEnvMap
+
+_CREDENTIAL_SCAN_CHUNK = 200  # workflows parsed at a time while learning credentials
+
+
+@dataclass(frozen=True)
+class PlanRow:
+    """One canonical workflow in one environment; `mapping_id` None: absent there."""
+
+    canonical_id: uuid.UUID
+    slug: str
+    name: str
+    in_git: bool
+    canonical_hash: str | None
+    environment_id: uuid.UUID
+    environment: str
+    mapping_id: uuid.UUID | None = None
+    n8n_workflow_id: str | None = None
+    status: MappingStatus | None = None
+    env_hash: str | None = None
+    git_hash: str | None = None
+    base_hash: str | None = None
+
+
+def environments(
+    session: Session, tenant_id: uuid.UUID, wanted: Sequence[uuid.UUID] | None
+) -> list[Environment]:
+    """The tenant's environments by name (those of `wanted` when given; unknown ids are
+    the caller's to report)."""
+    query = select(Environment).where(Environment.tenant_id == tenant_id)
+    if wanted is not None:
+        query = query.where(Environment.id.in_(wanted))
+    return list(session.scalars(query.order_by(Environment.name)))
+
+
+def canonicals(
+    session: Session, tenant_id: uuid.UUID, wanted: Sequence[uuid.UUID]
+) -> list[CanonicalWorkflow]:
+    return list(
+        session.scalars(
+            select(CanonicalWorkflow).where(
+                CanonicalWorkflow.tenant_id == tenant_id,
+                CanonicalWorkflow.id.in_(wanted),
+                CanonicalWorkflow.is_deleted.is_(False),
+            )
+        )
+    )
+
+
+def plan_rows(
+    session: Session,
+    tenant_id: uuid.UUID,
+    envs: Sequence[Environment],
+    canonical_ids: Sequence[uuid.UUID] | None,
+) -> list[PlanRow]:
+    """Every mapping of a live canonical workflow in `envs` (not deleted), by name; with
+    `canonical_ids`, only theirs, plus a row for each environment where one is absent."""
+    c, m = CanonicalWorkflow, WorkflowEnvMap
+    names = {e.id: e.name for e in envs}
+    query = (
+        select(
+            c.id,
+            c.canonical_slug,
+            c.name,
+            c.git_blob_id,
+            c.content_hash,
+            m.environment_id,
+            m.id.label("mapping_id"),
+            m.n8n_workflow_id,
+            m.status,
+            m.env_content_hash,
+            m.git_content_hash,
+            m.base_content_hash,
+        )
+        .join(m, m.canonical_id == c.id)
+        .where(
+            c.tenant_id == tenant_id,
+            c.is_deleted.is_(False),
+            m.tenant_id == tenant_id,
+            m.environment_id.in_(list(names)),
+            m.status != MappingStatus.DELETED,
+        )
+        .order_by(c.name, c.id, m.environment_id)
+    )
+    if canonical_ids is not None:
+        query = query.where(c.id.in_(canonical_ids))
+    rows = [_row(r, names[r.environment_id]) for r in session.execute(query)]
+    if canonical_ids is None:
+        return rows
+    present = {(r.canonical_id, r.environment_id) for r in rows}
+    for canonical in canonicals(session, tenant_id, canonical_ids):
+        for environment in envs:
+            if (canonical.id, environment.id) not in present:
+                rows.append(_absent(canonical, environment))
+    return sorted(rows, key=lambda r: (r.name, str(r.canonical_id), r.environment))
+
+
+def _row(r: Any, environment: str) -> PlanRow:
+    in_git = r.git_blob_id is not None
+    return PlanRow(
+        canonical_id=r.id,
+        slug=r.canonical_slug,
+        name=r.name,
+        in_git=in_git,
+        canonical_hash=r.content_hash,
+        environment_id=r.environment_id,
+        environment=environment,
+        mapping_id=r.mapping_id,
+        n8n_workflow_id=r.n8n_workflow_id,
+        status=r.status,
+        env_hash=r.env_content_hash,
+        git_hash=r.git_content_hash if in_git else None,
+        base_hash=r.base_content_hash,
+    )
+
+
+def _absent(canonical: CanonicalWorkflow, environment: Environment) -> PlanRow:
+    return PlanRow(
+        canonical_id=canonical.id,
+        slug=canonical.canonical_slug,
+        name=canonical.name,
+        in_git=canonical.git_blob_id is not None,
+        canonical_hash=canonical.content_hash,
+        environment_id=environment.id,
+        environment=environment.name,
+        git_hash=canonical.content_hash if canonical.git_blob_id is not None else None,
+    )
+
+
+def workflow_ids(session: Session, environment_id: uuid.UUID) -> dict[str, str]:
+    """Canonical slug → the environment's n8n workflow id, for its linked workflows."""
+    rows = session.execute(
+        select(CanonicalWorkflow.canonical_slug, WorkflowEnvMap.n8n_workflow_id)
+        .join(CanonicalWorkflow, CanonicalWorkflow.id == WorkflowEnvMap.canonical_id)
+        .where(
+            WorkflowEnvMap.environment_id == environment_id,
+            WorkflowEnvMap.status == MappingStatus.LINKED,
+        )
+    )
+    return {row.canonical_slug: row.n8n_workflow_id for row in rows}
+
+
+def stored_workflows(session: Session, environment_id: uuid.UUID) -> Iterator[dict[str, Any]]:
+    """The environment's workflows as its last sync stored them, a chunk at a time (n8n
+    1.x cannot list credentials: its workflows' references are how they are learned)."""
+    result = session.execute(
+        select(WorkflowEnvMap.workflow_data)
+        .where(
+            WorkflowEnvMap.environment_id == environment_id,
+            WorkflowEnvMap.status != MappingStatus.DELETED,
+            WorkflowEnvMap.workflow_data.is_not(None),
+        )
+        .execution_options(yield_per=_CREDENTIAL_SCAN_CHUNK)
+    )
+    for (data,) in result:
+        if isinstance(data, dict):
+            yield data
+
+
+def bindings(session: Session, environment_id: uuid.UUID) -> list[tuple[str, str, str]]:
+    """The explicit credential bindings of an environment: (type, logical name, n8n id)."""
+    rows = session.execute(
+        select(
+            CredentialBinding.credential_type,
+            CredentialBinding.logical_name,
+            CredentialBinding.n8n_credential_id,
+        ).where(CredentialBinding.environment_id == environment_id)
+    )
+    return [(row[0], row[1], row[2]) for row in rows]

@@ -1,0 +1,83 @@
+"""The semantic diff of one canonical workflow in one environment against Git's version or
+the base (the version both sides last agreed on), from the database and the local copy."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any, Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from canonflow.core.diff import diff_workflows
+from canonflow.core.diff_render import render_diff
+from canonflow.crypto import SecretBox
+from canonflow.db.models import WorkflowEnvMap
+from canonflow.errors import NotFound
+from canonflow.reconcile import history
+from canonflow.sync.mappings import reference_slugs
+
+Against = Literal["git", "base"]
+
+
+def workflow_diff(
+    session: Session,
+    secrets: SecretBox,
+    *,
+    tenant_id: uuid.UUID,
+    canonical_id: uuid.UUID,
+    environment_id: uuid.UUID,
+    against: Against,
+    cache_root: Path,
+) -> dict[str, Any]:
+    """From the `against` side to the environment's version: what n8n holds that the other
+    side does not. Reference ids are compared as canonical slugs."""
+    canonical = history.canonical_or_404(session, tenant_id, canonical_id)
+    mapping = session.scalars(
+        select(WorkflowEnvMap).where(
+            WorkflowEnvMap.tenant_id == tenant_id,
+            WorkflowEnvMap.canonical_id == canonical_id,
+            WorkflowEnvMap.environment_id == environment_id,
+        )
+    ).one_or_none()
+    if mapping is None or mapping.workflow_data is None:
+        raise NotFound(
+            f"canonical workflow {canonical.canonical_slug} has no workflow in environment "
+            f"{environment_id}"
+        )
+    if against == "git":
+        old, old_hash = dict(canonical.workflow_definition), canonical.content_hash
+    else:
+        old_hash = mapping.base_content_hash
+        old = _base_version(session, secrets, canonical, old_hash, cache_root)
+    refs = reference_slugs(session, environment_id)
+    diff = diff_workflows(old, mapping.workflow_data, old_refs=refs, new_refs=refs)
+    return {
+        "canonical_id": canonical.id,
+        "environment_id": environment_id,
+        "against": against,
+        "from_hash": old_hash,
+        "to_hash": mapping.env_content_hash,
+        "identical": diff.is_empty,
+        "diff": diff.to_dict(),
+        "lines": [{"kind": line.kind.value, "text": line.text} for line in render_diff(diff)],
+    }
+
+
+def _base_version(
+    session: Session, secrets: SecretBox, canonical: Any, digest: str | None, cache_root: Path
+) -> dict[str, Any]:
+    if digest is None:
+        raise NotFound("no base yet: the two sides have never agreed (diff against git)")
+    if digest == canonical.content_hash:
+        return dict(canonical.workflow_definition)
+    found = history.snapshot_with_hash(session, canonical.tenant_id, canonical.id, digest)
+    if found is None:
+        ref = history.file_ref(session, secrets, canonical, cache_root)
+        found = history.version_with_hash(ref, digest)
+    if found is None:
+        raise NotFound(
+            f"the base version ({digest[:15]}) is neither in Git's history nor a snapshot"
+        )
+    return found

@@ -1,0 +1,144 @@
+"""The plan: per mapping in scope, what a strategy does and why (`core.reconcile`), with the
+deploys checked against each target's credentials and workflow references. Read only: from
+the database, never n8n or Git (DESIGN §6a)."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from canonflow.core.credential_index import CredentialIndex, credential_index
+from canonflow.core.deploy import DeployBlocked, build_deploy_body
+from canonflow.core.reconcile import Action, Cell, Decision, Strategy, Winner, plan
+from canonflow.errors import NotFound
+from canonflow.reconcile import cells
+from canonflow.reconcile.cells import PlanRow
+from canonflow.reconcile.schemas import Blocker, PlanItem, ReconcileRequest
+
+
+@dataclass
+class Plan:
+    strategy: Strategy
+    items: list[PlanItem]
+    counts: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def acting(self) -> list[PlanItem]:
+        return [i for i in self.items if i.action in (Action.DEPLOY, Action.COMMIT)]
+
+
+@dataclass
+class TargetFacts:
+    """What a deploy to one environment needs from the database."""
+
+    credentials: CredentialIndex
+    workflow_ids: dict[str, str]  # canonical slug -> n8n workflow id
+    refs: dict[str, str]  # n8n workflow id -> canonical slug
+
+
+def make_plan(session: Session, tenant_id: uuid.UUID, request: ReconcileRequest) -> Plan:
+    envs = cells.environments(session, tenant_id, request.scope.environment_ids)
+    _check_known(request.scope.environment_ids, [e.id for e in envs], "environment")
+    canonical_ids = request.scope.canonical_ids
+    if canonical_ids is not None:
+        found = [c.id for c in cells.canonicals(session, tenant_id, canonical_ids)]
+        _check_known(canonical_ids, found, "canonical workflow")
+    rows = cells.plan_rows(session, tenant_id, envs, canonical_ids)
+    decisions = plan(
+        [_cell(row, scoped=canonical_ids is not None) for row in rows],
+        request.strategy,
+        forced=[row.mapping_id in set(request.force) for row in rows],
+        choices=[_choice(request.choices, row) for row in rows],
+    )
+    result = Plan(request.strategy, [])
+    targets: dict[uuid.UUID, TargetFacts] = {}
+    definitions = _definitions(session, tenant_id, rows, decisions)
+    for row, decision in zip(rows, decisions, strict=True):
+        blockers: list[Blocker] = []
+        if decision.action is Action.DEPLOY:
+            facts = targets.get(row.environment_id) or target_facts(session, row.environment_id)
+            targets[row.environment_id] = facts
+            blockers = deploy_blockers(definitions[row.canonical_id], facts)
+            if blockers:
+                decision = Decision(Action.BLOCKED, _blocked_reason(blockers), decision.state)
+        result.counts[decision.action.value] += 1
+        if decision.action is not Action.NONE or canonical_ids is not None:
+            result.items.append(_item(row, decision, blockers))
+    return result
+
+
+def target_facts(session: Session, environment_id: uuid.UUID) -> TargetFacts:
+    index = credential_index(
+        cells.stored_workflows(session, environment_id), cells.bindings(session, environment_id)
+    )
+    ids = cells.workflow_ids(session, environment_id)
+    return TargetFacts(index, ids, {n8n_id: slug for slug, n8n_id in ids.items()})
+
+
+def deploy_blockers(definition: dict[str, object], facts: TargetFacts) -> list[Blocker]:
+    """Why `definition` cannot be written to the target (empty: it can)."""
+    try:
+        build_deploy_body(
+            definition, target=None, credentials=facts.credentials, workflow_ids=facts.workflow_ids
+        )
+    except DeployBlocked as blocked:
+        return [Blocker(kind=b.kind.value, detail=b.detail) for b in blocked.blockers]
+    return []
+
+
+def _blocked_reason(blockers: Sequence[Blocker]) -> str:
+    return "cannot deploy: " + "; ".join(b.detail for b in blockers)
+
+
+def _definitions(
+    session: Session, tenant_id: uuid.UUID, rows: list[PlanRow], decisions: list[Decision]
+) -> dict[uuid.UUID, dict[str, object]]:
+    wanted = {
+        r.canonical_id for r, d in zip(rows, decisions, strict=True) if d.action is Action.DEPLOY
+    }
+    if not wanted:
+        return {}
+    return {c.id: c.workflow_definition for c in cells.canonicals(session, tenant_id, list(wanted))}
+
+
+def _cell(row: PlanRow, *, scoped: bool) -> Cell:
+    return Cell(
+        canonical_key=str(row.canonical_id),
+        status=row.status,
+        env_hash=row.env_hash,
+        git_hash=row.git_hash,
+        base_hash=row.base_hash,
+        scoped=scoped,
+    )
+
+
+def _choice(choices: dict[uuid.UUID, Winner], row: PlanRow) -> Winner | None:
+    return choices.get(row.mapping_id) if row.mapping_id is not None else None
+
+
+def _item(row: PlanRow, decision: Decision, blockers: list[Blocker]) -> PlanItem:
+    return PlanItem(
+        mapping_id=row.mapping_id,
+        canonical_id=row.canonical_id,
+        slug=row.slug,
+        name=row.name,
+        environment_id=row.environment_id,
+        environment=row.environment,
+        action=decision.action,
+        reason=decision.reason,
+        state=decision.state,
+        env_hash=row.env_hash,
+        git_hash=row.git_hash,
+        base_hash=row.base_hash,
+        blockers=blockers,
+    )
+
+
+def _check_known(wanted: Sequence[uuid.UUID] | None, found: Sequence[uuid.UUID], what: str) -> None:
+    missing = set(wanted or ()) - set(found)
+    if missing:
+        raise NotFound(f"no {what} {sorted(map(str, missing))[0]}")

@@ -1,0 +1,161 @@
+"""Reconcile requests: a plan, or its application as a job; deploys (rollback) and
+restores of snapshots go through the same job. Services flush; the caller commits."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from canonflow import audit
+from canonflow.core.enums import JobStatus, SnapshotSide
+from canonflow.core.reconcile import Action
+from canonflow.core.status import MappingStatus
+from canonflow.db.models import BackgroundJob, Environment, WorkflowEnvMap
+from canonflow.errors import Conflict, Invalid, NotFound
+from canonflow.jobs import repository as jobs_repository
+from canonflow.jobs import service as jobs
+from canonflow.jobs.registry import JobRegistry
+from canonflow.reconcile import history, snapshots
+from canonflow.reconcile.apply import RECONCILE_APPLY
+from canonflow.reconcile.items import ApplyItem, BaseAfter, Kind
+from canonflow.reconcile.planning import Plan, make_plan
+from canonflow.reconcile.schemas import DeployRequest, PlanItem, ReconcileRequest
+from canonflow.tenancy.service import Principal
+
+
+def reconcile(
+    session: Session, registry: JobRegistry, principal: Principal, request: ReconcileRequest
+) -> Plan | BackgroundJob:
+    """The plan (dry run), or a job applying it."""
+    plan = make_plan(session, principal.tenant_id, request)
+    if request.dry_run:
+        return plan
+    items = [_item(i) for i in plan.acting]
+    if not items:
+        raise Conflict(
+            "nothing to apply: the plan has no deploy or commit (see its items' reasons)",
+            details={"counts": dict(plan.counts)},
+        )
+    return enqueue_apply(session, registry, principal, items, f"reconcile {request.strategy.value}")
+
+
+def deploy(
+    session: Session,
+    registry: JobRegistry,
+    principal: Principal,
+    canonical_id: uuid.UUID,
+    request: DeployRequest,
+) -> BackgroundJob:
+    """Deploy the canonical version, or the file as `commit` had it (a rollback), to one
+    environment: overwrites what is there (a snapshot keeps it), creates it if absent."""
+    canonical = history.canonical_or_404(session, principal.tenant_id, canonical_id)
+    if canonical.is_deleted:
+        raise Conflict(f"canonical workflow {canonical.canonical_slug} is deleted")
+    _environment_or_404(session, principal.tenant_id, request.environment_id)
+    mapping = _mapping(session, principal.tenant_id, canonical_id, request.environment_id)
+    if mapping is not None and mapping.status in (MappingStatus.IGNORED, MappingStatus.DELETED):
+        raise Conflict(f"its workflow in that environment is {mapping.status.value}")
+    source = f"commit:{request.commit}" if request.commit else "canonical"
+    item = ApplyItem(
+        Kind.DEPLOY, canonical_id, request.environment_id, mapping.id if mapping else None,
+        None, None, source, BaseAfter.WRITTEN,
+    )  # fmt: skip
+    what = f"rollback to {request.commit[:12]}" if request.commit else "deploy"
+    return enqueue_apply(session, registry, principal, [item], f"{what} {canonical.canonical_slug}")
+
+
+def restore(
+    session: Session, registry: JobRegistry, principal: Principal, snapshot_id: uuid.UUID
+) -> BackgroundJob:
+    """Put a snapshot back on its side: n8n (a deploy) or Git (a commit)."""
+    snapshot = snapshots.get_or_raise(session, principal.tenant_id, snapshot_id)
+    if snapshot.canonical_id is None or snapshot.environment_id is None:
+        raise Conflict("the snapshot's workflow or environment no longer exists")
+    mapping = _mapping(session, principal.tenant_id, snapshot.canonical_id, snapshot.environment_id)
+    kind = Kind.DEPLOY if snapshot.side is SnapshotSide.ENV else Kind.COMMIT
+    item = ApplyItem(
+        kind, snapshot.canonical_id, snapshot.environment_id, mapping.id if mapping else None,
+        None, None, f"snapshot:{snapshot.id}", BaseAfter.KEEP,
+    )  # fmt: skip
+    return enqueue_apply(session, registry, principal, [item], f"restore snapshot {snapshot.id}")
+
+
+def enqueue_apply(
+    session: Session,
+    registry: JobRegistry,
+    principal: Principal,
+    items: list[ApplyItem],
+    reason: str,
+) -> BackgroundJob:
+    """Queue the writes, unless an apply is already queued or running for the tenant."""
+    for status in (JobStatus.RUNNING, JobStatus.QUEUED):
+        active = jobs_repository.list_page(
+            session, principal.tenant_id, limit=1, status=status, job_type=RECONCILE_APPLY
+        )
+        if active:
+            raise Conflict(
+                f"an apply is already {status.value} (job {active[0].id}): wait for it",
+                details={"job_id": str(active[0].id)},
+            )
+    params: dict[str, Any] = {
+        "items": [i.as_dict() for i in items],
+        "reason": reason,
+        "actor": principal.name,
+        "actor_token_id": str(principal.token_id) if principal.token_id else None,
+    }
+    job = jobs.enqueue(
+        session,
+        registry,
+        tenant_id=principal.tenant_id,
+        job_type=RECONCILE_APPLY,
+        params=params,
+        created_by=principal,
+    )
+    audit.record_by(
+        session,
+        principal,
+        action="reconcile.apply",
+        target_type="background_job",
+        target_id=str(job.id),
+        details={"reason": reason, "items": len(items)},
+    )
+    return job
+
+
+def _item(planned: PlanItem) -> ApplyItem:
+    if planned.action is Action.DEPLOY:
+        return ApplyItem(
+            Kind.DEPLOY, planned.canonical_id, planned.environment_id, planned.mapping_id,
+            planned.env_hash, planned.git_hash,
+        )  # fmt: skip
+    if planned.action is Action.COMMIT:
+        return ApplyItem(
+            Kind.COMMIT, planned.canonical_id, planned.environment_id, planned.mapping_id,
+            planned.env_hash, planned.git_hash, "environment",
+        )  # fmt: skip
+    raise Invalid(f"{planned.action.value} is not applied")
+
+
+def _environment_or_404(session: Session, tenant_id: uuid.UUID, environment_id: uuid.UUID) -> None:
+    found = session.scalars(
+        select(Environment.id).where(
+            Environment.tenant_id == tenant_id, Environment.id == environment_id
+        )
+    ).one_or_none()
+    if found is None:
+        raise NotFound(f"no environment {environment_id}")
+
+
+def _mapping(
+    session: Session, tenant_id: uuid.UUID, canonical_id: uuid.UUID, environment_id: uuid.UUID
+) -> WorkflowEnvMap | None:
+    return session.scalars(
+        select(WorkflowEnvMap).where(
+            WorkflowEnvMap.tenant_id == tenant_id,
+            WorkflowEnvMap.canonical_id == canonical_id,
+            WorkflowEnvMap.environment_id == environment_id,
+        )
+    ).one_or_none()

@@ -1,0 +1,17 @@
+"""The reconcile apply job type."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from canonflow.config import Settings
+from canonflow.crypto import SecretBox
+from canonflow.jobs.registry import JobContext, JobRegistry
+from canonflow.reconcile.apply import RECONCILE_APPLY, run_apply
+
+
+def register(registry: JobRegistry, secrets: SecretBox, settings: Settings) -> None:
+    def run(context: JobContext) -> dict[str, Any]:
+        return run_apply(context, secrets, settings.resolved_git_cache_dir)
+
+    registry.register(RECONCILE_APPLY, run)
