@@ -54,15 +54,13 @@ def deploy_item(
         return Outcome(item, Result.STALE, "Git changed since the plan: plan again")
     if item.mapping_id is None and mapping is not None:
         return Outcome(item, Result.STALE, "the workflow appeared in n8n since the plan")
-    target = None
+    target, current = None, None
     if n8n_id is not None:
         try:
             target = client.get_workflow(n8n_id)
         except N8nNotFound:
             return Outcome(item, Result.STALE, f"workflow {n8n_id} was deleted in n8n")
         current = content_hash(target, facts.refs)
-        if item.expected_env_hash is not None and current != item.expected_env_hash:
-            return Outcome(item, Result.STALE, "the workflow changed in n8n since the plan")
     try:
         body = build_deploy_body(
             dict(definition),
@@ -72,6 +70,13 @@ def deploy_item(
         )
     except DeployBlocked as blocked:
         return Outcome(item, Result.BLOCKED, str(blocked))
+    if target is not None and current == body.content_hash:
+        # already there (a run cut short after n8n took the write): record it, write nothing
+        with transaction(sessions) as session:
+            _record(session, item, target, body.content_hash, canonical_hash, actor)
+        return Outcome(item, Result.APPLIED, "already in n8n", current, n8n_id)
+    if item.expected_env_hash is not None and current != item.expected_env_hash:
+        return Outcome(item, Result.STALE, "the workflow changed in n8n since the plan")
     snapshot_id = _snapshot(sessions, item, target, facts, actor)
     if n8n_id is not None:
         written = client.update_workflow(n8n_id, body.body)

@@ -1,0 +1,158 @@
+"""n8n killed in the middle of an apply of 50 deploys: the job fails cleanly, what was
+applied is recorded, and a rerun finishes the rest. A real n8n of the test's own (it is
+killed), reached through `tests.support.proxy.FaultProxy` so the kill can be timed to the
+eleventh write."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import orjson
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from canonflow.app import create_app
+from canonflow.core.enums import CommitMode, Role
+from canonflow.core.sync_state import SyncState, derive_sync_state
+from canonflow.db.engine import transaction
+from canonflow.db.models import BackgroundJob, CanonicalWorkflow, Environment, WorkflowEnvMap
+from canonflow.onboarding.inventory import run_inventory
+from canonflow.repo import service as repositories
+from canonflow.repo.schemas import RepositoryPut
+from canonflow.repo.sync import sync_repository
+from canonflow.repo.writeback import write_back
+from canonflow.runtime import Runtime
+from canonflow.tenancy.service import Principal
+from tests.factories import bearer, make_tenant, make_token
+from tests.support.git_remotes import WorkingClone, make_bare_remote
+from tests.support.n8n import N8nInstance
+from tests.support.n8n_fixtures import bulk_create, make_workflow
+from tests.support.proxy import FaultProxy, ProxyRequest
+
+COUNT, KILL_AT = 50, 11
+
+
+def _states(runtime: Runtime, environment_id: uuid.UUID) -> list[SyncState]:
+    with transaction(runtime.sessions) as session:
+        rows = session.scalars(
+            select(WorkflowEnvMap).where(WorkflowEnvMap.environment_id == environment_id)
+        ).all()
+        return [
+            derive_sync_state(r.env_content_hash, r.git_content_hash, r.base_content_hash)
+            for r in rows
+        ]
+
+
+def _onboard(runtime: Runtime, proxy_url: str, n8n: N8nInstance, tmp_path: Path) -> dict[str, Any]:
+    remote = make_bare_remote(tmp_path / "remotes")
+    url = f"file://{remote}"
+    with transaction(runtime.sessions) as session:
+        tenant = make_tenant(session)
+        stage = Environment(
+            tenant_id=tenant.id,
+            name="stage",
+            base_url=proxy_url,
+            api_key=runtime.secrets.seal(n8n.api_key),
+            is_anchor=True,
+        )
+        session.add(stage)
+        session.flush()
+        principal = Principal(tenant.id, tenant.slug, None, "tester", Role.ADMIN)
+        put = RepositoryPut(url=url, branch="main", commit_mode=CommitMode.PUSH)
+        repositories.put(session, runtime.secrets, principal, put)
+        headers = bearer(make_token(session, tenant, role=Role.OPERATOR))
+        tenant_id, stage_id = tenant.id, stage.id
+    run_inventory(runtime.sessions, runtime.secrets, tenant_id=tenant_id)
+    clone = WorkingClone(url, tmp_path / "work")
+    clone.write("README.md", "x\n")
+    clone.commit("initial")
+    clone.git("push", "--quiet", "origin", "HEAD:main")
+    cache = runtime.settings.resolved_git_cache_dir
+    with transaction(runtime.sessions) as session:
+        ids = list(
+            session.scalars(
+                select(CanonicalWorkflow.id).where(CanonicalWorkflow.tenant_id == tenant_id)
+            )
+        )
+    write_back(
+        runtime.sessions, runtime.secrets, tenant_id=tenant_id, cache_root=cache,
+        canonical_ids=ids, branch="main", message="onboard",
+    )  # fmt: skip
+    clone.git("pull", "--quiet", "origin", "main")
+    for path in sorted((clone.directory / "workflows").glob("*.json")):  # one Git edit each
+        document = orjson.loads(path.read_bytes())
+        document["nodes"].append(
+            {"name": "Added", "type": "n8n-nodes-base.noOp", "typeVersion": 1,
+             "position": [900, 300], "parameters": {}}
+        )  # fmt: skip
+        path.write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
+    clone.commit("add a node everywhere")
+    clone.git("push", "--quiet", "origin", "HEAD:main")
+    sync_repository(
+        runtime.sessions, runtime.secrets, tenant_id=tenant_id, cache_root=cache,
+        max_file_bytes=5_000_000,
+    )  # fmt: skip
+    return {"tenant_id": tenant_id, "stage_id": stage_id, "headers": headers}
+
+
+def test_n8n_killed_mid_apply_fails_cleanly_and_a_rerun_finishes(
+    runtime: Runtime, n8n_factory: Any, tmp_path: Path
+) -> None:
+    n8n: N8nInstance = n8n_factory()
+    bulk_create(n8n, [make_workflow(f"Flow {i:02d}", 4) for i in range(COUNT)])
+    with FaultProxy(n8n.base_url) as proxy:
+        setup = _onboard(runtime, proxy.base_url, n8n, tmp_path)
+        assert _states(runtime, setup["stage_id"]).count(SyncState.OUT_OF_DATE) == COUNT
+        puts = 0
+
+        def kill_on_the_eleventh_write(request: ProxyRequest) -> None:
+            nonlocal puts
+            if request.method == "PUT":
+                puts += 1
+                if puts == KILL_AT:
+                    n8n.kill()  # before the proxy forwards this write
+
+        proxy.on_request(kill_on_the_eleventh_write)
+        with TestClient(create_app(runtime=runtime)) as client:
+            body = {"strategy": "git_wins", "dry_run": False}
+            accepted = client.post(
+                "/api/v1/canonical/reconcile", json=body, headers=setup["headers"]
+            )
+            assert accepted.status_code == 202, accepted.text
+            job_id = uuid.UUID(accepted.json()["job_id"])
+            runtime.runner.wait(job_id, timeout=300)
+            with transaction(runtime.sessions) as session:
+                job = session.get(BackgroundJob, job_id)
+                assert job is not None
+                status, error, result = job.status.value, job.error, job.result
+            assert status == "failed"
+            assert error is not None and "unreachable" in error and "plan again" in error
+            assert result is not None
+            applied = result["counts"]["applied"]
+            assert applied == KILL_AT - 1
+            assert result["not_attempted"] == COUNT - applied
+            states = _states(runtime, setup["stage_id"])
+            assert states.count(SyncState.IN_SYNC) == applied  # recorded as it went
+            assert states.count(SyncState.OUT_OF_DATE) == COUNT - applied
+
+            proxy.on_request(None)
+            n8n.restart()
+            plan = client.post(
+                "/api/v1/canonical/reconcile",
+                json={"strategy": "git_wins"},
+                headers=setup["headers"],
+            )
+            assert plan.json()["counts"]["deploy"] == COUNT - applied
+            rerun = client.post("/api/v1/canonical/reconcile", json=body, headers=setup["headers"])
+            assert rerun.status_code == 202, rerun.text
+            rerun_id = uuid.UUID(rerun.json()["job_id"])
+            runtime.runner.wait(rerun_id, timeout=300)
+            with transaction(runtime.sessions) as session:
+                finished = session.get(BackgroundJob, rerun_id)
+                assert finished is not None
+                assert finished.status.value == "succeeded", finished.error
+                assert finished.result is not None
+                assert finished.result["counts"] == {"applied": COUNT - applied}
+    assert _states(runtime, setup["stage_id"]) == [SyncState.IN_SYNC] * COUNT
