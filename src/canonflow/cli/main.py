@@ -11,6 +11,7 @@ from canonflow.cli import (
     linking,
     matrix,
     onboarding,
+    reconcile,
     repo,
     server,
     sync,
@@ -36,6 +37,12 @@ app.command("matrix")(matrix.matrix)
 app.command("untracked")(linking.untracked)
 app.command("link")(linking.link)
 app.command("hash")(hashing.hash_files)
+app.command("reconcile")(reconcile.reconcile)
+app.command("diff")(reconcile.diff)
+app.command("versions")(reconcile.versions)
+app.command("deploy")(reconcile.deploy)
+app.command("snapshots")(reconcile.snapshots)
+app.command("restore")(reconcile.restore)
 app.command("serve")(server.serve)
 app.command("secret-key")(server.secret_key)
 

@@ -45,6 +45,7 @@ class ApplyItem:
     expected_git_hash: str | None
     source: str = "canonical"
     base_after: BaseAfter = BaseAfter.WRITTEN
+    label: str = ""  # "<slug>@<environment>", for people reading the job
 
     def as_dict(self) -> dict[str, Any]:
         return {k: (str(v) if isinstance(v, uuid.UUID) else v) for k, v in asdict(self).items()}
@@ -61,6 +62,7 @@ class ApplyItem:
             expected_git_hash=data.get("expected_git_hash"),
             source=data.get("source", "canonical"),
             base_after=BaseAfter(data.get("base_after", BaseAfter.WRITTEN)),
+            label=str(data.get("label") or ""),
         )
 
 
@@ -76,6 +78,7 @@ class Outcome:
     def as_dict(self) -> dict[str, Any]:
         return {
             "kind": self.item.kind.value,
+            "label": self.item.label,
             "canonical_id": str(self.item.canonical_id),
             "environment_id": str(self.item.environment_id),
             "mapping_id": str(self.item.mapping_id) if self.item.mapping_id else None,

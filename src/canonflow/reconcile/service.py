@@ -54,14 +54,14 @@ def deploy(
     canonical = history.canonical_or_404(session, principal.tenant_id, canonical_id)
     if canonical.is_deleted:
         raise Conflict(f"canonical workflow {canonical.canonical_slug} is deleted")
-    _environment_or_404(session, principal.tenant_id, request.environment_id)
+    environment = _environment_or_404(session, principal.tenant_id, request.environment_id)
     mapping = _mapping(session, principal.tenant_id, canonical_id, request.environment_id)
     if mapping is not None and mapping.status in (MappingStatus.IGNORED, MappingStatus.DELETED):
         raise Conflict(f"its workflow in that environment is {mapping.status.value}")
     source = f"commit:{request.commit}" if request.commit else "canonical"
     item = ApplyItem(
         Kind.DEPLOY, canonical_id, request.environment_id, mapping.id if mapping else None,
-        None, None, source, BaseAfter.WRITTEN,
+        None, None, source, BaseAfter.WRITTEN, f"{canonical.canonical_slug}@{environment}",
     )  # fmt: skip
     what = f"rollback to {request.commit[:12]}" if request.commit else "deploy"
     return enqueue_apply(session, registry, principal, [item], f"{what} {canonical.canonical_slug}")
@@ -78,7 +78,7 @@ def restore(
     kind = Kind.DEPLOY if snapshot.side is SnapshotSide.ENV else Kind.COMMIT
     item = ApplyItem(
         kind, snapshot.canonical_id, snapshot.environment_id, mapping.id if mapping else None,
-        None, None, f"snapshot:{snapshot.id}", BaseAfter.KEEP,
+        None, None, f"snapshot:{snapshot.id}", BaseAfter.KEEP, f"snapshot {snapshot.id}",
     )  # fmt: skip
     return enqueue_apply(session, registry, principal, [item], f"restore snapshot {snapshot.id}")
 
@@ -126,27 +126,30 @@ def enqueue_apply(
 
 
 def _item(planned: PlanItem) -> ApplyItem:
+    label = f"{planned.slug}@{planned.environment}"
     if planned.action is Action.DEPLOY:
         return ApplyItem(
             Kind.DEPLOY, planned.canonical_id, planned.environment_id, planned.mapping_id,
-            planned.env_hash, planned.git_hash,
+            planned.env_hash, planned.git_hash, label=label,
         )  # fmt: skip
     if planned.action is Action.COMMIT:
         return ApplyItem(
             Kind.COMMIT, planned.canonical_id, planned.environment_id, planned.mapping_id,
-            planned.env_hash, planned.git_hash, "environment",
+            planned.env_hash, planned.git_hash, "environment", label=label,
         )  # fmt: skip
     raise Invalid(f"{planned.action.value} is not applied")
 
 
-def _environment_or_404(session: Session, tenant_id: uuid.UUID, environment_id: uuid.UUID) -> None:
+def _environment_or_404(session: Session, tenant_id: uuid.UUID, environment_id: uuid.UUID) -> str:
+    """The environment's name."""
     found = session.scalars(
-        select(Environment.id).where(
+        select(Environment.name).where(
             Environment.tenant_id == tenant_id, Environment.id == environment_id
         )
     ).one_or_none()
     if found is None:
         raise NotFound(f"no environment {environment_id}")
+    return found
 
 
 def _mapping(
