@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: LogFormat = LogFormat.AUTO
     job_workers: Annotated[int, Field(ge=1, le=64)] = 2
+    # writes an apply keeps in flight: n8n serves one while canonflow prepares the next
+    deploy_concurrency: Annotated[int, Field(ge=1, le=16)] = 2
     bootstrap_admin: bool = True
     git_cache_dir: Path | None = None
     repo_max_file_bytes: Annotated[int, Field(ge=1024)] = 2 * 1024 * 1024

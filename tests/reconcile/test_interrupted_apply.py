@@ -131,8 +131,9 @@ def test_n8n_killed_mid_apply_fails_cleanly_and_a_rerun_finishes(
             assert error is not None and "unreachable" in error and "plan again" in error
             assert result is not None
             applied = result["counts"]["applied"]
-            assert applied == KILL_AT - 1
-            assert result["not_attempted"] == COUNT - applied
+            # two writes in flight: the one before the kill may have been cut short too
+            assert KILL_AT - 2 <= applied <= KILL_AT - 1
+            assert result["not_attempted"] == COUNT - applied - result["counts"].get("failed", 0)
             states = _states(runtime, setup["stage_id"])
             assert states.count(SyncState.IN_SYNC) == applied  # recorded as it went
             assert states.count(SyncState.OUT_OF_DATE) == COUNT - applied

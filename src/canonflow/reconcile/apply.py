@@ -1,12 +1,16 @@
 """The apply job (`canonical.reconcile.apply`): the planned writes, each re-checked just
-before it is made. Deploys go one by one (an outcome each, progress after each); commits go
-together in one Git commit. n8n that stops answering ends the job: what was applied is in
-the job's result and recorded on the mappings, so planning again finishes the rest."""
+before it is made. Deploys run `concurrency` at a time (n8n serves one write while the
+next is read and prepared; an outcome and progress after each); commits go together in
+one Git commit. n8n that stops answering ends the job: the writes in flight finish, none
+start, what was applied is in the job's result and recorded on the mappings, so planning
+again finishes the rest."""
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -41,8 +45,13 @@ class _Clients:
         self._sessions, self._secrets, self._tenant_id = sessions, secrets, tenant_id
         self._stack = stack
         self._open: dict[uuid.UUID, N8nClient] = {}
+        self._lock = threading.Lock()
 
     def __call__(self, environment_id: uuid.UUID) -> N8nClient:
+        with self._lock:
+            return self._client(environment_id)
+
+    def _client(self, environment_id: uuid.UUID) -> N8nClient:
         if environment_id not in self._open:
             with transaction(self._sessions) as session:
                 environment = environments.get_or_raise(session, self._tenant_id, environment_id)
@@ -52,7 +61,9 @@ class _Clients:
         return self._open[environment_id]
 
 
-def run_apply(context: JobContext, secrets: SecretBox, cache_root: Path) -> dict[str, Any]:
+def run_apply(
+    context: JobContext, secrets: SecretBox, cache_root: Path, *, concurrency: int = 1
+) -> dict[str, Any]:
     params = context.params
     items = [ApplyItem.from_dict(d) for d in params["items"]]
     actor = Actor(
@@ -66,7 +77,8 @@ def run_apply(context: JobContext, secrets: SecretBox, cache_root: Path) -> dict
     with ExitStack() as stack:
         clients = _Clients(context.sessions, secrets, context.tenant_id, stack)
         try:
-            _deploys(context, secrets, cache_root, items, clients, actor, outcomes)
+            deploys = _Deploys(context, secrets, cache_root, clients, actor, len(items))
+            deploys.run([i for i in items if i.kind is Kind.DEPLOY], concurrency, outcomes)
             commits = [i for i in items if i.kind is Kind.COMMIT]
             if commits:
                 outcomes += commit_items(
@@ -90,38 +102,62 @@ def run_apply(context: JobContext, secrets: SecretBox, cache_root: Path) -> dict
     return summary(outcomes, len(items))
 
 
-def _deploys(
-    context: JobContext,
-    secrets: SecretBox,
-    cache_root: Path,
-    items: list[ApplyItem],
-    clients: _Clients,
-    actor: Actor,
-    outcomes: list[Outcome],
-) -> None:
-    facts: dict[uuid.UUID, TargetFacts] = {}
-    for item in items:
-        if item.kind is not Kind.DEPLOY:
-            continue
-        if item.environment_id not in facts:
-            with transaction(context.sessions) as session:
-                facts[item.environment_id] = target_facts(session, item.environment_id)
-        definition = definition_for(
-            context.sessions, secrets, item, tenant_id=context.tenant_id, cache_root=cache_root
-        )
+class _Deploys:
+    """The deploy items, `concurrency` at a time; the first n8n failure stops new ones."""
+
+    def __init__(
+        self,
+        context: JobContext,
+        secrets: SecretBox,
+        cache_root: Path,
+        clients: _Clients,
+        actor: Actor,
+        total: int,
+    ) -> None:
+        self.context, self.secrets, self.cache_root = context, secrets, cache_root
+        self.clients, self.actor, self.total = clients, actor, total
+        self.stop = threading.Event()
+        self.failure: N8nError | None = None
+        self.lock = threading.Lock()
+        self.facts: dict[uuid.UUID, TargetFacts] = {}
+
+    def run(self, items: list[ApplyItem], concurrency: int, outcomes: list[Outcome]) -> None:
+        for environment_id in dict.fromkeys(i.environment_id for i in items):
+            with transaction(self.context.sessions) as session:
+                self.facts[environment_id] = target_facts(session, environment_id)
+        self.outcomes = outcomes
+        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="deploy") as pool:
+            for _ in pool.map(self._one, items):
+                pass
+        if self.failure is not None:
+            raise self.failure
+
+    def _one(self, item: ApplyItem) -> None:
+        if self.stop.is_set():
+            return
         try:
+            definition = definition_for(
+                self.context.sessions, self.secrets, item,
+                tenant_id=self.context.tenant_id, cache_root=self.cache_root,
+            )  # fmt: skip
+            client = self.clients(item.environment_id)
+            facts = self.facts[item.environment_id]
             outcome = deploy_item(
-                context.sessions,
-                clients(item.environment_id),
-                facts[item.environment_id],
-                item,
-                definition,
-                actor,
+                self.context.sessions, client, facts, item, definition, self.actor
             )
         except N8nRejected as exc:  # this workflow only: n8n refused its body
             outcome = Outcome(item, Result.FAILED, exc.message)
-        outcomes.append(outcome)
-        context.report_progress(len(outcomes), len(items))
+        except N8nError as exc:
+            with self.lock:
+                self.failure = self.failure or exc
+            self.stop.set()
+            return
+        except BaseException:
+            self.stop.set()
+            raise
+        with self.lock:
+            self.outcomes.append(outcome)
+            self.context.report_progress(len(self.outcomes), self.total)
 
 
 def summary(outcomes: list[Outcome], total: int) -> dict[str, Any]:

@@ -12,6 +12,11 @@ from canonflow.reconcile.apply import RECONCILE_APPLY, run_apply
 
 def register(registry: JobRegistry, secrets: SecretBox, settings: Settings) -> None:
     def run(context: JobContext) -> dict[str, Any]:
-        return run_apply(context, secrets, settings.resolved_git_cache_dir)
+        return run_apply(
+            context,
+            secrets,
+            settings.resolved_git_cache_dir,
+            concurrency=settings.deploy_concurrency,
+        )
 
     registry.register(RECONCILE_APPLY, run)
