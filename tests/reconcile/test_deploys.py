@@ -69,7 +69,10 @@ def test_a_missing_credential_blocks_that_workflow_and_the_rest_deploy(linked: L
 
     job = linked.apply("git_wins", scope={"canonical_ids": ids})
     assert job["status"] == "succeeded", job
-    assert job["result"]["counts"] == {"applied": 3}
+    assert job["result"]["counts"] == {"applied": 3, "blocked": 1}
+    [blocked_outcome] = [o for o in job["result"]["items"] if o["result"] == "blocked"]
+    assert blocked_outcome["label"] == "needs-basic@prod"
+    assert "Dev Basic" in blocked_outcome["detail"]
     created_dev = linked.get("dev", linked.mapping("needs-basic", "dev").n8n_workflow_id)
     [node] = [n for n in created_dev["nodes"] if n["name"] == "HTTP Request"]
     assert node["credentials"]["httpBasicAuth"] == credential  # bound to dev's own id

@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -22,12 +21,11 @@ from canonflow.db.engine import transaction
 from canonflow.environments import service as environments
 from canonflow.errors import AppError, Unavailable
 from canonflow.jobs.registry import JobContext
-from canonflow.n8n import N8nClient, N8nError, N8nRejected
+from canonflow.n8n import N8nClient, N8nError
 from canonflow.reconcile.committing import commit_items
-from canonflow.reconcile.deploying import Actor, deploy_item
+from canonflow.reconcile.deploy_runner import DeployRunner
+from canonflow.reconcile.deploying import Actor
 from canonflow.reconcile.items import ApplyItem, Kind, Outcome, Result
-from canonflow.reconcile.planning import TargetFacts, target_facts
-from canonflow.reconcile.sources import definition_for
 
 RECONCILE_APPLY = "canonical.reconcile.apply"
 
@@ -77,7 +75,7 @@ def run_apply(
     with ExitStack() as stack:
         clients = _Clients(context.sessions, secrets, context.tenant_id, stack)
         try:
-            deploys = _Deploys(context, secrets, cache_root, clients, actor, len(items))
+            deploys = DeployRunner(context, secrets, cache_root, clients, actor, len(items))
             deploys.run([i for i in items if i.kind is Kind.DEPLOY], concurrency, outcomes)
             commits = [i for i in items if i.kind is Kind.COMMIT]
             if commits:
@@ -100,64 +98,6 @@ def run_apply(
         except AppError as exc:
             raise type(exc)(exc.message, details=summary(outcomes, len(items))) from exc
     return summary(outcomes, len(items))
-
-
-class _Deploys:
-    """The deploy items, `concurrency` at a time; the first n8n failure stops new ones."""
-
-    def __init__(
-        self,
-        context: JobContext,
-        secrets: SecretBox,
-        cache_root: Path,
-        clients: _Clients,
-        actor: Actor,
-        total: int,
-    ) -> None:
-        self.context, self.secrets, self.cache_root = context, secrets, cache_root
-        self.clients, self.actor, self.total = clients, actor, total
-        self.stop = threading.Event()
-        self.failure: N8nError | None = None
-        self.lock = threading.Lock()
-        self.facts: dict[uuid.UUID, TargetFacts] = {}
-
-    def run(self, items: list[ApplyItem], concurrency: int, outcomes: list[Outcome]) -> None:
-        for environment_id in dict.fromkeys(i.environment_id for i in items):
-            with transaction(self.context.sessions) as session:
-                self.facts[environment_id] = target_facts(session, environment_id)
-        self.outcomes = outcomes
-        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="deploy") as pool:
-            for _ in pool.map(self._one, items):
-                pass
-        if self.failure is not None:
-            raise self.failure
-
-    def _one(self, item: ApplyItem) -> None:
-        if self.stop.is_set():
-            return
-        try:
-            definition = definition_for(
-                self.context.sessions, self.secrets, item,
-                tenant_id=self.context.tenant_id, cache_root=self.cache_root,
-            )  # fmt: skip
-            client = self.clients(item.environment_id)
-            facts = self.facts[item.environment_id]
-            outcome = deploy_item(
-                self.context.sessions, client, facts, item, definition, self.actor
-            )
-        except N8nRejected as exc:  # this workflow only: n8n refused its body
-            outcome = Outcome(item, Result.FAILED, exc.message)
-        except N8nError as exc:
-            with self.lock:
-                self.failure = self.failure or exc
-            self.stop.set()
-            return
-        except BaseException:
-            self.stop.set()
-            raise
-        with self.lock:
-            self.outcomes.append(outcome)
-            self.context.report_progress(len(self.outcomes), self.total)
 
 
 def summary(outcomes: list[Outcome], total: int) -> dict[str, Any]:

@@ -40,7 +40,11 @@ class TargetFacts:
     refs: dict[str, str]  # n8n workflow id -> canonical slug
 
 
-def make_plan(session: Session, tenant_id: uuid.UUID, request: ReconcileRequest) -> Plan:
+def make_plan(
+    session: Session, tenant_id: uuid.UUID, request: ReconcileRequest, *, check_deploys: bool = True
+) -> Plan:
+    """The plan of `request`. `check_deploys`: check each deploy against its target's
+    credentials and references (an apply skips it: its job blocks the same items itself)."""
     envs = cells.environments(session, tenant_id, request.scope.environment_ids)
     _check_known(request.scope.environment_ids, [e.id for e in envs], "environment")
     canonical_ids = request.scope.canonical_ids
@@ -56,10 +60,10 @@ def make_plan(session: Session, tenant_id: uuid.UUID, request: ReconcileRequest)
     )
     result = Plan(request.strategy, [])
     targets: dict[uuid.UUID, TargetFacts] = {}
-    definitions = _definitions(session, tenant_id, rows, decisions)
+    definitions = _definitions(session, tenant_id, rows, decisions) if check_deploys else {}
     for row, decision in zip(rows, decisions, strict=True):
         blockers: list[Blocker] = []
-        if decision.action is Action.DEPLOY:
+        if decision.action is Action.DEPLOY and check_deploys:
             facts = targets.get(row.environment_id) or target_facts(session, row.environment_id)
             targets[row.environment_id] = facts
             blockers = deploy_blockers(definitions[row.canonical_id], facts)

@@ -30,7 +30,7 @@ def reconcile(
     session: Session, registry: JobRegistry, principal: Principal, request: ReconcileRequest
 ) -> Plan | BackgroundJob:
     """The plan (dry run), or a job applying it."""
-    plan = make_plan(session, principal.tenant_id, request)
+    plan = make_plan(session, principal.tenant_id, request, check_deploys=request.dry_run)
     if request.dry_run:
         return plan
     items = [_item(i) for i in plan.acting]
