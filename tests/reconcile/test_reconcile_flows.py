@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
+
 from canonflow.core.hashing import content_hash
 from canonflow.core.sync_state import SyncState
+from canonflow.db.engine import transaction
+from canonflow.db.models import AuditEntry
 from tests.reconcile.conftest import Linked, add_node, plan_items, set_value
 
 
@@ -66,6 +70,15 @@ def test_edit_in_git_is_out_of_date_and_git_wins_deploys_it(linked: Linked) -> N
     kept = {n["name"]: n["id"] for n in before["nodes"]}
     assert all(kept[n["name"]] == n["id"] for n in after["nodes"] if n["name"] in kept)
     assert linked.state("billing", "prod") is SyncState.IN_SYNC
+    with transaction(linked.e.runtime.sessions) as session:
+        audited = session.execute(
+            select(AuditEntry.target_id, AuditEntry.actor, AuditEntry.details).where(
+                AuditEntry.tenant_id == linked.e.tenant_id, AuditEntry.action == "workflow.deploy"
+            )
+        ).all()
+    billing = {str(linked.mapping("billing", w).id) for w in ("prod", "dev")}
+    assert {row.target_id for row in audited} == billing
+    assert all(row.details["reason"] == "reconcile git_wins" for row in audited)
     linked.sync()  # what n8n holds, listed again, hashes as Git's version
     assert linked.state("billing", "prod") is SyncState.IN_SYNC
     assert linked.state("billing", "dev") is SyncState.IN_SYNC

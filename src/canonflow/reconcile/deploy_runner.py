@@ -129,7 +129,7 @@ class DeployRunner:
             deploying.take_snapshots(session, prepared, self.actor)
         written = [w for w in pool.map(self._write, prepared) if w is not None]
         with transaction(self.context.sessions) as session:
-            recorded = [deploying.record(session, *w, self.actor) for w in written]
+            recorded = deploying.record_batch(session, written, self.actor)
         for outcome in recorded:  # after the commit: progress opens a transaction of its own
             self._done(outcome, write=False)
 

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from canonflow import audit
@@ -18,7 +18,7 @@ from canonflow.core.deploy import DeployBlocked, DeployBody, build_deploy_body
 from canonflow.core.enums import SnapshotSide
 from canonflow.core.hashing import content_hash
 from canonflow.core.status import MappingStatus
-from canonflow.db.models import CanonicalWorkflow, StatusEvent, WorkflowEnvMap
+from canonflow.db.models import AuditEntry, CanonicalWorkflow, StatusEvent, WorkflowEnvMap
 from canonflow.db.types import utcnow
 from canonflow.n8n import N8nClient, N8nNotFound
 from canonflow.reconcile import snapshots
@@ -173,6 +173,87 @@ def write(prepared: Prepared, client: N8nClient, facts: TargetFacts) -> tuple[di
     facts.workflow_ids[prepared.row.slug] = written_id  # later deploys may reference it
     facts.refs[written_id] = prepared.row.slug
     return written, content_hash(written, facts.refs)
+
+
+def record_batch(
+    session: Session,
+    written: Sequence[tuple[Prepared, dict[str, Any], str]],
+    actor: Actor,
+) -> list[Outcome]:
+    """`record` for a batch: the workflows overwritten in place with one executemany for
+    their mappings and one for their audit entries; the others (created) one by one."""
+    in_place = [w for w in written if w[0].row.n8n_id is not None and w[0].item.mapping_id]
+    others = [w for w in written if w not in in_place]
+    outcomes = [record(session, *w, actor) for w in others]
+    if not in_place:
+        return outcomes
+    now = utcnow()
+    values = [
+        _mapping_values(prepared, answer, digest, now) for prepared, answer, digest in in_place
+    ]
+    m = _MAPPINGS
+    for keep_base in (False, True):
+        batch = [v for v in values if v["keep_base"] is keep_base]
+        if batch:
+            columns: dict[str, Any] = {
+                c: bindparam(f"v_{c}")
+                for c in _RECORDED
+                if not (keep_base and c == "base_content_hash")
+            }
+            session.execute(
+                update(m)
+                .where(m.c.id == bindparam("mapping_id"), m.c.tenant_id == actor.tenant_id)
+                .values(columns),
+                batch,
+            )
+    session.execute(
+        insert(_AUDIT),
+        [_audit_row(prepared, digest, actor, now) for prepared, _answer, digest in in_place],
+    )
+    return outcomes + [
+        Outcome(p.item, Result.APPLIED, _detail(p), digest, str(answer["id"]), p.snapshot_id)
+        for p, answer, digest in in_place
+    ]
+
+
+_MAPPINGS: Table = WorkflowEnvMap.__table__  # type: ignore[assignment]
+_AUDIT: Table = AuditEntry.__table__  # type: ignore[assignment]
+_RECORDED = (
+    "env_content_hash", "git_content_hash", "base_content_hash", "workflow_name",
+    "workflow_data", "n8n_updated_at", "updated_at",
+)  # fmt: skip
+
+
+def _mapping_values(
+    prepared: Prepared, answer: dict[str, Any], digest: str, now: Any
+) -> dict[str, Any]:
+    return {
+        "mapping_id": prepared.item.mapping_id,
+        "keep_base": prepared.item.base_after is BaseAfter.KEEP,
+        "v_env_content_hash": digest,
+        "v_git_content_hash": prepared.row.canonical_hash,
+        "v_base_content_hash": digest,
+        "v_workflow_name": answer.get("name"),
+        "v_workflow_data": answer,
+        "v_n8n_updated_at": parse_timestamp(answer.get("updatedAt")),
+        "v_updated_at": now,
+    }
+
+
+def _audit_row(prepared: Prepared, digest: str, actor: Actor, now: Any) -> dict[str, Any]:
+    item = prepared.item
+    return {
+        "id": uuid.uuid4(),
+        "tenant_id": actor.tenant_id,
+        "actor": actor.name,
+        "actor_token_id": actor.token_id,
+        "action": "workflow.deploy",
+        "target_type": "workflow_env_map",
+        "target_id": str(item.mapping_id),
+        "details": {"source": item.source, "content_hash": digest, "reason": actor.reason},
+        "request_id": None,
+        "at": now,
+    }
 
 
 def record(
