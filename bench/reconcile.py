@@ -251,7 +251,7 @@ def _floor(runtime: Any, instance: Any, estate: dict[str, Any]) -> float:
     from canonflow.sync.environment import sync_environment
 
     with transaction(runtime.sessions) as session:
-        facts = target_facts(session, estate["environment_id"])
+        facts = target_facts(session, estate["tenant_id"], estate["environment_id"])
         rows = session.execute(
             select(WorkflowEnvMap.n8n_workflow_id, CanonicalWorkflow.workflow_definition)
             .join(CanonicalWorkflow, CanonicalWorkflow.id == WorkflowEnvMap.canonical_id)

@@ -7,7 +7,8 @@ import uuid
 from fastapi import APIRouter, Response, status
 
 from canonflow.api.deps import Admin, Operator, RuntimeDep, SessionDep, Viewer
-from canonflow.environments import repository, service
+from canonflow.environments import bindings, repository, service
+from canonflow.environments.bindings import BindingPut, BindingRead
 from canonflow.environments.connection import check_connection
 from canonflow.environments.schemas import (
     ConnectionResult,
@@ -95,3 +96,33 @@ canonical_router.post(
     status_code=status.HTTP_202_ACCEPTED,
     summary="Sync an environment (n8n → canonflow) in the background",
 )(_enqueue_sync)
+
+
+@router.get("/{environment_id}/credential-bindings", response_model=list[BindingRead])
+def list_credential_bindings(
+    environment_id: uuid.UUID, session: SessionDep, principal: Viewer
+) -> list[BindingRead]:
+    return [
+        BindingRead.model_validate(b)
+        for b in bindings.list_bindings(session, principal, environment_id)
+    ]
+
+
+@router.put("/{environment_id}/credential-bindings", response_model=BindingRead)
+def put_credential_binding(
+    environment_id: uuid.UUID, data: BindingPut, session: SessionDep, principal: Admin
+) -> BindingRead:
+    """Bind (credential type, name) to one n8n credential id of this environment."""
+    return BindingRead.model_validate(
+        bindings.put_binding(session, principal, environment_id, data)
+    )
+
+
+@router.delete(
+    "/{environment_id}/credential-bindings/{binding_id}", status_code=status.HTTP_204_NO_CONTENT
+)
+def delete_credential_binding(
+    environment_id: uuid.UUID, binding_id: uuid.UUID, session: SessionDep, principal: Admin
+) -> Response:
+    bindings.delete_binding(session, principal, environment_id, binding_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

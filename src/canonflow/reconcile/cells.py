@@ -141,12 +141,15 @@ def _absent(canonical: CanonicalWorkflow, environment: Environment) -> PlanRow:
     )
 
 
-def workflow_ids(session: Session, environment_id: uuid.UUID) -> dict[str, str]:
+def workflow_ids(
+    session: Session, tenant_id: uuid.UUID, environment_id: uuid.UUID
+) -> dict[str, str]:
     """Canonical slug → the environment's n8n workflow id, for its linked workflows."""
     rows = session.execute(
         select(CanonicalWorkflow.canonical_slug, WorkflowEnvMap.n8n_workflow_id)
         .join(CanonicalWorkflow, CanonicalWorkflow.id == WorkflowEnvMap.canonical_id)
         .where(
+            WorkflowEnvMap.tenant_id == tenant_id,
             WorkflowEnvMap.environment_id == environment_id,
             WorkflowEnvMap.status == MappingStatus.LINKED,
         )
@@ -154,12 +157,15 @@ def workflow_ids(session: Session, environment_id: uuid.UUID) -> dict[str, str]:
     return {row.canonical_slug: row.n8n_workflow_id for row in rows}
 
 
-def stored_workflows(session: Session, environment_id: uuid.UUID) -> Iterator[dict[str, Any]]:
+def stored_workflows(
+    session: Session, tenant_id: uuid.UUID, environment_id: uuid.UUID
+) -> Iterator[dict[str, Any]]:
     """The environment's workflows as its last sync stored them, a chunk at a time (n8n
     1.x cannot list credentials: its workflows' references are how they are learned)."""
     result = session.execute(
         select(WorkflowEnvMap.workflow_data)
         .where(
+            WorkflowEnvMap.tenant_id == tenant_id,
             WorkflowEnvMap.environment_id == environment_id,
             WorkflowEnvMap.status != MappingStatus.DELETED,
             WorkflowEnvMap.workflow_data.is_not(None),
@@ -171,13 +177,18 @@ def stored_workflows(session: Session, environment_id: uuid.UUID) -> Iterator[di
             yield data
 
 
-def bindings(session: Session, environment_id: uuid.UUID) -> list[tuple[str, str, str]]:
+def bindings(
+    session: Session, tenant_id: uuid.UUID, environment_id: uuid.UUID
+) -> list[tuple[str, str, str]]:
     """The explicit credential bindings of an environment: (type, logical name, n8n id)."""
     rows = session.execute(
         select(
             CredentialBinding.credential_type,
             CredentialBinding.logical_name,
             CredentialBinding.n8n_credential_id,
-        ).where(CredentialBinding.environment_id == environment_id)
+        ).where(
+            CredentialBinding.tenant_id == tenant_id,
+            CredentialBinding.environment_id == environment_id,
+        )
     )
     return [(row[0], row[1], row[2]) for row in rows]

@@ -72,7 +72,9 @@ class DeployRunner:
                 if self.stop.is_set():
                     break
                 with transaction(self.context.sessions) as session:
-                    self.facts[environment_id] = target_facts(session, environment_id)
+                    self.facts[environment_id] = target_facts(
+                        session, self.context.tenant_id, environment_id
+                    )
                     live = _live_targets(session, batch)
                     share = len(live) / max(_workflow_count(session, environment_id), 1)
                 if len(live) > 1 and share >= LISTING_SHARE:

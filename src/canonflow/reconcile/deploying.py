@@ -211,7 +211,9 @@ def record_batch(
         [_audit_row(prepared, digest, actor, now) for prepared, _answer, digest in in_place],
     )
     return outcomes + [
-        Outcome(p.item, Result.APPLIED, _detail(p), digest, str(answer["id"]), p.snapshot_id)
+        Outcome(
+            p.item, Result.APPLIED, _detail(p, digest), digest, str(answer["id"]), p.snapshot_id
+        )
         for p, answer, digest in in_place
     ]
 
@@ -309,16 +311,27 @@ def record(
         details={"source": item.source, "content_hash": new_hash, "reason": actor.reason},
     )
     return Outcome(
-        item, Result.APPLIED, _detail(prepared), new_hash, str(written["id"]), prepared.snapshot_id
+        item,
+        Result.APPLIED,
+        _detail(prepared, new_hash),
+        new_hash,
+        str(written["id"]),
+        prepared.snapshot_id,
     )
 
 
-def _detail(prepared: Prepared) -> str:
+def _detail(prepared: Prepared, written_hash: str) -> str:
     if already_there(prepared):
         return "already in n8n"
     detail = "deployed" if prepared.row.n8n_id is not None else "created"
     if prepared.body.left_out:
         detail += f" (left out, n8n's API cannot take them: {', '.join(prepared.body.left_out)})"
+    if written_hash != prepared.body.content_hash:
+        detail += (
+            "; n8n stored a variant of it (its content hash differs from Git's: a bound "
+            "credential under its own name, or a field n8n changed), so it will not read as "
+            "in sync"
+        )
     return detail
 
 

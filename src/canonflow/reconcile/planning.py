@@ -64,7 +64,9 @@ def make_plan(
     for row, decision in zip(rows, decisions, strict=True):
         blockers: list[Blocker] = []
         if decision.action is Action.DEPLOY and check_deploys:
-            facts = targets.get(row.environment_id) or target_facts(session, row.environment_id)
+            facts = targets.get(row.environment_id) or target_facts(
+                session, tenant_id, row.environment_id
+            )
             targets[row.environment_id] = facts
             blockers = deploy_blockers(definitions[row.canonical_id], facts)
             if blockers:
@@ -75,11 +77,12 @@ def make_plan(
     return result
 
 
-def target_facts(session: Session, environment_id: uuid.UUID) -> TargetFacts:
+def target_facts(session: Session, tenant_id: uuid.UUID, environment_id: uuid.UUID) -> TargetFacts:
     index = credential_index(
-        cells.stored_workflows(session, environment_id), cells.bindings(session, environment_id)
+        cells.stored_workflows(session, tenant_id, environment_id),
+        cells.bindings(session, tenant_id, environment_id),
     )
-    ids = cells.workflow_ids(session, environment_id)
+    ids = cells.workflow_ids(session, tenant_id, environment_id)
     return TargetFacts(index, ids, {n8n_id: slug for slug, n8n_id in ids.items()})
 
 
