@@ -7,6 +7,7 @@ import uuid
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from canonflow.cli.common import CliError, console, open_runtime, progress_task
@@ -125,7 +126,10 @@ def versions(
     for v in found:
         subject = v.message.splitlines()[0] if v.message else ""
         digest = v.content_hash[3:15] if v.content_hash else "(deleted)"
-        table.add_row(v.commit[:12], v.date.strftime("%Y-%m-%d %H:%M"), v.author, subject, digest)
+        table.add_row(
+            v.commit[:12], v.date.strftime("%Y-%m-%d %H:%M"), escape(v.author), escape(subject),
+            digest,
+        )  # fmt: skip
     console.print(table)
 
 
@@ -175,7 +179,7 @@ def snapshots(
         for s in rows:
             table.add_row(
                 str(s.id), s.created_at.strftime("%Y-%m-%d %H:%M:%S"), s.side.value,
-                (s.content_hash or "")[3:15], s.created_by, s.reason,
+                (s.content_hash or "")[3:15], escape(s.created_by), escape(s.reason),
             )  # fmt: skip
     console.print(table)
 
@@ -289,8 +293,8 @@ def _print_plan(plan: Any) -> None:
     for item in plan.items:
         style = _ACTION_STYLE.get(item.action.value, "")
         table.add_row(
-            item.slug, item.environment, item.state.value if item.state else "-",
-            f"[{style}]{item.action.value}[/{style}]", item.reason,
+            escape(item.slug), escape(item.environment), item.state.value if item.state else "-",
+            f"[{style}]{item.action.value}[/{style}]", escape(item.reason),
         )  # fmt: skip
     console.print(table)
     counts = ", ".join(f"{n} {action}" for action, n in sorted(plan.counts.items()))

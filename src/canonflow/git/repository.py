@@ -190,6 +190,11 @@ class GitRepository:
         with self._local_errors():
             return _history.file_history(self._git, self._commit(commit), path, limit=limit)
 
+    def blob_id_at(self, commit: str, path: str) -> str | None:
+        """The blob id of `path` at `commit`, None when the commit has no such file."""
+        _trees.check_path(path)
+        return _history.blob_at(self._commit(commit).tree, path)
+
     def read_file(self, commit: str, path: str) -> bytes | None:
         """The content of `path` at `commit`, None when the commit has no such file."""
         _trees.check_path(path)

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from canonflow.errors import Invalid
+from canonflow.errors import AppError, Invalid
 
 
 class ProgressReporter(Protocol):
@@ -28,6 +28,16 @@ class JobContext:
 
     def report_progress(self, done: int, total: int | None = None) -> None:
         self.reporter(self.job_id, done, total)
+
+
+class JobFailed(AppError):
+    """A handler's failure with what it did before failing: the job keeps `result`."""
+
+    status, code = 503, "job-failed"
+
+    def __init__(self, message: str, *, result: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.result = result
 
 
 #: A handler returns the job's result (JSON-able) and raises on failure.

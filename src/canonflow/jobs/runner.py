@@ -16,7 +16,7 @@ from canonflow.db.engine import transaction
 from canonflow.db.models import BackgroundJob
 from canonflow.errors import AppError
 from canonflow.jobs import repository
-from canonflow.jobs.registry import JobContext, JobRegistry
+from canonflow.jobs.registry import JobContext, JobFailed, JobRegistry
 
 log = structlog.get_logger(__name__)
 PROGRESS_INTERVAL_S = 0.5
@@ -101,10 +101,8 @@ class InProcessJobRunner:
         try:
             result = self._registry.get(job_type)(context)
         except AppError as exc:
-            # an error's details are what the job did before it failed (e.g. items applied)
-            self._finish(
-                context.job_id, JobStatus.FAILED, error=exc.message, result=exc.details or None
-            )
+            result = exc.result if isinstance(exc, JobFailed) else None  # what it did before
+            self._finish(context.job_id, JobStatus.FAILED, error=exc.message, result=result)
             log.warning("job failed", error=exc.message)
         except Exception as exc:
             self._finish(context.job_id, JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}")

@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from canonflow.crypto import SecretBox
 from canonflow.db.engine import transaction
 from canonflow.environments import service as environments
-from canonflow.errors import AppError, Unavailable
-from canonflow.jobs.registry import JobContext
+from canonflow.errors import AppError
+from canonflow.jobs.registry import JobContext, JobFailed
 from canonflow.n8n import N8nClient, N8nError
 from canonflow.reconcile.committing import commit_items
 from canonflow.reconcile.deploy_runner import DeployRunner
@@ -90,13 +90,13 @@ def run_apply(
                 context.report_progress(len(outcomes), len(items))
         except N8nError as exc:
             applied = sum(1 for o in outcomes if o.result is Result.APPLIED)
-            raise Unavailable(
+            raise JobFailed(
                 f"{exc.message}; {applied} of {len(items)} applied before it failed: plan "
                 "again to finish the rest",
-                details=summary(outcomes, len(items)),
+                result=summary(outcomes, len(items)),
             ) from exc
         except AppError as exc:
-            raise type(exc)(exc.message, details=summary(outcomes, len(items))) from exc
+            raise JobFailed(exc.message, result=summary(outcomes, len(items))) from exc
     return summary(outcomes, len(items))
 
 

@@ -102,11 +102,31 @@ def plan_rows(
     if canonical_ids is None:
         return rows
     present = {(r.canonical_id, r.environment_id) for r in rows}
+    present |= _deleted_cells(session, tenant_id, list(names), canonical_ids)
     for canonical in canonicals(session, tenant_id, canonical_ids):
         for environment in envs:
             if (canonical.id, environment.id) not in present:
                 rows.append(_absent(canonical, environment))
     return sorted(rows, key=lambda r: (r.name, str(r.canonical_id), r.environment))
+
+
+def _deleted_cells(
+    session: Session,
+    tenant_id: uuid.UUID,
+    environment_ids: list[uuid.UUID],
+    canonical_ids: Sequence[uuid.UUID],
+) -> set[tuple[uuid.UUID, uuid.UUID]]:
+    """Where a canonical workflow's mapping was deleted: not absent, nothing to create."""
+    m = WorkflowEnvMap
+    rows = session.execute(
+        select(m.canonical_id, m.environment_id).where(
+            m.tenant_id == tenant_id,
+            m.status == MappingStatus.DELETED,
+            m.canonical_id.in_(canonical_ids),
+            m.environment_id.in_(environment_ids),
+        )
+    )
+    return {(row.canonical_id, row.environment_id) for row in rows if row.canonical_id}
 
 
 def _row(r: Any, environment: str) -> PlanRow:
@@ -155,6 +175,22 @@ def workflow_ids(
         )
     )
     return {row.canonical_slug: row.n8n_workflow_id for row in rows}
+
+
+def reference_slugs(
+    session: Session, tenant_id: uuid.UUID, environment_id: uuid.UUID
+) -> dict[str, str]:
+    """n8n workflow id → canonical slug for every workflow of the environment that has a
+    canonical one (the map environment syncs hash with)."""
+    rows = session.execute(
+        select(WorkflowEnvMap.n8n_workflow_id, CanonicalWorkflow.canonical_slug)
+        .join(CanonicalWorkflow, CanonicalWorkflow.id == WorkflowEnvMap.canonical_id)
+        .where(
+            WorkflowEnvMap.tenant_id == tenant_id,
+            WorkflowEnvMap.environment_id == environment_id,
+        )
+    )
+    return {row.n8n_workflow_id: row.canonical_slug for row in rows}
 
 
 def stored_workflows(

@@ -28,13 +28,13 @@ from canonflow.forge import ForgeClient, ForgeError, PullRequestExists
 from canonflow.git import blob_id
 from canonflow.n8n import N8nClient, N8nNotFound
 from canonflow.reconcile import snapshots
+from canonflow.reconcile.cells import reference_slugs
 from canonflow.reconcile.deploying import Actor
 from canonflow.reconcile.items import ApplyItem, BaseAfter, Outcome, Result
 from canonflow.repo import service as repositories
 from canonflow.repo.cache import cache_in_use
 from canonflow.repo.service import RepoAccess
 from canonflow.repo.writeback import write_files
-from canonflow.sync.mappings import reference_slugs
 
 BRANCH_PREFIX = "canonflow/reconcile-"
 ClientFor = Callable[[uuid.UUID], N8nClient]
@@ -47,6 +47,7 @@ class _Prepared:
     document: dict[str, Any]
     content_hash: str
     name: str
+    blob: str | None  # the file's blob as the database last saw it on the branch
 
 
 def commit_items(
@@ -81,10 +82,20 @@ def commit_items(
         access.branch if push else BRANCH_PREFIX + (now or utcnow()).strftime("%Y%m%d-%H%M%S-%f")
     )
     message = _message(prepared, actor)
+    expected = {p.path: p.blob for p in prepared}
     with cache_in_use(sessions, actor.tenant_id):
         written = write_files(
-            access, cache_root=cache_root, files=files, branch=branch, message=message
+            access, cache_root=cache_root, files=files, branch=branch, message=message,
+            expected=expected,
+        )  # fmt: skip
+    moved = set(written.moved)
+    for ready in [p for p in prepared if p.path in moved]:
+        outcomes.append(
+            Outcome(ready.item, Result.STALE, "the file changed in Git since the last repo sync")
         )
+    prepared = [p for p in prepared if p.path not in moved]
+    if not prepared:
+        return outcomes
     if push:
         with transaction(sessions) as session:
             for ready in prepared:
@@ -118,9 +129,16 @@ def _prepare(
             workflows_dir, canonical.canonical_slug
         )
         git_hash = canonical.content_hash
-        mapping = session.get(WorkflowEnvMap, item.mapping_id) if item.mapping_id else None
+        if canonical.is_deleted:
+            return Outcome(item, Result.STALE, "the workflow was deleted in Git since the plan")
+        mapping = session.scalars(
+            select(WorkflowEnvMap).where(
+                WorkflowEnvMap.tenant_id == actor.tenant_id, WorkflowEnvMap.id == item.mapping_id
+            )
+        ).one_or_none()
         n8n_id = mapping.n8n_workflow_id if mapping is not None else None
-        refs = reference_slugs(session, item.environment_id)
+        refs = reference_slugs(session, actor.tenant_id, item.environment_id)
+        blob = canonical.git_blob_id
         snapshot = _snapshot_source(session, item, actor)
     if item.expected_git_hash is not None and git_hash != item.expected_git_hash:
         return Outcome(item, Result.STALE, "Git changed since the plan: plan again")
@@ -141,7 +159,7 @@ def _prepare(
             return Outcome(item, Result.STALE, "the workflow changed in n8n since the plan")
         definition = canonical_definition(workflow, refs)
         document, digest = definition.document, definition.content_hash
-    return _Prepared(item, path, document, digest, str(document.get("name") or ""))
+    return _Prepared(item, path, document, digest, str(document.get("name") or ""), blob)
 
 
 def _snapshot_source(session: Session, item: ApplyItem, actor: Actor) -> dict[str, Any] | None:

@@ -27,7 +27,7 @@ from canonflow.crypto import SecretBox
 from canonflow.db.engine import transaction
 from canonflow.db.models import WorkflowEnvMap
 from canonflow.jobs.registry import JobContext
-from canonflow.n8n import N8nClient, N8nError, N8nRejected
+from canonflow.n8n import N8nClient, N8nError, N8nNotFound, N8nRejected
 from canonflow.reconcile import deploying
 from canonflow.reconcile.deploying import Actor, Prepared
 from canonflow.reconcile.items import ApplyItem, Outcome, Result
@@ -58,7 +58,6 @@ class DeployRunner:
         self.lock = threading.Lock()
         self.facts: dict[uuid.UUID, TargetFacts] = {}
         self.outcomes: list[Outcome] = []
-        self.written = 0
 
     def run(self, items: list[ApplyItem], concurrency: int, outcomes: list[Outcome]) -> None:
         """Deploy `items`, appending an outcome each to `outcomes`; raises the first
@@ -75,8 +74,10 @@ class DeployRunner:
                     self.facts[environment_id] = target_facts(
                         session, self.context.tenant_id, environment_id
                     )
-                    live = _live_targets(session, batch)
-                    share = len(live) / max(_workflow_count(session, environment_id), 1)
+                    live = _live_targets(session, self.context.tenant_id, batch)
+                    share = len(live) / max(
+                        _workflow_count(session, self.context.tenant_id, environment_id), 1
+                    )
                 if len(live) > 1 and share >= LISTING_SHARE:
                     batch = self._listed(pool, environment_id, batch, live)
                 for start in range(0, len(batch), BATCH):
@@ -133,7 +134,7 @@ class DeployRunner:
         with transaction(self.context.sessions) as session:
             recorded = deploying.record_batch(session, written, self.actor)
         for outcome in recorded:  # after the commit: progress opens a transaction of its own
-            self._done(outcome, write=False)
+            self._done(outcome)
 
     def _prepare(
         self, item: ApplyItem, row: deploying.Row, target: Any
@@ -162,23 +163,23 @@ class DeployRunner:
             answer, digest = deploying.write(
                 ready, self.clients(item.environment_id), self.facts[item.environment_id]
             )
+        except N8nNotFound:  # this workflow only: deleted in n8n since it was read
+            self._done(Outcome(item, Result.STALE, "the workflow was deleted in n8n meanwhile"))
+            return None
         except N8nRejected as exc:  # this workflow only: n8n refused its body
             self._done(Outcome(item, Result.FAILED, exc.message))
             return None
         except N8nError as exc:
             self._failed(exc)
             return None
-        with self.lock:
-            self.written += 1
-            self.context.report_progress(len(self.outcomes) + self.written, self.total)
         return ready, answer, digest
 
-    def _done(self, outcome: Outcome, *, write: bool = True) -> None:
+    def _done(self, outcome: Outcome) -> None:
+        """Count an outcome (called with no transaction open: progress writes one)."""
         with self.lock:
             self.outcomes.append(outcome)
-            if not write:
-                self.written -= 1
-            self.context.report_progress(len(self.outcomes) + self.written, self.total)
+            done = len(self.outcomes)
+        self.context.report_progress(done, self.total)
 
     def _failed(self, exc: N8nError) -> None:
         with self.lock:
@@ -186,21 +187,26 @@ class DeployRunner:
         self.stop.set()
 
 
-def _live_targets(session: Any, items: list[ApplyItem]) -> dict[uuid.UUID, str]:
+def _live_targets(
+    session: Any, tenant_id: uuid.UUID, items: list[ApplyItem]
+) -> dict[uuid.UUID, str]:
     """mapping id → n8n workflow id, for the items whose workflow exists (linked)."""
     ids = [i.mapping_id for i in items if i.mapping_id is not None]
     rows = session.execute(
         select(WorkflowEnvMap.id, WorkflowEnvMap.n8n_workflow_id).where(
-            WorkflowEnvMap.id.in_(ids), WorkflowEnvMap.status == MappingStatus.LINKED
+            WorkflowEnvMap.tenant_id == tenant_id,
+            WorkflowEnvMap.id.in_(ids),
+            WorkflowEnvMap.status == MappingStatus.LINKED,
         )
     )
     return {row.id: row.n8n_workflow_id for row in rows}
 
 
-def _workflow_count(session: Any, environment_id: uuid.UUID) -> int:
+def _workflow_count(session: Any, tenant_id: uuid.UUID, environment_id: uuid.UUID) -> int:
     return int(
         session.scalar(
             select(func.count()).where(
+                WorkflowEnvMap.tenant_id == tenant_id,
                 WorkflowEnvMap.environment_id == environment_id,
                 WorkflowEnvMap.status != MappingStatus.DELETED,
             )

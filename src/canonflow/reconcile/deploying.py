@@ -44,6 +44,8 @@ class Row:
     definition: dict[str, Any]
     mapping_found: bool
     n8n_id: str | None  # the live workflow to overwrite; None: create one
+    mapping_status: MappingStatus | None = None
+    canonical_deleted: bool = False
 
 
 @dataclass
@@ -62,9 +64,9 @@ def load_rows(session: Session, tenant_id: uuid.UUID, items: Sequence[ApplyItem]
     canonicals = {
         row.id: row
         for row in session.execute(
-            select(c.id, c.canonical_slug, c.content_hash, c.workflow_definition).where(
-                c.tenant_id == tenant_id, c.id.in_({i.canonical_id for i in items})
-            )
+            select(
+                c.id, c.canonical_slug, c.content_hash, c.workflow_definition, c.is_deleted
+            ).where(c.tenant_id == tenant_id, c.id.in_({i.canonical_id for i in items}))
         )
     }
     mappings = {
@@ -89,6 +91,8 @@ def load_rows(session: Session, tenant_id: uuid.UUID, items: Sequence[ApplyItem]
             definition=canonical.workflow_definition,
             mapping_found=mapping is not None,
             n8n_id=mapping.n8n_workflow_id if mapping is not None and live else None,
+            mapping_status=mapping.status if mapping is not None else None,
+            canonical_deleted=canonical.is_deleted,
         )
     return rows
 
@@ -105,6 +109,10 @@ def prepare(
     """Re-check the item against both sides and build its body (no database). `target`:
     the workflow as n8n listed it a moment ago, else it is read now; `definition`: what to
     write, else the canonical one. Raises `N8nError` when n8n fails."""
+    if row.canonical_deleted:
+        return Outcome(item, Result.STALE, "the workflow was deleted in Git since the plan")
+    if row.mapping_status in (MappingStatus.IGNORED, MappingStatus.DELETED):
+        return Outcome(item, Result.BLOCKED, f"its mapping is {row.mapping_status.value}")
     if item.expected_git_hash is not None and row.canonical_hash != item.expected_git_hash:
         return Outcome(item, Result.STALE, "Git changed since the plan: plan again")
     if item.mapping_id is None and row.mapping_found:
@@ -220,9 +228,10 @@ def record_batch(
 
 _MAPPINGS: Table = WorkflowEnvMap.__table__  # type: ignore[assignment]
 _AUDIT: Table = AuditEntry.__table__  # type: ignore[assignment]
+# not the Git hash: a repo sync may have moved it meanwhile, and it owns it
 _RECORDED = (
-    "env_content_hash", "git_content_hash", "base_content_hash", "workflow_name",
-    "workflow_data", "n8n_updated_at", "updated_at",
+    "env_content_hash", "base_content_hash", "workflow_name", "workflow_data",
+    "n8n_updated_at", "updated_at",
 )  # fmt: skip
 
 
@@ -233,7 +242,6 @@ def _mapping_values(
         "mapping_id": prepared.item.mapping_id,
         "keep_base": prepared.item.base_after is BaseAfter.KEEP,
         "v_env_content_hash": digest,
-        "v_git_content_hash": prepared.row.canonical_hash,
         "v_base_content_hash": digest,
         "v_workflow_name": answer.get("name"),
         "v_workflow_data": answer,
@@ -267,6 +275,13 @@ def record(
 ) -> Outcome:
     """What n8n now holds, on the mapping (created for a new workflow), with an audit entry."""
     item, now = prepared.item, utcnow()
+    # the Git side as it is now (a repo sync may have moved it since the batch began)
+    git_hash = session.scalar(
+        select(CanonicalWorkflow.content_hash).where(
+            CanonicalWorkflow.tenant_id == actor.tenant_id,
+            CanonicalWorkflow.id == item.canonical_id,
+        )
+    )
     mapping = _mapping(session, actor.tenant_id, item)
     before = mapping.status if mapping is not None else None
     if mapping is None:
@@ -276,6 +291,7 @@ def record(
             environment_id=item.environment_id,
         )
         session.add(mapping)
+    mapping.git_content_hash = git_hash
     if before is not MappingStatus.LINKED:  # created, or created again where it was missing
         mapping.n8n_workflow_id = str(written["id"])
         mapping.status, mapping.status_changed_at = MappingStatus.LINKED, now
@@ -292,7 +308,6 @@ def record(
             )
         )
     mapping.env_content_hash = new_hash
-    mapping.git_content_hash = prepared.row.canonical_hash
     if item.base_after is BaseAfter.WRITTEN:
         mapping.base_content_hash = new_hash
     mapping.workflow_name = written.get("name")

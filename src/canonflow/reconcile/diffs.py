@@ -16,7 +16,7 @@ from canonflow.crypto import SecretBox
 from canonflow.db.models import WorkflowEnvMap
 from canonflow.errors import NotFound
 from canonflow.reconcile import history
-from canonflow.sync.mappings import reference_slugs
+from canonflow.reconcile.cells import reference_slugs
 
 Against = Literal["git", "base"]
 
@@ -51,7 +51,7 @@ def workflow_diff(
     else:
         old_hash = mapping.base_content_hash
         old = _base_version(session, secrets, canonical, old_hash, cache_root)
-    refs = reference_slugs(session, environment_id)
+    refs = reference_slugs(session, tenant_id, environment_id)
     diff = diff_workflows(old, mapping.workflow_data, old_refs=refs, new_refs=refs)
     return {
         "canonical_id": canonical.id,

@@ -52,10 +52,12 @@ def make_plan(
         found = [c.id for c in cells.canonicals(session, tenant_id, canonical_ids)]
         _check_known(canonical_ids, found, "canonical workflow")
     rows = cells.plan_rows(session, tenant_id, envs, canonical_ids)
+    forced = set(request.force)
+    _check_named(forced | set(request.choices), rows)
     decisions = plan(
         [_cell(row, scoped=canonical_ids is not None) for row in rows],
         request.strategy,
-        forced=[row.mapping_id in set(request.force) for row in rows],
+        forced=[row.mapping_id in forced for row in rows],
         choices=[_choice(request.choices, row) for row in rows],
     )
     result = Plan(request.strategy, [])
@@ -83,7 +85,7 @@ def target_facts(session: Session, tenant_id: uuid.UUID, environment_id: uuid.UU
         cells.bindings(session, tenant_id, environment_id),
     )
     ids = cells.workflow_ids(session, tenant_id, environment_id)
-    return TargetFacts(index, ids, {n8n_id: slug for slug, n8n_id in ids.items()})
+    return TargetFacts(index, ids, cells.reference_slugs(session, tenant_id, environment_id))
 
 
 def deploy_blockers(definition: dict[str, object], facts: TargetFacts) -> list[Blocker]:
@@ -143,6 +145,16 @@ def _item(row: PlanRow, decision: Decision, blockers: list[Blocker]) -> PlanItem
         base_hash=row.base_hash,
         blockers=blockers,
     )
+
+
+def _check_named(mapping_ids: set[uuid.UUID], rows: list[PlanRow]) -> None:
+    """Every mapping `force` or `choices` names must be one the plan covers."""
+    unknown = mapping_ids - {r.mapping_id for r in rows if r.mapping_id is not None}
+    if unknown:
+        raise NotFound(
+            f"mapping {sorted(map(str, unknown))[0]} is not in the plan's scope "
+            "(force and choices take mapping ids of linked workflows in scope)"
+        )
 
 
 def _check_known(wanted: Sequence[uuid.UUID] | None, found: Sequence[uuid.UUID], what: str) -> None:

@@ -74,7 +74,12 @@ def restore(
     snapshot = snapshots.get_or_raise(session, principal.tenant_id, snapshot_id)
     if snapshot.canonical_id is None or snapshot.environment_id is None:
         raise Conflict("the snapshot's workflow or environment no longer exists")
+    canonical = history.canonical_or_404(session, principal.tenant_id, snapshot.canonical_id)
+    if canonical.is_deleted:
+        raise Conflict(f"canonical workflow {canonical.canonical_slug} is deleted in Git")
     mapping = _mapping(session, principal.tenant_id, snapshot.canonical_id, snapshot.environment_id)
+    if mapping is not None and mapping.status in (MappingStatus.IGNORED, MappingStatus.DELETED):
+        raise Conflict(f"its workflow in that environment is {mapping.status.value}")
     kind = Kind.DEPLOY if snapshot.side is SnapshotSide.ENV else Kind.COMMIT
     item = ApplyItem(
         kind, snapshot.canonical_id, snapshot.environment_id, mapping.id if mapping else None,

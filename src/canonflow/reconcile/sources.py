@@ -18,10 +18,10 @@ from canonflow.db.models import CanonicalWorkflow
 from canonflow.errors import Invalid, NotFound, Unavailable
 from canonflow.git import GitError, GitRepository
 from canonflow.reconcile import snapshots
+from canonflow.reconcile.cells import reference_slugs
 from canonflow.reconcile.items import ApplyItem
 from canonflow.repo import service as repositories
 from canonflow.repo.cache import cache_in_use
-from canonflow.sync.mappings import reference_slugs
 
 COMMIT_PREFIX = "commit:"
 SNAPSHOT_PREFIX = "snapshot:"
@@ -69,7 +69,8 @@ def file_at_commit(
             ) as git:
                 if not git.has_commit(commit):
                     git.fetch(access.branch)
-                if not git.has_commit(commit):
+                head = git.head(access.branch)
+                if head is None or not git.is_ancestor(commit, head):
                     raise NotFound(f"no commit {commit} in {access.branch}")
                 data = git.read_file(commit, path)
         except GitError as exc:
@@ -90,7 +91,8 @@ def _from_snapshot(
 ) -> dict[str, Any]:
     """An environment snapshot holds n8n's JSON: its definition, references made slugs."""
     snapshot = snapshots.get_or_raise(session, tenant_id, snapshot_id)
-    refs = reference_slugs(session, snapshot.environment_id) if snapshot.environment_id else {}
+    environment_id = snapshot.environment_id
+    refs = reference_slugs(session, tenant_id, environment_id) if environment_id else {}
     return canonical_definition(dict(snapshot.workflow), refs).document
 
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import select
@@ -27,8 +28,9 @@ DEFAULT_AUTHOR = Signature(name="canonflow", email="canonflow@localhost")
 @dataclass(frozen=True)
 class WriteBackResult:
     branch: str
-    commit: str
+    commit: str  # "" when nothing was committed (every file had moved)
     files: list[str]
+    moved: list[str] = field(default_factory=list)  # left out: not as expected at the tip
 
 
 def write_back(
@@ -61,14 +63,26 @@ def write_files(
     branch: str,
     message: str,
     author: Signature = DEFAULT_AUTHOR,
+    expected: Mapping[str, str | None] | None = None,
 ) -> WriteBackResult:
     """Commit `files` (path → content) on `branch` and push it (see `write_back`). The
-    caller holds the cache lease."""
+    caller holds the cache lease. `expected`: path → the blob id the caller last saw on the
+    configured branch (None: no file); a file whose blob at the fetched tip differs is left
+    out and listed in `moved` (someone changed it since), never overwritten."""
+    files = dict(files)
+    moved: list[str] = []
     try:
         with GitRepository.open_or_clone(
             access.cache_dir(cache_root), access.url, access.auth
         ) as git:
             _fetch_if_present(git, access.branch)  # absent: the work branch may carry on
+            tip = git.head(access.branch)
+            for path, blob in (expected or {}).items():
+                if (git.blob_id_at(tip, path) if tip else None) != blob:
+                    moved.append(path)
+                    files.pop(path, None)
+            if not files:
+                return WriteBackResult(branch=branch, commit="", files=[], moved=moved)
             if branch != access.branch:
                 _fetch_if_present(git, branch)  # build on the work branch if it exists
             commit = git.commit_files(
@@ -81,7 +95,7 @@ def write_files(
             git.push(branch)
     except GitError as exc:
         raise Unavailable(f"repository {access.url}: {exc.message}") from exc
-    return WriteBackResult(branch=branch, commit=commit, files=sorted(files))
+    return WriteBackResult(branch=branch, commit=commit, files=sorted(files), moved=moved)
 
 
 def _fetch_if_present(git: GitRepository, branch: str) -> None:
