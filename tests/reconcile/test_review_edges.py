@@ -63,3 +63,31 @@ def test_force_and_choices_must_name_mappings_in_scope(linked: Linked) -> None:
         )
         assert response.status_code == 404, response.text
         assert "not in the plan's scope" in response.json()["detail"]
+
+
+def test_an_apply_waits_for_no_sync_of_its_environment(linked: Linked) -> None:
+    """A sync listing while deploys write would store what n8n held before them: the apply
+    holds the environment's sync lease, and refuses to start while a sync holds it."""
+    from datetime import timedelta
+
+    from canonflow.db import leases
+    from canonflow.sync.environment import sync_lease_name
+
+    linked.edit_in_git("billing", set_value("v2"))
+    linked.repo_sync()
+    lease = leases.try_acquire(
+        linked.e.runtime.sessions,
+        name=sync_lease_name(linked.e.prod_id),
+        tenant_id=linked.e.tenant_id,
+        ttl=timedelta(minutes=1),
+    )
+    assert lease is not None
+    try:
+        job = linked.apply("git_wins", scope={"environment_ids": [str(linked.e.prod_id)]})
+    finally:
+        leases.release(lease)
+    assert job["status"] == "failed" and "a sync of the environment is running" in job["error"]
+    assert linked.state("billing", "prod") is SyncState.OUT_OF_DATE  # nothing written
+    again = linked.apply("git_wins", scope={"environment_ids": [str(linked.e.prod_id)]})
+    assert again["status"] == "succeeded", again
+    assert linked.state("billing", "prod") is SyncState.IN_SYNC

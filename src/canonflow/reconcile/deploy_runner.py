@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 
 from canonflow.core.status import MappingStatus
 from canonflow.crypto import SecretBox
+from canonflow.db import leases
 from canonflow.db.engine import transaction
 from canonflow.db.models import WorkflowEnvMap
 from canonflow.jobs.registry import JobContext
@@ -33,6 +34,7 @@ from canonflow.reconcile.deploying import Actor, Prepared
 from canonflow.reconcile.items import ApplyItem, Outcome, Result
 from canonflow.reconcile.planning import TargetFacts, target_facts
 from canonflow.reconcile.sources import definition_for
+from canonflow.sync.environment import LEASE_TTL, sync_lease_name
 from canonflow.sync.prefetch import Prefetcher
 
 LISTING_SHARE = 0.25
@@ -58,6 +60,7 @@ class DeployRunner:
         self.lock = threading.Lock()
         self.facts: dict[uuid.UUID, TargetFacts] = {}
         self.outcomes: list[Outcome] = []
+        self.renew: Callable[[], None] = lambda: None
 
     def run(self, items: list[ApplyItem], concurrency: int, outcomes: list[Outcome]) -> None:
         """Deploy `items`, appending an outcome each to `outcomes`; raises the first
@@ -70,20 +73,36 @@ class DeployRunner:
             for environment_id, batch in by_environment.items():
                 if self.stop.is_set():
                     break
-                with transaction(self.context.sessions) as session:
-                    self.facts[environment_id] = target_facts(
-                        session, self.context.tenant_id, environment_id
-                    )
-                    live = _live_targets(session, self.context.tenant_id, batch)
-                    share = len(live) / max(
-                        _workflow_count(session, self.context.tenant_id, environment_id), 1
-                    )
-                if len(live) > 1 and share >= LISTING_SHARE:
-                    batch = self._listed(pool, environment_id, batch, live)
-                for start in range(0, len(batch), BATCH):
-                    self._batch(pool, batch[start : start + BATCH], {})
+                with leases.held(
+                    self.context.sessions,
+                    name=sync_lease_name(environment_id),
+                    tenant_id=self.context.tenant_id,
+                    ttl=LEASE_TTL,
+                    busy_message="a sync of the environment is running: apply again once it ends",
+                ) as lease:
+                    self._environment(pool, environment_id, batch, lease)
         if self.failure is not None:
             raise self.failure
+
+    def _environment(
+        self,
+        pool: ThreadPoolExecutor,
+        environment_id: uuid.UUID,
+        batch: list[ApplyItem],
+        lease: leases.HeldLease,
+    ) -> None:
+        """One environment's deploys, holding its sync lease (renewed after each batch)."""
+        self.renew = lease.renew
+        with transaction(self.context.sessions) as session:
+            self.facts[environment_id] = target_facts(
+                session, self.context.tenant_id, environment_id
+            )
+            live = _live_targets(session, self.context.tenant_id, batch)
+            count = _workflow_count(session, self.context.tenant_id, environment_id)
+        if len(live) > 1 and len(live) / max(count, 1) >= LISTING_SHARE:
+            batch = self._listed(pool, environment_id, batch, live)
+        for start in range(0, len(batch), BATCH):
+            self._batch(pool, batch[start : start + BATCH], {})
 
     def _listed(
         self,
@@ -135,6 +154,7 @@ class DeployRunner:
             recorded = deploying.record_batch(session, written, self.actor)
         for outcome in recorded:  # after the commit: progress opens a transaction of its own
             self._done(outcome)
+        self.renew()
 
     def _prepare(
         self, item: ApplyItem, row: deploying.Row, target: Any

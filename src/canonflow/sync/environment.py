@@ -78,6 +78,12 @@ class SyncResult:
         return self.__dict__ | {"run_id": str(self.run_id)}
 
 
+def sync_lease_name(environment_id: uuid.UUID) -> str:
+    """The lease of an environment's workflows: held by its sync, and by an apply writing
+    to it (a sync listing meanwhile would store what n8n held before the writes)."""
+    return f"environment-sync:{environment_id}"
+
+
 def default_client(access: EnvironmentAccess) -> N8nClient:
     return N8nClient(access.base_url, access.api_key)
 
@@ -115,7 +121,7 @@ def sync_environment(
     run_recorded(
         sessions,
         exclusive=Exclusive(
-            name=f"environment-sync:{environment_id}",
+            name=sync_lease_name(environment_id),
             tenant_id=tenant_id,
             ttl=LEASE_TTL,
             busy_message=f"a sync of environment {access.name!r} is already running",
