@@ -93,6 +93,13 @@ def test_two_environments_cannot_commit_two_versions_of_one_file() -> None:
     assert [d.action for d in plan(cells, Strategy.GIT_WINS)] == [Action.DEPLOY] * 3
 
 
+def test_a_deploy_of_a_workflow_the_plan_commits_waits_for_the_commit() -> None:
+    cells = [linked(B, C, A, "x"), linked(C, B, A, "x"), linked(B, C, A, "y")]
+    decisions = plan(cells, Strategy.MANUAL, choices=[Winner.GIT, Winner.ENV, Winner.GIT])
+    assert [d.action for d in decisions] == [Action.BLOCKED, Action.COMMIT, Action.DEPLOY]
+    assert "commits another environment's version" in decisions[0].reason
+
+
 def test_plan_takes_force_and_choices_by_position() -> None:
     cells = [linked(B, C, A, "x"), linked(B, C, A, "y"), linked(B, A, A, "z")]
     forced = plan(cells, Strategy.GIT_WINS, forced=[False, True])

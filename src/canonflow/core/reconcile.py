@@ -182,21 +182,32 @@ def _act(winner: Winner, state: SyncState) -> Decision:
 
 
 def _one_version_per_file(cells: Sequence[Cell], decisions: list[Decision]) -> list[Decision]:
+    """One canonical workflow, one file: environments committing different versions are all
+    blocked; a deploy of a workflow that the same plan commits is blocked too (it would
+    write the version the commit replaces)."""
     versions: dict[str, set[str | None]] = defaultdict(set)
     for cell, decision in zip(cells, decisions, strict=True):
         if decision.action is Action.COMMIT:
             versions[cell.canonical_key].add(cell.env_hash)
     split = {key for key, hashes in versions.items() if len(hashes) > 1}
-    if not split:
+    if not versions:
         return decisions
-    return [
-        Decision(
-            Action.BLOCKED,
-            "environments hold different versions of it: commit one (scope the plan to "
-            "one environment, or choose manually)",
-            decision.state,
-        )
-        if decision.action is Action.COMMIT and cell.canonical_key in split
-        else decision
-        for cell, decision in zip(cells, decisions, strict=True)
-    ]
+    result = []
+    for cell, decision in zip(cells, decisions, strict=True):
+        key = cell.canonical_key
+        if decision.action is Action.COMMIT and key in split:
+            decision = Decision(
+                Action.BLOCKED,
+                "environments hold different versions of it: commit one (scope the plan to "
+                "one environment, or choose manually)",
+                decision.state,
+            )
+        elif decision.action is Action.DEPLOY and key in versions:
+            decision = Decision(
+                Action.BLOCKED,
+                "the same plan commits another environment's version of it: deploy it once "
+                "that commit is in Git",
+                decision.state,
+            )
+        result.append(decision)
+    return result

@@ -50,7 +50,7 @@ def workflow_diff(
         old, old_hash = dict(canonical.workflow_definition), canonical.content_hash
     else:
         old_hash = mapping.base_content_hash
-        old = _base_version(session, secrets, canonical, old_hash, cache_root)
+        old = _base_version(session, secrets, canonical, old_hash, environment_id, cache_root)
     refs = reference_slugs(session, tenant_id, environment_id)
     diff = diff_workflows(old, mapping.workflow_data, old_refs=refs, new_refs=refs)
     return {
@@ -66,13 +66,20 @@ def workflow_diff(
 
 
 def _base_version(
-    session: Session, secrets: SecretBox, canonical: Any, digest: str | None, cache_root: Path
+    session: Session,
+    secrets: SecretBox,
+    canonical: Any,
+    digest: str | None,
+    environment_id: uuid.UUID,
+    cache_root: Path,
 ) -> dict[str, Any]:
     if digest is None:
         raise NotFound("no base yet: the two sides have never agreed (diff against git)")
     if digest == canonical.content_hash:
         return dict(canonical.workflow_definition)
-    found = history.snapshot_with_hash(session, canonical.tenant_id, canonical.id, digest)
+    found = history.snapshot_with_hash(
+        session, canonical.tenant_id, canonical.id, digest, environment_id
+    )
     if found is None:
         ref = history.file_ref(session, secrets, canonical, cache_root)
         found = history.version_with_hash(ref, digest)

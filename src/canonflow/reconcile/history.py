@@ -12,6 +12,7 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from canonflow.core.enums import SnapshotSide
 from canonflow.core.git_layout import workflow_file_path
 from canonflow.core.hashing import InvalidWorkflow, content_hash
 from canonflow.crypto import SecretBox
@@ -99,15 +100,21 @@ def version_with_hash(ref: FileRef, digest: str) -> dict[str, Any] | None:
 
 
 def snapshot_with_hash(
-    session: Session, tenant_id: uuid.UUID, canonical_id: uuid.UUID, digest: str
+    session: Session,
+    tenant_id: uuid.UUID,
+    canonical_id: uuid.UUID,
+    digest: str,
+    environment_id: uuid.UUID,
 ) -> dict[str, Any] | None:
-    """The newest snapshot of the canonical workflow whose content hash is `digest`."""
+    """The newest snapshot of the canonical workflow whose content hash is `digest`: of
+    Git's side, or of this environment's (another's holds its own workflow ids)."""
     snapshot = session.scalars(
         select(Snapshot)
         .where(
             Snapshot.tenant_id == tenant_id,
             Snapshot.canonical_id == canonical_id,
             Snapshot.content_hash == digest,
+            (Snapshot.side == SnapshotSide.GIT) | (Snapshot.environment_id == environment_id),
         )
         .order_by(Snapshot.created_at.desc())
         .limit(1)
