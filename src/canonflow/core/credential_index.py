@@ -40,7 +40,26 @@ def credential_index(
     """Learn an environment's credentials from its `workflows` (as n8n returns them), then
     apply its `bindings` (type, name, id). Malformed nodes and references without a string
     id and name are skipped."""
-    learnt = _learnt(workflows)
+    return index_of_references(
+        (
+            (credential_type, name, credential_id)
+            for (credential_type, name), credential_id in _all_references(workflows)
+        ),
+        bindings,
+    )
+
+
+def index_of_references(
+    references: Iterable[tuple[str, str, str]],
+    bindings: Iterable[tuple[str, str, str]] = (),
+) -> CredentialIndex:
+    """`credential_index` from the (type, name, id) of each credential reference already
+    read out of the workflows (e.g. by the database); ones without a string id and name
+    are skipped."""
+    learnt: dict[CredentialKey, set[str]] = {}
+    for credential_type, name, credential_id in references:
+        if isinstance(credential_id, str) and credential_id and isinstance(name, str):
+            learnt.setdefault((credential_type, name), set()).add(credential_id)
     bound: dict[CredentialKey, set[str]] = {}
     for credential_type, name, credential_id in bindings:
         bound.setdefault((credential_type, name), set()).add(credential_id)
@@ -54,14 +73,13 @@ def credential_index(
     return CredentialIndex(ids=ids, ambiguous=ambiguous)
 
 
-def _learnt(workflows: Iterable[Mapping[str, Any]]) -> dict[CredentialKey, set[str]]:
-    learnt: dict[CredentialKey, set[str]] = {}
+def _all_references(
+    workflows: Iterable[Mapping[str, Any]],
+) -> Iterator[tuple[CredentialKey, str]]:
     for workflow in workflows:
         nodes = workflow.get("nodes")
         for node in nodes if isinstance(nodes, list) else ():
-            for key, credential_id in _references(node):
-                learnt.setdefault(key, set()).add(credential_id)
-    return learnt
+            yield from _references(node)
 
 
 def _references(node: object) -> Iterator[tuple[CredentialKey, str]]:

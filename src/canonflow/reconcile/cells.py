@@ -4,17 +4,15 @@ reference map and the credentials its own workflows use."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Uuid, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from canonflow.core.status import MappingStatus
 from canonflow.db.models import CanonicalWorkflow, CredentialBinding, Environment, WorkflowEnvMap
-
-_CREDENTIAL_SCAN_CHUNK = 200  # workflows parsed at a time while learning credentials
 
 
 @dataclass(frozen=True)
@@ -193,24 +191,50 @@ def reference_slugs(
     return {row.n8n_workflow_id: row.canonical_slug for row in rows}
 
 
-def stored_workflows(
+# The credential references inside an environment's stored workflows, read out by the
+# database (its JSON functions, in C): only the distinct (type, name, id) come back, instead
+# of every workflow's JSON being parsed in Python (~0.3 ms each).
+_REFERENCES_SQL = {
+    "postgresql": """
+        SELECT DISTINCT c.key, c.value ->> 'id', c.value ->> 'name'
+        FROM workflow_env_map m
+        CROSS JOIN LATERAL jsonb_array_elements(
+            CASE WHEN jsonb_typeof(m.workflow_data -> 'nodes') = 'array'
+                 THEN m.workflow_data -> 'nodes' ELSE '[]'::jsonb END) n
+        CROSS JOIN LATERAL jsonb_each(
+            CASE WHEN jsonb_typeof(n -> 'credentials') = 'object'
+                 THEN n -> 'credentials' ELSE '{}'::jsonb END) c
+        WHERE m.tenant_id = :tenant_id AND m.environment_id = :environment_id
+          AND m.status != 'deleted' AND jsonb_typeof(c.value) = 'object'
+          AND jsonb_typeof(c.value -> 'id') = 'string'
+          AND jsonb_typeof(c.value -> 'name') = 'string'
+    """,
+    "sqlite": """
+        SELECT DISTINCT c.key, json_extract(c.value, '$.id'), json_extract(c.value, '$.name')
+        FROM workflow_env_map m,
+             json_each(CASE WHEN json_type(m.workflow_data, '$.nodes') = 'array'
+                            THEN m.workflow_data ELSE '{"nodes": []}' END, '$.nodes') n,
+             json_each(CASE WHEN n.type = 'object'
+                             AND json_type(n.value, '$.credentials') = 'object'
+                            THEN n.value ELSE '{"credentials": {}}' END, '$.credentials') c
+        WHERE m.tenant_id = :tenant_id AND m.environment_id = :environment_id
+          AND m.status != 'deleted' AND c.type = 'object'
+          AND json_type(c.value, '$.id') = 'text' AND json_type(c.value, '$.name') = 'text'
+    """,
+}
+
+
+def credential_references(
     session: Session, tenant_id: uuid.UUID, environment_id: uuid.UUID
-) -> Iterator[dict[str, Any]]:
-    """The environment's workflows as its last sync stored them, a chunk at a time (n8n
-    1.x cannot list credentials: its workflows' references are how they are learned)."""
-    result = session.execute(
-        select(WorkflowEnvMap.workflow_data)
-        .where(
-            WorkflowEnvMap.tenant_id == tenant_id,
-            WorkflowEnvMap.environment_id == environment_id,
-            WorkflowEnvMap.status != MappingStatus.DELETED,
-            WorkflowEnvMap.workflow_data.is_not(None),
-        )
-        .execution_options(yield_per=_CREDENTIAL_SCAN_CHUNK)
+) -> list[tuple[str, Any, Any]]:
+    """(credential type, name, id) of every credential reference in the environment's
+    stored workflows, distinct (n8n 1.x cannot list credentials: this is how they are
+    learnt)."""
+    sql = text(_REFERENCES_SQL[session.get_bind().dialect.name]).bindparams(
+        bindparam("tenant_id", type_=Uuid()), bindparam("environment_id", type_=Uuid())
     )
-    for (data,) in result:
-        if isinstance(data, dict):
-            yield data
+    ids = {"tenant_id": tenant_id, "environment_id": environment_id}
+    return [(row[0], row[2], row[1]) for row in session.execute(sql, ids)]
 
 
 def bindings(

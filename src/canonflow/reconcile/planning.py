@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from canonflow.core.credential_index import CredentialIndex, credential_index
+from canonflow.core.credential_index import CredentialIndex, index_of_references
 from canonflow.core.deploy import DeployBlocked, build_deploy_body
 from canonflow.core.reconcile import Action, Cell, Decision, Strategy, Winner, plan
 from canonflow.errors import NotFound
@@ -80,8 +80,8 @@ def make_plan(
 
 
 def target_facts(session: Session, tenant_id: uuid.UUID, environment_id: uuid.UUID) -> TargetFacts:
-    index = credential_index(
-        cells.stored_workflows(session, tenant_id, environment_id),
+    index = index_of_references(
+        cells.credential_references(session, tenant_id, environment_id),
         cells.bindings(session, tenant_id, environment_id),
     )
     ids = cells.workflow_ids(session, tenant_id, environment_id)
