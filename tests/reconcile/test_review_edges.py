@@ -91,3 +91,27 @@ def test_an_apply_waits_for_no_sync_of_its_environment(linked: Linked) -> None:
     again = linked.apply("git_wins", scope={"environment_ids": [str(linked.e.prod_id)]})
     assert again["status"] == "succeeded", again
     assert linked.state("billing", "prod") is SyncState.IN_SYNC
+
+
+def test_two_applies_never_run_at_once(linked: Linked) -> None:
+    """The queue check refuses a second apply; one that raced past it (two servers) finds
+    the tenant's apply lease taken and fails, writing nothing."""
+    from datetime import timedelta
+
+    from canonflow.db import leases
+
+    linked.edit_in_git("billing", set_value("v2"))
+    linked.repo_sync()
+    held = leases.try_acquire(
+        linked.e.runtime.sessions,
+        name=f"reconcile-apply:{linked.e.tenant_id}",
+        tenant_id=linked.e.tenant_id,
+        ttl=timedelta(minutes=1),
+    )
+    assert held is not None
+    try:
+        job = linked.apply("git_wins")
+    finally:
+        leases.release(held)
+    assert job["status"] == "failed" and "another apply is running" in job["error"]
+    assert linked.state("billing", "prod") is SyncState.OUT_OF_DATE

@@ -11,12 +11,14 @@ import threading
 import uuid
 from collections import Counter
 from contextlib import ExitStack
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from canonflow.crypto import SecretBox
+from canonflow.db import leases
 from canonflow.db.engine import transaction
 from canonflow.environments import service as environments
 from canonflow.errors import AppError
@@ -28,6 +30,7 @@ from canonflow.reconcile.deploying import Actor
 from canonflow.reconcile.items import ApplyItem, Kind, Outcome, Result
 
 RECONCILE_APPLY = "canonical.reconcile.apply"
+APPLY_LEASE_TTL = timedelta(minutes=10)  # renewed after each batch; a crashed job's expires
 
 
 class _Clients:
@@ -73,9 +76,20 @@ def run_apply(
     outcomes: list[Outcome] = []
     context.report_progress(0, len(items))
     with ExitStack() as stack:
+        # one apply at a time per tenant, whatever raced past the check made when queued
+        apply_lease = stack.enter_context(
+            leases.held(
+                context.sessions,
+                name=f"reconcile-apply:{context.tenant_id}",
+                tenant_id=context.tenant_id,
+                ttl=APPLY_LEASE_TTL,
+                busy_message="another apply is running: plan again once it ends",
+            )
+        )
         clients = _Clients(context.sessions, secrets, context.tenant_id, stack)
         try:
             deploys = DeployRunner(context, secrets, cache_root, clients, actor, len(items))
+            deploys.keep_alive = apply_lease.renew
             deploys.run([i for i in items if i.kind is Kind.DEPLOY], concurrency, outcomes)
             commits = [i for i in items if i.kind is Kind.COMMIT]
             if commits:

@@ -60,7 +60,8 @@ class DeployRunner:
         self.lock = threading.Lock()
         self.facts: dict[uuid.UUID, TargetFacts] = {}
         self.outcomes: list[Outcome] = []
-        self.renew: Callable[[], None] = lambda: None
+        self.renew: Callable[[], None] = lambda: None  # the environment's sync lease
+        self.keep_alive: Callable[[], None] = lambda: None  # the caller's own lease
 
     def run(self, items: list[ApplyItem], concurrency: int, outcomes: list[Outcome]) -> None:
         """Deploy `items`, appending an outcome each to `outcomes`; raises the first
@@ -155,6 +156,7 @@ class DeployRunner:
         for outcome in recorded:  # after the commit: progress opens a transaction of its own
             self._done(outcome)
         self.renew()
+        self.keep_alive()
 
     def _prepare(
         self, item: ApplyItem, row: deploying.Row, target: Any
