@@ -166,76 +166,26 @@ def _reset_postgres(runtime: Any) -> None:
 def _onboard(runtime: Any, instance: Any, tmp: Path) -> dict[str, Any]:
     """A tenant whose one environment's workflows are canonical, in Git, then edited in Git:
     every one out of date."""
-    import orjson
-    from sqlalchemy import select
-    from tests.factories import bearer, make_tenant, make_token
-    from tests.support.git_remotes import WorkingClone, make_bare_remote
+    from tests.support.onboarded import edit_every_file, onboard_one_environment
 
-    from canonflow.core.enums import CommitMode, Role
-    from canonflow.db.engine import transaction
-    from canonflow.db.models import CanonicalWorkflow, Environment
-    from canonflow.onboarding.inventory import run_inventory
-    from canonflow.repo import service as repositories
-    from canonflow.repo.schemas import RepositoryPut
-    from canonflow.repo.writeback import write_back
-    from canonflow.tenancy.service import Principal
-
-    remote_url = f"file://{make_bare_remote(tmp / 'remotes')}"
-    with transaction(runtime.sessions) as session:
-        tenant = make_tenant(session)
-        environment = Environment(
-            tenant_id=tenant.id,
-            name="prod",
-            base_url=instance.base_url,
-            api_key=runtime.secrets.seal(instance.api_key),
-            is_anchor=True,
-        )
-        session.add(environment)
-        session.flush()
-        principal = Principal(tenant.id, tenant.slug, None, "bench", Role.ADMIN)
-        put = RepositoryPut(url=remote_url, branch="main", commit_mode=CommitMode.PUSH)
-        repositories.put(session, runtime.secrets, principal, put)
-        headers = bearer(make_token(session, tenant, role=Role.OPERATOR))
-        tenant_id, environment_id = tenant.id, environment.id
-    run_inventory(runtime.sessions, runtime.secrets, tenant_id=tenant_id)
-    clone = WorkingClone(remote_url, tmp / "work")
-    clone.write("README.md", "bench\n")
-    clone.commit("initial")
-    clone.git("push", "--quiet", "origin", "HEAD:main")
-    with transaction(runtime.sessions) as session:
-        ids = list(session.scalars(select(CanonicalWorkflow.id)))
-    cache = runtime.settings.resolved_git_cache_dir
-    write_back(
-        runtime.sessions, runtime.secrets, tenant_id=tenant_id, cache_root=cache,
-        canonical_ids=ids, branch="main", message="onboard",
-    )  # fmt: skip
-    clone.git("pull", "--quiet", "origin", "main")
+    onboarded = onboard_one_environment(
+        runtime, base_url=instance.base_url, api_key=instance.api_key, tmp=tmp
+    )
     edit = uuid.uuid4().hex  # n8n keeps the last round's deploys: each round edits anew
-    for path in sorted((clone.directory / "workflows").glob("*.json")):
-        document = orjson.loads(path.read_bytes())
+
+    def change(document: dict[str, Any]) -> None:
         for node in document["nodes"]:
             if node["type"] == "n8n-nodes-base.code":
                 node["parameters"]["jsCode"] = f"// bench edit {edit}\nreturn $input.all();"
-                break
-        else:
-            document["settings"]["errorWorkflow"] = f"=edit-{edit}"
-        path.write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
-    clone.commit("edit every workflow")
-    clone.git("push", "--quiet", "origin", "HEAD:main")
-    _repo_sync(runtime, tenant_id)
-    return {"tenant_id": tenant_id, "environment_id": environment_id, "headers": headers}
+                return
+        document["settings"]["errorWorkflow"] = f"=edit-{edit}"
 
-
-def _repo_sync(runtime: Any, tenant_id: uuid.UUID) -> None:
-    from canonflow.repo.sync import sync_repository
-
-    sync_repository(
-        runtime.sessions,
-        runtime.secrets,
-        tenant_id=tenant_id,
-        cache_root=runtime.settings.resolved_git_cache_dir,
-        max_file_bytes=5_000_000,
-    )
+    edit_every_file(runtime, onboarded, change, "edit every workflow")
+    return {
+        "tenant_id": onboarded.tenant_id,
+        "environment_id": onboarded.environment_id,
+        "headers": onboarded.headers,
+    }
 
 
 def _floor(runtime: Any, instance: Any, estate: dict[str, Any]) -> float:

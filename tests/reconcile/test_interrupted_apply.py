@@ -9,26 +9,17 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import orjson
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from canonflow.app import create_app
-from canonflow.core.enums import CommitMode, Role
 from canonflow.core.sync_state import SyncState, derive_sync_state
 from canonflow.db.engine import transaction
-from canonflow.db.models import BackgroundJob, CanonicalWorkflow, Environment, WorkflowEnvMap
-from canonflow.onboarding.inventory import run_inventory
-from canonflow.repo import service as repositories
-from canonflow.repo.schemas import RepositoryPut
-from canonflow.repo.sync import sync_repository
-from canonflow.repo.writeback import write_back
+from canonflow.db.models import BackgroundJob, WorkflowEnvMap
 from canonflow.runtime import Runtime
-from canonflow.tenancy.service import Principal
-from tests.factories import bearer, make_tenant, make_token
-from tests.support.git_remotes import WorkingClone, make_bare_remote
 from tests.support.n8n import N8nInstance
 from tests.support.n8n_fixtures import bulk_create, make_workflow
+from tests.support.onboarded import edit_every_file, onboard_one_environment
 from tests.support.proxy import FaultProxy, ProxyRequest
 
 COUNT, KILL_AT = 50, 11
@@ -45,56 +36,11 @@ def _states(runtime: Runtime, environment_id: uuid.UUID) -> list[SyncState]:
         ]
 
 
-def _onboard(runtime: Runtime, proxy_url: str, n8n: N8nInstance, tmp_path: Path) -> dict[str, Any]:
-    remote = make_bare_remote(tmp_path / "remotes")
-    url = f"file://{remote}"
-    with transaction(runtime.sessions) as session:
-        tenant = make_tenant(session)
-        stage = Environment(
-            tenant_id=tenant.id,
-            name="stage",
-            base_url=proxy_url,
-            api_key=runtime.secrets.seal(n8n.api_key),
-            is_anchor=True,
-        )
-        session.add(stage)
-        session.flush()
-        principal = Principal(tenant.id, tenant.slug, None, "tester", Role.ADMIN)
-        put = RepositoryPut(url=url, branch="main", commit_mode=CommitMode.PUSH)
-        repositories.put(session, runtime.secrets, principal, put)
-        headers = bearer(make_token(session, tenant, role=Role.OPERATOR))
-        tenant_id, stage_id = tenant.id, stage.id
-    run_inventory(runtime.sessions, runtime.secrets, tenant_id=tenant_id)
-    clone = WorkingClone(url, tmp_path / "work")
-    clone.write("README.md", "x\n")
-    clone.commit("initial")
-    clone.git("push", "--quiet", "origin", "HEAD:main")
-    cache = runtime.settings.resolved_git_cache_dir
-    with transaction(runtime.sessions) as session:
-        ids = list(
-            session.scalars(
-                select(CanonicalWorkflow.id).where(CanonicalWorkflow.tenant_id == tenant_id)
-            )
-        )
-    write_back(
-        runtime.sessions, runtime.secrets, tenant_id=tenant_id, cache_root=cache,
-        canonical_ids=ids, branch="main", message="onboard",
+def _add_a_node(document: dict[str, Any]) -> None:
+    document["nodes"].append(
+        {"name": "Added", "type": "n8n-nodes-base.noOp", "typeVersion": 1,
+         "position": [900, 300], "parameters": {}}
     )  # fmt: skip
-    clone.git("pull", "--quiet", "origin", "main")
-    for path in sorted((clone.directory / "workflows").glob("*.json")):  # one Git edit each
-        document = orjson.loads(path.read_bytes())
-        document["nodes"].append(
-            {"name": "Added", "type": "n8n-nodes-base.noOp", "typeVersion": 1,
-             "position": [900, 300], "parameters": {}}
-        )  # fmt: skip
-        path.write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
-    clone.commit("add a node everywhere")
-    clone.git("push", "--quiet", "origin", "HEAD:main")
-    sync_repository(
-        runtime.sessions, runtime.secrets, tenant_id=tenant_id, cache_root=cache,
-        max_file_bytes=5_000_000,
-    )  # fmt: skip
-    return {"tenant_id": tenant_id, "stage_id": stage_id, "headers": headers}
 
 
 def test_n8n_killed_mid_apply_fails_cleanly_and_a_rerun_finishes(
@@ -103,7 +49,11 @@ def test_n8n_killed_mid_apply_fails_cleanly_and_a_rerun_finishes(
     n8n: N8nInstance = n8n_factory()
     bulk_create(n8n, [make_workflow(f"Flow {i:02d}", 4) for i in range(COUNT)])
     with FaultProxy(n8n.base_url) as proxy:
-        setup = _onboard(runtime, proxy.base_url, n8n, tmp_path)
+        onboarded = onboard_one_environment(
+            runtime, base_url=proxy.base_url, api_key=n8n.api_key, tmp=tmp_path, name="stage"
+        )
+        edit_every_file(runtime, onboarded, _add_a_node, "add a node everywhere")
+        setup = {"stage_id": onboarded.environment_id, "headers": onboarded.headers}
         assert _states(runtime, setup["stage_id"]).count(SyncState.OUT_OF_DATE) == COUNT
         puts = 0
 
