@@ -29,17 +29,13 @@ from canonflow.core.definitions import mentions_workflows
 from canonflow.core.onboarding import AnchorWorkflow, plan_slugs
 from canonflow.core.status import MappingStatus
 from canonflow.crypto import SecretBox
-from canonflow.db.engine import transaction
+from canonflow.db.engine import read_transaction, transaction
 from canonflow.db.models import CanonicalWorkflow, Environment, Onboarding, WorkflowEnvMap
 from canonflow.db.types import utcnow
 from canonflow.environments import repository as environments
 from canonflow.errors import Conflict
 from canonflow.linking.writes import apply_links, create_canonicals, mapping_rows
-from canonflow.onboarding.environment_links import (
-    EnvironmentLinks,
-    link_environment,
-    set_missing_base,
-)
+from canonflow.onboarding.environment_links import EnvironmentLinks, link_environment
 from canonflow.parallel import LazyProcessPool
 from canonflow.repo import service as repositories
 from canonflow.sync import mappings
@@ -92,8 +88,8 @@ def run_inventory(
         anchor_sync = pool.submit(listing.sync, anchor)
         syncs = [(e, pool.submit(listing.sync, e)) for e in others]
         anchor_done = anchor_sync.result()
+        _canonicals_from_anchor(sessions, tenant_id, anchor, result)
         with transaction(sessions) as session:
-            _canonicals_from_anchor(session, tenant_id, anchor, result)
             links = link_environment(
                 session,
                 tenant_id,
@@ -184,47 +180,55 @@ def _environments(session: Session, tenant_id: uuid.UUID) -> tuple[Environment, 
 
 
 def _canonicals_from_anchor(
-    session: Session,
+    sessions: sessionmaker[Session],
     tenant_id: uuid.UUID,
     anchor: Environment,
     result: InventoryResult,
 ) -> None:
-    rows = mapping_rows(
-        session,
-        WorkflowEnvMap.environment_id == anchor.id,
-        WorkflowEnvMap.canonical_id.is_(None),
-        WorkflowEnvMap.is_deleted.is_(False),
-        WorkflowEnvMap.status == MappingStatus.UNTRACKED,
-        with_data=False,
-    )
-    taken = set(
-        session.scalars(
-            select(CanonicalWorkflow.canonical_slug).where(CanonicalWorkflow.tenant_id == tenant_id)
+    """One canonical workflow per untracked anchor workflow, CREATE_CHUNK at a time. Each
+    chunk's canonicals and their links commit together (killed halfway, a rerun finds each
+    workflow linked or not, never half-made), and the environments still syncing get the
+    write lock between chunks."""
+    with read_transaction(sessions) as session:
+        rows = mapping_rows(
+            session,
+            WorkflowEnvMap.environment_id == anchor.id,
+            WorkflowEnvMap.canonical_id.is_(None),
+            WorkflowEnvMap.is_deleted.is_(False),
+            WorkflowEnvMap.status == MappingStatus.UNTRACKED,
+            with_data=False,
         )
-    )
+        taken = set(
+            session.scalars(
+                select(CanonicalWorkflow.canonical_slug).where(
+                    CanonicalWorkflow.tenant_id == tenant_id
+                )
+            )
+        )
+        refs = mappings.reference_slugs(session, anchor.id)
+        repository = repositories.get(session, tenant_id)
+        workflows_dir = repository.workflows_dir if repository else None
     assignments, collisions = plan_slugs(
         [AnchorWorkflow(str(r.id), r.n8n_workflow_id, r.workflow_name or "") for r in rows], taken
     )
     slugs = {uuid.UUID(a.key): a.slug for a in assignments}
-    refs = mappings.reference_slugs(session, anchor.id) | {
-        r.n8n_workflow_id: slugs[r.id] for r in rows
-    }
-    repository = repositories.get(session, tenant_id)
+    refs |= {r.n8n_workflow_id: slugs[r.id] for r in rows}
     by_id = {r.id: r for r in rows}
     for start in range(0, len(rows), CREATE_CHUNK):  # a chunk's JSON in memory at a time
-        chunk = mapping_rows(
-            session, WorkflowEnvMap.id.in_([r.id for r in rows[start : start + CREATE_CHUNK]])
-        )
-        created = create_canonicals(
-            session,
-            tenant_id,
-            slugs,
-            chunk,
-            refs=refs,
-            workflows_dir=repository.workflows_dir if repository else None,
-            now=utcnow(),
-        )
-        result.anchor_linked += len(apply_links(session, tenant_id, created.links))
+        with transaction(sessions) as session:
+            chunk = mapping_rows(
+                session, WorkflowEnvMap.id.in_([r.id for r in rows[start : start + CREATE_CHUNK]])
+            )
+            created = create_canonicals(
+                session,
+                tenant_id,
+                slugs,
+                chunk,
+                refs=refs,
+                workflows_dir=workflows_dir,
+                now=utcnow(),
+            )
+            result.anchor_linked += len(apply_links(session, tenant_id, created.links))
         result.canonicals_created += len(created.links)
         result.unresolved_references |= created.unresolved
         result.invalid += [
@@ -238,7 +242,6 @@ def _canonicals_from_anchor(
         }
         for c in collisions
     ]
-    set_missing_base(session, anchor.id)
 
 
 def _environment_summary(synced: SyncResult, links: EnvironmentLinks) -> dict[str, Any]:

@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from canonflow.core.status import MappingEvent, MappingFacts, MappingStatus, transition
 from canonflow.db.engine import transaction
-from canonflow.db.types import utcnow
+from canonflow.db.types import RawJSON, utcnow
 from canonflow.sync import mappings
 from canonflow.sync.mappings import ExistingMapping
-from canonflow.sync.records import SeenWorkflow, parse_timestamp, seen_workflow
+from canonflow.sync.records import SeenWorkflow, parse_timestamp, seen_workflow, stored_form
 
 UPDATED_COLUMNS = (
     "env_content_hash",
@@ -43,10 +43,13 @@ HashOutcome = tuple[str | None, str | None]
 class Selection:
     to_hash: list[tuple[Mapping[str, Any], ExistingMapping | None]] = field(default_factory=list)
     unchanged: int = 0
+    serialized: list[bytes] | None = None  # set by `serialize`
 
-    def serialized(self) -> list[bytes]:
-        """The workflows to hash as JSON bytes: cheap to hand to a worker process."""
-        return [orjson.dumps(workflow) for workflow, _row in self.to_hash]
+    def serialize(self) -> list[bytes]:
+        """The workflows to hash in their stored form as JSON bytes: cheap to hand to a
+        worker process, and kept to be stored as they are (serialized once, not twice)."""
+        self.serialized = [orjson.dumps(stored_form(workflow)) for workflow, _row in self.to_hash]
+        return self.serialized
 
 
 @dataclass
@@ -85,8 +88,12 @@ class BatchApplier:
         """The rows to write for a selection, given the hashes of its workflows."""
         batch = PreparedBatch(unchanged=selection.unchanged)
         now = utcnow()
-        for (workflow, row), (digest, problem) in zip(selection.to_hash, hashes, strict=True):
-            seen = seen_workflow(workflow, digest, problem)
+        stored: Sequence[bytes | None] = selection.serialized or [None] * len(selection.to_hash)
+        for (workflow, row), (digest, problem), text in zip(
+            selection.to_hash, hashes, stored, strict=True
+        ):
+            raw = RawJSON(text.decode()) if text is not None else None
+            seen = seen_workflow(workflow, digest, problem, raw)
             if seen.problem:
                 batch.problems.append({"n8n_workflow_id": seen.n8n_id, "problem": seen.problem})
             if row is None:

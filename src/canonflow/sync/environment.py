@@ -27,7 +27,7 @@ from canonflow.core.enums import SyncKind
 from canonflow.core.hashing import hash_documents, hash_workflows
 from canonflow.core.status import MappingEvent, MappingFacts, MappingStatus, transition
 from canonflow.crypto import SecretBox
-from canonflow.db.engine import transaction
+from canonflow.db.engine import read_transaction, transaction
 from canonflow.db.models import Environment, SyncRun
 from canonflow.db.runs import Exclusive, run_recorded
 from canonflow.db.types import utcnow
@@ -44,6 +44,8 @@ log = structlog.get_logger(__name__)
 LEASE_TTL = timedelta(minutes=5)
 PAGE_SIZE = 250  # the largest page n8n 1.x accepts
 HASH_WORKERS = 2
+#: Pages listed ahead of the one being stored: the listing goes on while a write waits.
+PREFETCH_PAGES = 3
 _LINK_COLUMNS = (
     "canonical_id",
     "git_content_hash",
@@ -165,7 +167,7 @@ class _Run:
         # its way while the mappings load.
         with (
             client_factory(self.access) as client,
-            Prefetcher(client.iter_workflow_pages(limit=PAGE_SIZE)) as pages,
+            Prefetcher(client.iter_workflow_pages(limit=PAGE_SIZE), depth=PREFETCH_PAGES) as pages,
             _hashing_pool(hasher) as hashing,
             gc_pause.paused(),
         ):
@@ -209,7 +211,9 @@ class _Run:
             self._count(batch)
 
     def _applier(self) -> BatchApplier:
-        with transaction(self.sessions) as session:
+        # A snapshot read: it waits for no writer (on SQLite, the write lock may be held
+        # for a while by another environment's batch or an onboarding step).
+        with read_transaction(self.sessions) as session:
             refs = mappings.reference_slugs(session, self.access.environment_id)
             previous = mappings.last_complete_run_details(session, self.access.environment_id)
             existing = mappings.existing_in_environment(session, self.access.environment_id)
@@ -311,7 +315,7 @@ def _hash(
     hasher: LazyProcessPool, selection: Selection, refs: Mapping[str, str]
 ) -> Future[list[HashOutcome]]:
     if hasher.parallel:  # JSON bytes cross the process boundary far cheaper than dicts
-        return hasher.submit(hash_documents, selection.serialized(), refs)
+        return hasher.submit(hash_documents, selection.serialize(), refs)
     return hasher.submit(hash_workflows, [workflow for workflow, _row in selection.to_hash], refs)
 
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from canonflow.db.types import RawJSON
+
 #: Not stored with a mapping: execution data pinned in the editor, not workflow content.
 _NOT_STORED = ("pinData",)
 
@@ -17,21 +19,30 @@ class SeenWorkflow:
     name: str | None
     content_hash: str | None
     updated_at: datetime | None
-    data: dict[str, Any]
+    data: dict[str, Any] | RawJSON
     problem: str | None = None
 
 
+def stored_form(workflow: Mapping[str, Any]) -> dict[str, Any]:
+    """What a mapping keeps of a listed workflow (the content hash does not read the rest)."""
+    return {key: value for key, value in workflow.items() if key not in _NOT_STORED}
+
+
 def seen_workflow(
-    workflow: Mapping[str, Any], content_hash: str | None, problem: str | None
+    workflow: Mapping[str, Any],
+    content_hash: str | None,
+    problem: str | None,
+    stored: RawJSON | None = None,
 ) -> SeenWorkflow:
-    """The record of one listed workflow, given its hash (or why it has none)."""
+    """The record of one listed workflow, given its hash (or why it has none); `stored`:
+    its stored form already serialized (`stored_form`), to keep as it is."""
     name = workflow.get("name")
     return SeenWorkflow(
         n8n_id=str(workflow["id"]),
         name=name if isinstance(name, str) else None,
         content_hash=content_hash,
         updated_at=parse_timestamp(workflow.get("updatedAt")),
-        data={key: value for key, value in workflow.items() if key not in _NOT_STORED},
+        data=stored if stored is not None else stored_form(workflow),
         problem=problem,
     )
 
