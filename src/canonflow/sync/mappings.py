@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, Update, cast, column, insert, select, update, values
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from canonflow.core.status import MappingStatus
@@ -16,7 +16,6 @@ from canonflow.db.models import CanonicalWorkflow, StatusEvent, SyncRun, Workflo
 # Core tables for bulk writes: no ORM bookkeeping per row.
 MAPPINGS: Table = WorkflowEnvMap.__table__  # type: ignore[assignment]
 STATUS_EVENTS: Table = StatusEvent.__table__  # type: ignore[assignment]
-UPDATE_CHUNK = 500  # rows per guarded UPDATE: (2 + columns) bound values each
 
 
 @dataclass(frozen=True)
@@ -115,43 +114,26 @@ def update_if_status_unchanged(
     session: Session, rows: list[dict[str, Any]], columns: Sequence[str]
 ) -> set[uuid.UUID]:
     """Bulk UPDATE rows whose status is still `expected_status` (a user may have changed it
-    since it was read); returns the ids that were skipped.
-
-    One `WITH given AS (VALUES ...) UPDATE ... FROM given RETURNING id` per UPDATE_CHUNK
-    rows: the database matches and reports them, instead of a statement per row and a
-    read back."""
+    since it was read); returns the ids that were skipped."""
     if not rows:
         return set()
-    updated: set[uuid.UUID] = set()
-    postgresql = session.get_bind().dialect.name == "postgresql"
-    for start in range(0, len(rows), UPDATE_CHUNK):
-        chunk = rows[start : start + UPDATE_CHUNK]
-        updated.update(session.scalars(_guarded_update(chunk, columns, typed=postgresql)))
-    return {row["id"] for row in rows} - updated
-
-
-def _guarded_update(rows: list[dict[str, Any]], columns: Sequence[str], *, typed: bool) -> Update:
-    """`typed`: cast each given value to its column's type (PostgreSQL types a NULL in a
-    VALUES list as text; SQLite's CAST would turn a timestamp's text into a number)."""
     table = MAPPINGS
-    rows_given = values(
-        column("key", table.c.id.type),
-        column("expected_status", table.c.status.type),
-        *(column(name, table.c[name].type) for name in columns),
-        name="given",
-    ).data([(row["id"], row["expected_status"], *(row[name] for name in columns)) for row in rows])
-    given = rows_given.cte("given")  # SQLite takes column names on a CTE, not on a FROM alias
-    return (
+    statement = (
         update(table)
-        .where(table.c.id == given.c.key, table.c.status == given.c.expected_status)
-        .values(
-            {
-                name: cast(given.c[name], table.c[name].type) if typed else given.c[name]
-                for name in columns
-            }
-        )
-        .returning(table.c.id)
+        .where(table.c.id == bindparam("key"), table.c.status == bindparam("expected_status"))
+        .values({column: bindparam(f"new_{column}") for column in columns})
     )
+    params = [
+        {"key": row["id"], "expected_status": row["expected_status"]}
+        | {f"new_{column}": row[column] for column in columns}
+        for row in rows
+    ]
+    session.execute(statement, params)
+    still = session.execute(
+        select(table.c.id, table.c.status).where(table.c.id.in_([row["id"] for row in rows]))
+    )
+    wanted = {row["id"]: row.get("status", row["expected_status"]) for row in rows}
+    return {row.id for row in still if row.status != wanted[row.id]}
 
 
 def insert_status_events(session: Session, rows: list[dict[str, Any]]) -> None:
