@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Sequence
+from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,12 +26,12 @@ from canonflow.core.hashing import body_hash_documents, hash_workflows
 from canonflow.core.status import MappingStatus
 from canonflow.db.models import CanonicalWorkflow, WorkflowEnvMap
 from canonflow.linking.writes import NewLink, apply_links, mapping_rows
-from canonflow.parallel import LazyProcessPool
+from canonflow.parallel import InlineExecutor, LazyProcessPool
 from canonflow.sync import mappings
 from canonflow.sync.environment import refs_fingerprint
 
 MAX_ROUNDS = 4
-SPLIT_AT = 200  # body hashes from which the hashing worker takes half
+SPLIT_AT = 200  # body hashes from which they are split in two, one half per worker
 #: Text that any workflow referencing another contains (see `mentions_workflows`).
 REFERENCE_MARKERS = ("executeWorkflow", "toolWorkflow", "errorWorkflow", "callerIds")
 UNLINKED_LISTED = 200  # per environment, in the job result; the count is always complete
@@ -61,6 +62,7 @@ def link_environment(
     them in the database)."""
     outcome = EnvironmentLinks(environment=name)
     reasons: dict[str, UnlinkedReason] = {}
+    ahead: BodyHashes | None = None
     for _round in range(MAX_ROUNDS):
         refs = mappings.reference_slugs(session, environment_id)
         if refs_fingerprint(refs) != hashed_with:
@@ -76,10 +78,20 @@ def link_environment(
         if not plan.links:
             break
         git_hashes = {str(i): digest for i, _name, digest in canonicals}
+        last_round = referencing is not None and not referencing
+        if last_round:  # the renamed-copy pass's hashing runs in the pool during the writes
+            linked = {link.canonical_id for link in plan.links}
+            ahead = BodyHashes.start(
+                session,
+                [uuid.UUID(key) for key in reasons],
+                [i for i, _name, _digest in canonicals if str(i) not in linked],
+                refs,
+                pool,
+            )
         _apply(session, tenant_id, plan.links, git_hashes, outcome, label=None)
-        if referencing is not None and not referencing:
+        if last_round:
             break  # nothing references a workflow: new links change no hash, no new match
-    _link_renamed_copies(session, tenant_id, environment_id, reasons, outcome, pool)
+    _link_renamed_copies(session, tenant_id, environment_id, reasons, outcome, pool, ahead)
     _report_unlinked(session, outcome, environment_id, reasons)
     set_missing_base(session, environment_id)
     return outcome
@@ -92,37 +104,29 @@ def _link_renamed_copies(
     reasons: dict[str, UnlinkedReason],
     outcome: EnvironmentLinks,
     pool: LazyProcessPool | None,
+    ahead: BodyHashes | None,
 ) -> None:
     """The last pass: equal content under another name (the name is part of the content
     hash, so a copy renamed in one environment matches only here). Updates `reasons`.
 
-    The JSON is read as text and hashed half here, half in `pool`'s worker when it runs."""
+    Body hashes come from `ahead` (started before the previous writes) where it has them,
+    else they are computed now."""
     if not reasons:
         return
-    refs = mappings.reference_slugs(session, environment_id)
-    m, c = WorkflowEnvMap, CanonicalWorkflow
-    workflows = session.execute(
-        select(m.id, cast(m.workflow_data, Text)).where(
-            m.id.in_([uuid.UUID(key) for key in reasons])
-        )
-    ).all()
-    unlinked = [i for i, _n, _h in mappings.unlinked_canonicals(session, tenant_id, environment_id)]
-    canonicals = session.execute(
-        select(c.id, cast(c.workflow_definition, Text), c.content_hash).where(c.id.in_(unlinked))
-    ).all()
-    workflow_bodies = _body_hashes([text for _i, text in workflows], refs, pool)
-    canonical_bodies = _body_hashes([text for _i, text, _h in canonicals], None, pool)
+    workflow_ids = [uuid.UUID(key) for key in reasons]
+    canonicals = mappings.unlinked_canonicals(session, tenant_id, environment_id)
+    bodies = ahead.result() if ahead is not None else {}
+    missing_workflows = [i for i in workflow_ids if i not in bodies]
+    missing_canonicals = [i for i, _n, _h in canonicals if i not in bodies]
+    if missing_workflows or missing_canonicals:
+        refs = mappings.reference_slugs(session, environment_id)
+        later = BodyHashes.start(session, missing_workflows, missing_canonicals, refs, pool)
+        bodies |= later.result()
     plan = plan_auto_links(
-        [
-            Candidate(str(row[0]), None, body)
-            for row, body in zip(workflows, workflow_bodies, strict=True)
-        ],
-        [
-            Candidate(str(row[0]), None, body)
-            for row, body in zip(canonicals, canonical_bodies, strict=True)
-        ],
+        [Candidate(str(i), None, bodies[i]) for i in workflow_ids],
+        [Candidate(str(i), None, bodies[i]) for i, _n, _h in canonicals],
     )
-    git_hashes = {str(i): digest for i, _text, digest in canonicals}
+    git_hashes = {str(i): digest for i, _name, digest in canonicals}
     done = _apply(session, tenant_id, plan.links, git_hashes, outcome, label="renamed_copy")
     for linked_id in done:
         reasons.pop(str(linked_id), None)
@@ -131,19 +135,64 @@ def _link_renamed_copies(
             reasons[key] = reason
 
 
-def _body_hashes(
-    texts: list[str | None], refs: dict[str, str] | None, pool: LazyProcessPool | None
-) -> list[str | None]:
-    raws = [text.encode() if text else b"" for text in texts]
-    if pool is None or not pool.parallel or len(raws) < SPLIT_AT:
-        return body_hash_documents(raws, refs)
-    half = len(raws) // 2
-    theirs = pool.submit(body_hash_documents, raws[:half], refs)
-    mine = body_hash_documents(raws[half:], refs)
-    try:
-        return theirs.result() + mine
-    except BrokenProcessPool:  # the worker died: hash its half here
-        return body_hash_documents(raws[:half], refs) + mine
+_Part = tuple[list[uuid.UUID], list[bytes], "Future[list[str | None]]", dict[str, str] | None]
+
+
+class BodyHashes:
+    """Body hashes (the content hash without the name) of some mappings' workflows and
+    some canonical workflows, by id. The JSON is read as text here and hashed in `pool`'s
+    workers when it runs (large sets in halves, one per worker), else here at once."""
+
+    def __init__(self, parts: list[_Part]) -> None:
+        self._parts = parts
+
+    @classmethod
+    def start(
+        cls,
+        session: Session,
+        workflow_ids: Sequence[uuid.UUID],
+        canonical_ids: Sequence[uuid.UUID],
+        refs: dict[str, str],
+        pool: LazyProcessPool | None,
+    ) -> BodyHashes:
+        m, c = WorkflowEnvMap, CanonicalWorkflow
+        workflows = _texts(session, m.id, m.workflow_data, workflow_ids)
+        definitions = _texts(session, c.id, c.workflow_definition, canonical_ids)
+        parts: list[_Part] = []
+        for rows, references in ((workflows, refs), (definitions, None)):
+            half = (len(rows) + 1) // 2 if len(rows) >= SPLIT_AT else len(rows)
+            for chunk in (rows[:half], rows[half:]):
+                if chunk:
+                    ids, raws = [i for i, _t in chunk], [t for _i, t in chunk]
+                    parts.append((ids, raws, _submit(pool, raws, references), references))
+        return cls(parts)
+
+    def result(self) -> dict[uuid.UUID, str | None]:
+        hashes: dict[uuid.UUID, str | None] = {}
+        for ids, raws, future, references in self._parts:
+            try:
+                digests = future.result()
+            except BrokenProcessPool:  # the worker died: hash its part here
+                digests = body_hash_documents(raws, references)
+            hashes.update(zip(ids, digests, strict=True))
+        return hashes
+
+
+def _texts(
+    session: Session, key: Any, document: Any, ids: Sequence[uuid.UUID]
+) -> list[tuple[uuid.UUID, bytes]]:
+    if not ids:
+        return []
+    rows = session.execute(select(key, cast(document, Text)).where(key.in_(list(ids))))
+    return [(i, text.encode() if text else b"") for i, text in rows]
+
+
+def _submit(
+    pool: LazyProcessPool | None, raws: list[bytes], refs: dict[str, str] | None
+) -> Future[list[str | None]]:
+    if pool is None:
+        return InlineExecutor().submit(body_hash_documents, raws, refs)
+    return pool.submit(body_hash_documents, raws, refs)
 
 
 def _apply(
