@@ -7,10 +7,14 @@ from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
+import orjson
+
+from canonflow.core.definitions import canonical_definition
 from canonflow.core.hashing import content_hash, hash_documents
 from canonflow.parallel import LazyProcessPool, cpu_pool
 from canonflow.sync.batch import Selection
-from canonflow.sync.environment import _outcomes
+from canonflow.sync.hashing import HashedSelection, hash_selection
+from tests.support.n8n_fixtures import make_workflow
 
 FIXTURE = Path(__file__).parent / "core" / "fixtures" / "order_intake.dev.json"
 
@@ -33,8 +37,30 @@ def test_a_lazy_pool_runs_inline_until_started() -> None:
 
 
 def test_a_dead_worker_falls_back_to_hashing_in_process() -> None:
-    workflow = json.loads(FIXTURE.read_text())
-    selection = Selection(to_hash=[(workflow, None)])
-    broken: Future[list[tuple[str | None, str | None]]] = Future()
-    broken.set_exception(BrokenProcessPool("worker died"))
-    assert _outcomes(selection, broken, {}) == [(content_hash(workflow), None)]
+    workflow = make_workflow("plain", 4) | {"id": "plain"}
+    for define in (False, True):
+        selection = Selection(to_hash=[(workflow, None)])
+        broken: Future[list[tuple[str | None, str | None, bytes | None]]] = Future()
+        broken.set_exception(BrokenProcessPool("worker died"))
+        hashes, documents = HashedSelection(selection, {}, define, broken).outcomes()
+        assert hashes == [(content_hash(workflow), None)]
+        assert list(documents) == ([workflow["id"]] if define else [])
+
+
+def test_documents_made_in_a_worker_are_the_canonical_definition() -> None:
+    """The Git document a worker makes while hashing is the one `canonical_definition`
+    makes; a workflow that calls another gets none (its document depends on the slugs)."""
+    workflow = make_workflow("plain", 6) | {"id": "plain"}
+    caller = json.loads(FIXTURE.read_text())  # its error workflow and a sub-workflow
+    with LazyProcessPool(max_workers=1) as pool:
+        pool.start()
+        selection = Selection(to_hash=[(workflow, None), (caller, None)])
+        hashes, documents = hash_selection(pool, selection, {}, define=True).outcomes()
+    definition = canonical_definition(workflow, {}, known_hash=hashes[0][0])
+    assert hashes[0] == (content_hash(workflow), None)
+    assert hashes[1][0] is not None
+    assert list(documents) == [workflow["id"]]
+    digest, document = documents[workflow["id"]]
+    assert digest == definition.content_hash
+    assert orjson.loads(document) == definition.document
+    assert document == orjson.dumps(definition.document)

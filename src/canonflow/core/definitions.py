@@ -9,16 +9,26 @@ reported.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from canonflow.core._workflow_refs import WorkflowRefs, calls_workflows, mentions_workflows
 from canonflow.core.git_layout import file_document
-from canonflow.core.hashing import hash_normalized
-from canonflow.core.normalize import normalize
+from canonflow.core.hashing import hash_normalized, hash_workflows
+from canonflow.core.normalize import InvalidWorkflow, normalize
+from canonflow.core.workflow_shape import parse_json
 
-__all__ = ["Definition", "canonical_definition", "mentions_workflows"]
+__all__ = [
+    "DefinedHash",
+    "Definition",
+    "canonical_definition",
+    "hash_and_define_documents",
+    "hash_and_define_workflows",
+    "mentions_workflows",
+]
 
 
 @dataclass(frozen=True)
@@ -55,3 +65,45 @@ def canonical_definition(
         resolver.resolve_settings(document["settings"])
     digest = hash_normalized(normalize(document).document)
     return Definition(document, digest, frozenset(resolver.unresolved))
+
+
+#: A content hash, why there is none, and the workflow's Git document as compact JSON when
+#: it references no other workflow (see `hash_and_define_workflows`).
+DefinedHash = tuple[str | None, str | None, bytes | None]
+
+
+def hash_and_define_workflows(
+    workflows: Sequence[Mapping[str, Any]],
+    refs: Mapping[str, str] | None = None,
+    *,
+    define: bool = True,
+) -> list[DefinedHash]:
+    """`hash_workflows`, plus (`define`) each workflow's file document as compact JSON
+    where it mentions no other workflow: that document does not depend on `refs`, and it
+    is what `canonical_definition(workflow, refs, known_hash=hash)` makes. The onboarding
+    inventory asks it of the anchor, whose workflows all become canonical."""
+    results: list[DefinedHash] = []
+    for workflow, (digest, problem) in zip(workflows, hash_workflows(workflows, refs), strict=True):
+        document = None
+        if define and digest is not None:
+            made = file_document(workflow)
+            if not mentions_workflows(made):
+                document = orjson.dumps(made)
+        results.append((digest, problem, document))
+    return results
+
+
+def hash_and_define_documents(
+    raws: Sequence[bytes], refs: Mapping[str, str] | None = None, *, define: bool = True
+) -> list[DefinedHash]:
+    """`hash_and_define_workflows` of serialized workflows (as `hash_documents`): plain data
+    in and out, so it can run in a worker process (which then imports only the core)."""
+    results: list[DefinedHash] = []
+    for raw in raws:
+        try:
+            workflow: Any = parse_json(raw)
+        except InvalidWorkflow as exc:
+            results.append((None, str(exc), None))
+            continue
+        results += hash_and_define_workflows([workflow], refs, define=define)
+    return results

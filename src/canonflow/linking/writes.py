@@ -23,7 +23,7 @@ from canonflow.core.git_layout import workflow_file_path
 from canonflow.core.hashing import HASH_VERSION, InvalidWorkflow
 from canonflow.core.status import MappingEvent, MappingFacts, MappingStatus, transition
 from canonflow.db.models import CanonicalWorkflow, StatusEvent, WorkflowEnvMap
-from canonflow.db.types import utcnow
+from canonflow.db.types import RawJSON, utcnow
 from canonflow.sync import mappings
 
 CANONICALS: Table = CanonicalWorkflow.__table__  # type: ignore[assignment]
@@ -92,24 +92,35 @@ def create_canonicals(
     refs: Mapping[str, str],
     workflows_dir: str | None,
     now: datetime,
+    documents: Mapping[str, tuple[str, bytes]] | None = None,
 ) -> CreatedCanonicals:
-    """One canonical workflow per mapping (slug from `slugs`), and the links to make."""
+    """One canonical workflow per mapping (slug from `slugs`), and the links to make.
+
+    `documents`: n8n id → (content hash, Git document as compact JSON) of workflows that
+    reference no other one, made while the environment was hashed; a row whose stored
+    hash is that hash takes its document as it is (its JSON is not needed)."""
     inserts: list[dict[str, Any]] = []
     created = CreatedCanonicals([], {}, {})
     for row in rows:
         slug = slugs[row.id]
-        if row.workflow_data is None:
+        prepared = (documents or {}).get(row.n8n_workflow_id)
+        document: dict[str, Any] | RawJSON
+        if prepared is not None and prepared[0] == row.env_content_hash:
+            digest, document = prepared[0], RawJSON(prepared[1].decode())
+        elif row.workflow_data is None:
             created.invalid[row.id] = "its workflow was not listed: sync the environment again"
             continue
-        try:
-            definition = canonical_definition(
-                row.workflow_data, refs, known_hash=row.env_content_hash
-            )
-        except (InvalidWorkflow, TypeError, ValueError) as exc:
-            created.invalid[row.id] = str(exc)
-            continue
-        if definition.unresolved_refs:
-            created.unresolved[slug] = sorted(definition.unresolved_refs)
+        else:
+            try:
+                definition = canonical_definition(
+                    row.workflow_data, refs, known_hash=row.env_content_hash
+                )
+            except (InvalidWorkflow, TypeError, ValueError) as exc:
+                created.invalid[row.id] = str(exc)
+                continue
+            digest, document = definition.content_hash, definition.document
+            if definition.unresolved_refs:
+                created.unresolved[slug] = sorted(definition.unresolved_refs)
         canonical_id = uuid.uuid4()
         inserts.append(
             {
@@ -117,9 +128,9 @@ def create_canonicals(
                 "tenant_id": tenant_id,
                 "canonical_slug": slug,
                 "name": row.workflow_name or slug,
-                "content_hash": definition.content_hash,
+                "content_hash": digest,
                 "hash_version": HASH_VERSION,
-                "workflow_definition": definition.document,
+                "workflow_definition": document,
                 "git_file_path": workflow_file_path(workflows_dir, slug)
                 if workflows_dir is not None
                 else None,
@@ -132,9 +143,7 @@ def create_canonicals(
             }
         )
         # Both sides are this one workflow: the environment's hash is the canonical's.
-        created.links.append(
-            NewLink(row, canonical_id, definition.content_hash, definition.content_hash)
-        )
+        created.links.append(NewLink(row, canonical_id, digest, digest))
     for start in range(0, len(inserts), 1000):
         session.execute(insert(CANONICALS), inserts[start : start + 1000])
     return created

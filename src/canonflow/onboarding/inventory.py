@@ -34,7 +34,7 @@ from canonflow.db.models import CanonicalWorkflow, Environment, Onboarding, Work
 from canonflow.db.types import utcnow
 from canonflow.environments import repository as environments
 from canonflow.errors import Conflict
-from canonflow.linking.writes import apply_links, create_canonicals, mapping_rows
+from canonflow.linking.writes import MappingRow, apply_links, create_canonicals, mapping_rows
 from canonflow.onboarding.environment_links import EnvironmentLinks, link_environment
 from canonflow.parallel import LazyProcessPool
 from canonflow.repo import service as repositories
@@ -85,10 +85,11 @@ def run_inventory(
         LazyProcessPool(max_workers=HASH_WORKERS) as listing.hasher,
         ThreadPoolExecutor(max_workers=SYNC_CONCURRENCY) as pool,
     ):
-        anchor_sync = pool.submit(listing.sync, anchor)
+        anchor_sync = pool.submit(listing.sync, anchor, listing.anchor_documents)
         syncs = [(e, pool.submit(listing.sync, e)) for e in others]
         anchor_done = anchor_sync.result()
-        _canonicals_from_anchor(sessions, tenant_id, anchor, result)
+        _canonicals_from_anchor(sessions, tenant_id, anchor, result, listing.anchor_documents)
+        listing.anchor_documents.clear()
         with transaction(sessions) as session:
             links = link_environment(
                 session,
@@ -140,8 +141,15 @@ class _Listing:
         self._seen: dict[uuid.UUID, int] = {}
         self.hasher: LazyProcessPool | None = None  # one hashing pool for every sync
         self._lock = threading.Lock()
+        #: The anchor's Git documents made while it is hashed (n8n id → hash, JSON).
+        self.anchor_documents: dict[str, tuple[str, bytes]] = {}
 
-    def sync(self, environment: Environment) -> SyncResult:
+    def sync(
+        self, environment: Environment, documents: dict[str, tuple[str, bytes]] | None = None
+    ) -> SyncResult:
+        """`documents`: filled with the Git documents of the workflows that reference no
+        other one, as they are hashed (see `sync_environment`)."""
+
         def on_page(workflows: list[dict[str, Any]]) -> None:
             self.referencing[environment.id].update(
                 str(w.get("id")) for w in workflows if mentions_workflows(w)
@@ -158,6 +166,7 @@ class _Listing:
             auto_link=False,
             on_page=on_page,
             hasher=self.hasher,
+            on_documents=documents.update if documents is not None else None,
         )
 
     def _report(self, environment_id: uuid.UUID, done: int) -> None:
@@ -184,11 +193,13 @@ def _canonicals_from_anchor(
     tenant_id: uuid.UUID,
     anchor: Environment,
     result: InventoryResult,
+    documents: dict[str, tuple[str, bytes]],
 ) -> None:
     """One canonical workflow per untracked anchor workflow, CREATE_CHUNK at a time. Each
     chunk's canonicals and their links commit together (killed halfway, a rerun finds each
     workflow linked or not, never half-made), and the environments still syncing get the
-    write lock between chunks."""
+    write lock between chunks. `documents`: the ones the anchor's sync made; only the
+    other workflows' JSON is read back and parsed."""
     with read_transaction(sessions) as session:
         rows = mapping_rows(
             session,
@@ -215,18 +226,19 @@ def _canonicals_from_anchor(
     refs |= {r.n8n_workflow_id: slugs[r.id] for r in rows}
     by_id = {r.id: r for r in rows}
     for start in range(0, len(rows), CREATE_CHUNK):  # a chunk's JSON in memory at a time
+        part = rows[start : start + CREATE_CHUNK]
         with transaction(sessions) as session:
-            chunk = mapping_rows(
-                session, WorkflowEnvMap.id.in_([r.id for r in rows[start : start + CREATE_CHUNK]])
-            )
+            unprepared = [r.id for r in part if not _prepared(r, documents)]
+            read = mapping_rows(session, WorkflowEnvMap.id.in_(unprepared)) if unprepared else []
             created = create_canonicals(
                 session,
                 tenant_id,
                 slugs,
-                chunk,
+                [r for r in part if _prepared(r, documents)] + read,
                 refs=refs,
                 workflows_dir=workflows_dir,
                 now=utcnow(),
+                documents=documents,
             )
             result.anchor_linked += len(apply_links(session, tenant_id, created.links))
         result.canonicals_created += len(created.links)
@@ -242,6 +254,11 @@ def _canonicals_from_anchor(
         }
         for c in collisions
     ]
+
+
+def _prepared(row: MappingRow, documents: dict[str, tuple[str, bytes]]) -> bool:
+    prepared = documents.get(row.n8n_workflow_id)
+    return prepared is not None and prepared[0] == row.env_content_hash
 
 
 def _environment_summary(synced: SyncResult, links: EnvironmentLinks) -> dict[str, Any]:

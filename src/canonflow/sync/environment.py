@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import Future
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -24,7 +22,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from canonflow import gc_pause
 from canonflow.core.autolink import Candidate, plan_auto_links
 from canonflow.core.enums import SyncKind
-from canonflow.core.hashing import hash_documents, hash_workflows
 from canonflow.core.status import MappingEvent, MappingFacts, MappingStatus, transition
 from canonflow.crypto import SecretBox
 from canonflow.db.engine import read_transaction, transaction
@@ -37,7 +34,8 @@ from canonflow.n8n import N8nClient, N8nError
 from canonflow.parallel import LazyProcessPool
 from canonflow.sync import mappings
 from canonflow.sync.agreement import record_agreement
-from canonflow.sync.batch import BatchApplier, HashOutcome, PreparedBatch, Selection
+from canonflow.sync.batch import BatchApplier, PreparedBatch
+from canonflow.sync.hashing import HashedSelection, hash_selection
 from canonflow.sync.prefetch import Prefetcher
 
 log = structlog.get_logger(__name__)
@@ -102,12 +100,15 @@ def sync_environment(
     auto_link: bool = True,
     on_page: Callable[[list[dict[str, Any]]], None] | None = None,
     hasher: LazyProcessPool | None = None,
+    on_documents: Callable[[dict[str, tuple[str, bytes]]], None] | None = None,
 ) -> SyncResult:
     """Run one environment sync and record it in `sync_runs`. Raises on failure.
 
     `auto_link=False` leaves linking to the caller (onboarding links with reasons);
     `on_page` sees every listed page's workflows (read-only); `hasher`: a worker pool
-    shared by syncs that run at once (default: one of its own)."""
+    shared by syncs that run at once (default: one of its own); `on_documents` receives,
+    as they are stored, the hashed workflows that reference no other one: n8n id →
+    (content hash, Git document as compact JSON)."""
     with transaction(sessions) as session:
         environment = environments.get_or_raise(session, tenant_id, environment_id)
         access = environments.access(session, secrets, environment)
@@ -129,9 +130,9 @@ def sync_environment(
             busy_message=f"a sync of environment {access.name!r} is already running",
         ),
         result=result,
-        work=lambda lease: _Run(sessions, access, result, progress, lease.renew).execute(
-            client_factory, auto_link=auto_link, on_page=on_page, hasher=hasher
-        ),
+        work=lambda lease: _Run(
+            sessions, access, result, progress, lease.renew, on_documents
+        ).execute(client_factory, auto_link=auto_link, on_page=on_page, hasher=hasher),
         record=_record_run,
         remote_errors=(N8nError,),
         remote=f"environment {access.name!r}",
@@ -147,8 +148,10 @@ class _Run:
         result: SyncResult,
         progress: ProgressCallback | None,
         keep_alive: Callable[[], None],
+        on_documents: Callable[[dict[str, tuple[str, bytes]]], None] | None = None,
     ) -> None:
         self.sessions = sessions
+        self.on_documents = on_documents
         self.access = access
         self.result = result
         self.progress = progress or (lambda _done, _total: None)
@@ -172,7 +175,8 @@ class _Run:
             gc_pause.paused(),
         ):
             applier = self._applier()
-            previous: list[tuple[Selection, Future[list[HashOutcome]]]] = []
+            previous: list[HashedSelection] = []
+            define = self.on_documents is not None
             try:
                 for page in pages:
                     self.result.seen += len(page.workflows)
@@ -184,7 +188,9 @@ class _Run:
                     ]
                     if sum(len(s.to_hash) for s in selections) >= PAGE_SIZE // 2:
                         hashing.start()  # a long listing with much to hash: use a worker
-                    hashed = [(s, _hash(hashing, s, applier.refs)) for s in selections]
+                    hashed = [
+                        hash_selection(hashing, s, applier.refs, define=define) for s in selections
+                    ]
                     self._store(applier, previous)
                     previous = hashed
                     self.keep_alive()
@@ -202,12 +208,13 @@ class _Run:
                 session, self.access.tenant_id, environment_id=self.access.environment_id
             )
 
-    def _store(
-        self, applier: BatchApplier, hashed: list[tuple[Selection, Future[list[HashOutcome]]]]
-    ) -> None:
-        for selection, hashes in hashed:
-            batch = applier.prepare(selection, _outcomes(selection, hashes, applier.refs))
+    def _store(self, applier: BatchApplier, hashed: list[HashedSelection]) -> None:
+        for selection in hashed:
+            outcomes, documents = selection.outcomes()
+            batch = applier.prepare(selection.selection, outcomes)
             applier.write(batch)
+            if documents and self.on_documents is not None:
+                self.on_documents(documents)
             self._count(batch)
 
     def _applier(self) -> BatchApplier:
@@ -309,25 +316,6 @@ class _Run:
 def _hashing_pool(shared: LazyProcessPool | None) -> AbstractContextManager[LazyProcessPool]:
     """The caller's shared pool (left running), or one of this sync's own."""
     return nullcontext(shared) if shared is not None else LazyProcessPool(max_workers=HASH_WORKERS)
-
-
-def _hash(
-    hasher: LazyProcessPool, selection: Selection, refs: Mapping[str, str]
-) -> Future[list[HashOutcome]]:
-    if hasher.parallel:  # JSON bytes cross the process boundary far cheaper than dicts
-        return hasher.submit(hash_documents, selection.serialize(), refs)
-    return hasher.submit(hash_workflows, [workflow for workflow, _row in selection.to_hash], refs)
-
-
-def _outcomes(
-    selection: Selection, hashes: Future[list[HashOutcome]], refs: Mapping[str, str]
-) -> list[HashOutcome]:
-    """The hashes of a selection; if the worker process died, computed here instead."""
-    try:
-        return hashes.result()
-    except BrokenProcessPool:
-        log.warning("hash worker process died; hashing in the sync's own process")
-        return hash_workflows([workflow for workflow, _row in selection.to_hash], refs)
 
 
 def refs_fingerprint(refs: dict[str, str]) -> str:

@@ -1,0 +1,64 @@
+"""Hash the workflows a listed page needs hashed: in a worker process once the listing
+proves long (JSON bytes cross the process boundary far cheaper than dicts), else here.
+
+Asked to `define`, it also returns the Git document of each workflow that references no
+other one (`hash_and_define_workflows`): the onboarding inventory makes the anchor's
+canonical workflows from them without reading and parsing their JSON again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+
+import structlog
+
+from canonflow.core.definitions import (
+    DefinedHash,
+    hash_and_define_documents,
+    hash_and_define_workflows,
+)
+from canonflow.parallel import LazyProcessPool
+from canonflow.sync.batch import HashOutcome, Selection
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class HashedSelection:
+    selection: Selection
+    refs: Mapping[str, str]
+    define: bool
+    future: Future[list[DefinedHash]]
+
+    def outcomes(self) -> tuple[list[HashOutcome], dict[str, tuple[str, bytes]]]:
+        """The hashes of the selection, and the (hash, document) pairs by n8n id; if the
+        worker process died, computed here instead."""
+        try:
+            results = self.future.result()
+        except BrokenProcessPool:
+            log.warning("hash worker process died; hashing in the sync's own process")
+            workflows = [workflow for workflow, _row in self.selection.to_hash]
+            results = hash_and_define_workflows(workflows, self.refs, define=self.define)
+        documents = {
+            str(workflow["id"]): (digest, document)
+            for (workflow, _row), (digest, _problem, document) in zip(
+                self.selection.to_hash, results, strict=True
+            )
+            if digest is not None and document is not None
+        }
+        return [(digest, problem) for digest, problem, _document in results], documents
+
+
+def hash_selection(
+    pool: LazyProcessPool, selection: Selection, refs: Mapping[str, str], *, define: bool
+) -> HashedSelection:
+    # The function a worker runs is the core's: a worker imports nothing else.
+    if pool.parallel:
+        future = pool.submit(hash_and_define_documents, selection.serialize(), refs, define=define)
+    else:
+        workflows = [workflow for workflow, _row in selection.to_hash]
+        future = pool.submit(hash_and_define_workflows, workflows, refs, define=define)
+    return HashedSelection(selection, refs, define, future)
