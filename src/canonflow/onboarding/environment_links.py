@@ -25,7 +25,7 @@ from canonflow.core.definitions import mentions_workflows
 from canonflow.core.hashing import body_hash_documents, hash_workflows
 from canonflow.core.status import MappingStatus
 from canonflow.db.models import CanonicalWorkflow, WorkflowEnvMap
-from canonflow.linking.writes import NewLink, apply_links, mapping_rows
+from canonflow.linking.writes import MappingRow, NewLink, apply_links, mapping_rows
 from canonflow.parallel import InlineExecutor, LazyProcessPool
 from canonflow.sync import mappings
 from canonflow.sync.environment import refs_fingerprint
@@ -68,10 +68,13 @@ def link_environment(
         if refs_fingerprint(refs) != hashed_with:
             outcome.rehashed += rehash_references(session, environment_id, refs, referencing)
             hashed_with = refs_fingerprint(refs)
-        untracked = mappings.untracked_in(session, environment_id)
+        untracked = _untracked(session, environment_id)  # light: no workflow JSON
         canonicals = mappings.unlinked_canonicals(session, tenant_id, environment_id)
         plan = plan_auto_links(
-            [Candidate(str(i), workflow_name, digest) for i, workflow_name, digest in untracked],
+            [
+                Candidate(key, row.workflow_name, row.env_content_hash)
+                for key, row in untracked.items()
+            ],
             [Candidate(str(i), canonical_name, digest) for i, canonical_name, digest in canonicals],
         )
         reasons = dict(plan.unlinked)
@@ -88,11 +91,13 @@ def link_environment(
                 refs,
                 pool,
             )
-        _apply(session, tenant_id, plan.links, git_hashes, outcome, label=None)
+        _apply(session, tenant_id, plan.links, untracked, git_hashes, outcome, label=None)
         if last_round:
             break  # nothing references a workflow: new links change no hash, no new match
-    _link_renamed_copies(session, tenant_id, environment_id, reasons, outcome, pool, ahead)
-    _report_unlinked(session, outcome, environment_id, reasons)
+    _link_renamed_copies(
+        session, tenant_id, environment_id, (reasons, untracked), outcome, pool, ahead
+    )
+    _report_unlinked(outcome, reasons, untracked)
     set_missing_base(session, environment_id)
     return outcome
 
@@ -101,16 +106,18 @@ def _link_renamed_copies(
     session: Session,
     tenant_id: uuid.UUID,
     environment_id: uuid.UUID,
-    reasons: dict[str, UnlinkedReason],
+    unlinked: tuple[dict[str, UnlinkedReason], dict[str, MappingRow]],
     outcome: EnvironmentLinks,
     pool: LazyProcessPool | None,
     ahead: BodyHashes | None,
 ) -> None:
     """The last pass: equal content under another name (the name is part of the content
-    hash, so a copy renamed in one environment matches only here). Updates `reasons`.
+    hash, so a copy renamed in one environment matches only here). `unlinked`: the
+    reasons (updated here) and the untracked mappings they are about.
 
     Body hashes come from `ahead` (started before the previous writes) where it has them,
     else they are computed now."""
+    reasons, untracked = unlinked
     if not reasons:
         return
     workflow_ids = [uuid.UUID(key) for key in reasons]
@@ -127,7 +134,9 @@ def _link_renamed_copies(
         [Candidate(str(i), None, bodies[i]) for i, _n, _h in canonicals],
     )
     git_hashes = {str(i): digest for i, _name, digest in canonicals}
-    done = _apply(session, tenant_id, plan.links, git_hashes, outcome, label="renamed_copy")
+    done = _apply(
+        session, tenant_id, plan.links, untracked, git_hashes, outcome, label="renamed_copy"
+    )
     for linked_id in done:
         reasons.pop(str(linked_id), None)
     for key, reason in plan.unlinked.items():
@@ -199,21 +208,16 @@ def _apply(
     session: Session,
     tenant_id: uuid.UUID,
     planned: Sequence[Link],
+    rows: dict[str, MappingRow],
     git_hashes: dict[str, str | None],
     outcome: EnvironmentLinks,
     *,
     label: str | None,
 ) -> set[uuid.UUID]:
+    """Write the planned links of untracked mappings (`rows`, by id, as read: the write
+    is guarded by their status)."""
     if not planned:
         return set()
-    rows = {
-        str(row.id): row
-        for row in mapping_rows(
-            session,
-            WorkflowEnvMap.id.in_([uuid.UUID(link.workflow_id) for link in planned]),
-            with_data=False,
-        )
-    }
     links = [
         NewLink(
             rows[link.workflow_id],
@@ -289,23 +293,27 @@ def set_missing_base(session: Session, environment_id: uuid.UUID) -> None:
     )
 
 
+def _untracked(session: Session, environment_id: uuid.UUID) -> dict[str, MappingRow]:
+    rows = mapping_rows(
+        session,
+        WorkflowEnvMap.environment_id == environment_id,
+        WorkflowEnvMap.status == MappingStatus.UNTRACKED,
+        WorkflowEnvMap.canonical_id.is_(None),
+        with_data=False,
+    )
+    return {str(row.id): row for row in rows}
+
+
 def _report_unlinked(
-    session: Session,
     outcome: EnvironmentLinks,
-    environment_id: uuid.UUID,
     reasons: dict[str, UnlinkedReason],
+    untracked: dict[str, MappingRow],
 ) -> None:
     outcome.unlinked_total = len(reasons)
-    if not reasons:
-        return
-    rows = [  # every mapping of the environment, light: no workflow JSON
-        row
-        for row in mapping_rows(
-            session, WorkflowEnvMap.environment_id == environment_id, with_data=False
-        )
-        if str(row.id) in reasons
-    ]
-    rows.sort(key=lambda row: (row.workflow_name or "", row.n8n_workflow_id))
+    rows = sorted(
+        (untracked[key] for key in reasons),
+        key=lambda row: (row.workflow_name or "", row.n8n_workflow_id),
+    )
     outcome.unlinked = [
         {
             "mapping_id": str(row.id),
