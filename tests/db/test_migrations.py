@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from canonflow.db.base import Base
 from canonflow.db.migrate import current_revision, head_revision, upgrade
@@ -51,3 +52,27 @@ def test_upgrade_is_idempotent(runtime: Runtime) -> None:
     upgrade(runtime.engine)
     upgrade(runtime.engine)
     assert current_revision(runtime.engine) == head_revision()
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_workflow_json_is_compressed_with_lz4_on_postgresql(runtime: Runtime) -> None:
+    """The test cluster's PostgreSQL is built with lz4 (as Debian's is): the workflow JSON
+    columns use it (`attcompression` 'l'); other columns keep the default."""
+    with runtime.engine.connect() as connection:
+        methods = dict(
+            connection.execute(
+                text(
+                    "SELECT attrelid::regclass::text || '.' || attname, attcompression "
+                    "FROM pg_attribute WHERE attname IN "
+                    "('workflow_data', 'workflow_definition', 'workflow', 'details') "
+                    "AND attrelid::regclass::text IN "
+                    "('workflow_env_map', 'canonical_workflows', 'snapshots', 'audit_log')"
+                )
+            ).all()
+        )
+    assert methods == {
+        "workflow_env_map.workflow_data": "l",
+        "canonical_workflows.workflow_definition": "l",
+        "snapshots.workflow": "l",
+        "audit_log.details": "",
+    }

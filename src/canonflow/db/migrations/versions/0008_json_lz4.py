@@ -1,0 +1,53 @@
+"""workflow JSON columns compressed with lz4 on PostgreSQL
+
+PostgreSQL compresses large values (TOAST) with pglz by default. lz4 compresses and
+decompresses several times faster at a similar ratio: on the onboarding bench, inserting
+8,000 workflows cost PostgreSQL ~0.2 s less CPU. Only new values use it; existing rows
+keep what they were stored with. A server built without lz4 keeps pglz; SQLite stores
+JSON as text and is not concerned.
+
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-11-28 01:20:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0008"
+down_revision: str | None = "0007"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+COLUMNS = (
+    ("workflow_env_map", "workflow_data"),
+    ("canonical_workflows", "workflow_definition"),
+    ("snapshots", "workflow"),
+)
+
+
+def upgrade() -> None:
+    if _lz4_available():
+        _set_compression("lz4")
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        _set_compression("pglz")
+
+
+def _lz4_available() -> bool:
+    bind = op.get_bind()
+    if bind.dialect.name != "postgresql":
+        return False
+    methods = bind.execute(
+        sa.text("SELECT enumvals FROM pg_settings WHERE name = 'default_toast_compression'")
+    ).scalar()
+    return "lz4" in (methods or [])
+
+
+def _set_compression(method: str) -> None:
+    for table, column in COLUMNS:
+        op.execute(f"ALTER TABLE {table} ALTER COLUMN {column} SET COMPRESSION {method}")
