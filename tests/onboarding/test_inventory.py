@@ -7,12 +7,15 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from canonflow.core.definitions import canonical_definition
 from canonflow.core.status import MappingStatus
 from canonflow.core.sync_state import SyncState, derive_sync_state
 from canonflow.db.engine import transaction
 from canonflow.db.models import CanonicalWorkflow, Onboarding, StatusEvent, WorkflowEnvMap
 from canonflow.errors import Unavailable
 from canonflow.n8n import N8nClient, N8nUnreachable
+from canonflow.onboarding import inventory
+from canonflow.sync import mappings
 from canonflow.sync.environment import default_client
 from tests.onboarding.conftest import Estate
 
@@ -85,6 +88,28 @@ def test_inventory_of_an_overlapping_estate(overlapping: Estate) -> None:
         ).one()
         assert record.anchor_environment_id == overlapping.prod_id
         assert record.anchor_name == "prod" and record.onboarded_at is not None
+
+
+@pytest.mark.parametrize("kept_bytes", [inventory.ANCHOR_DOCUMENTS_BYTES, 0])
+def test_canonicals_are_the_definitions_of_the_anchor_workflows(
+    overlapping: Estate, kept_bytes: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whether a canonical workflow is made from the document its sync's hashing kept
+    (the default) or from its JSON read back (past the memory budget: 0 here), it is the
+    canonical definition of the anchor workflow, with its hash."""
+    monkeypatch.setattr(inventory, "ANCHOR_DOCUMENTS_BYTES", kept_bytes)
+    overlapping.inventory()
+    prod = {row.canonical_id: row for row in overlapping.mappings("prod").values()}
+    with transaction(overlapping.runtime.sessions) as session:
+        refs = mappings.reference_slugs(session, overlapping.prod_id)
+    canonicals = overlapping.canonicals()
+    assert len(canonicals) == 7
+    for canonical in canonicals.values():
+        row = prod[canonical.id]
+        assert row.workflow_data is not None
+        expected = canonical_definition(row.workflow_data, refs)
+        assert canonical.workflow_definition == expected.document
+        assert canonical.content_hash == expected.content_hash == row.env_content_hash
 
 
 def test_a_second_inventory_leaves_the_same_rows(overlapping: Estate) -> None:

@@ -50,6 +50,9 @@ from canonflow.sync.environment import (
 ProgressCallback = Callable[[int, int | None], None]
 SYNC_CONCURRENCY = 2  # environments listed at once: measured best of 1-3 on 2 cores (bench)
 CREATE_CHUNK = 500  # anchor workflows made canonical per step (bounds the JSON in memory)
+#: The anchor's documents kept from its hashing for its canonical workflows, at most (~6 KB
+#: each for 5-30 nodes: 10,000 workflows hold ~60 MB).
+ANCHOR_DOCUMENTS_BYTES = 128 * 1024 * 1024
 
 
 @dataclass
@@ -85,7 +88,7 @@ def run_inventory(
         LazyProcessPool(max_workers=HASH_WORKERS) as listing.hasher,
         ThreadPoolExecutor(max_workers=SYNC_CONCURRENCY) as pool,
     ):
-        anchor_sync = pool.submit(listing.sync, anchor, listing.anchor_documents)
+        anchor_sync = pool.submit(listing.sync, anchor, keep_documents=True)
         syncs = [(e, pool.submit(listing.sync, e)) for e in others]
         anchor_done = anchor_sync.result()
         _canonicals_from_anchor(sessions, tenant_id, anchor, result, listing.anchor_documents)
@@ -141,14 +144,14 @@ class _Listing:
         self._seen: dict[uuid.UUID, int] = {}
         self.hasher: LazyProcessPool | None = None  # one hashing pool for every sync
         self._lock = threading.Lock()
-        #: The anchor's Git documents made while it is hashed (n8n id → hash, JSON).
+        #: The anchor's Git documents made while it is hashed (n8n id → hash, JSON), up
+        #: to ANCHOR_DOCUMENTS_BYTES: past it, canonical workflows read their JSON back.
         self.anchor_documents: dict[str, tuple[str, bytes]] = {}
+        self._documents_bytes = 0
 
-    def sync(
-        self, environment: Environment, documents: dict[str, tuple[str, bytes]] | None = None
-    ) -> SyncResult:
-        """`documents`: filled with the Git documents of the workflows that reference no
-        other one, as they are hashed (see `sync_environment`)."""
+    def sync(self, environment: Environment, *, keep_documents: bool = False) -> SyncResult:
+        """`keep_documents`: keep the Git documents of the workflows that reference no
+        other one, as they are hashed (see `sync_environment`), in `anchor_documents`."""
 
         def on_page(workflows: list[dict[str, Any]]) -> None:
             self.referencing[environment.id].update(
@@ -166,8 +169,14 @@ class _Listing:
             auto_link=False,
             on_page=on_page,
             hasher=self.hasher,
-            on_documents=documents.update if documents is not None else None,
+            on_documents=self._keep_documents if keep_documents else None,
         )
+
+    def _keep_documents(self, documents: dict[str, tuple[str, bytes]]) -> None:
+        size = sum(len(document) for _digest, document in documents.values())
+        if self._documents_bytes + size <= ANCHOR_DOCUMENTS_BYTES:
+            self._documents_bytes += size
+            self.anchor_documents.update(documents)
 
     def _report(self, environment_id: uuid.UUID, done: int) -> None:
         with self._lock:
