@@ -122,8 +122,7 @@ def _listing_floor(instance: object, repeats: int = 3) -> float:
                 "--floor",
                 "--url",
                 instance.base_url,
-                "--key",
-                instance.api_key,
+                f"--key={instance.api_key}",  # a key may begin with "-"
             ],  # type: ignore[attr-defined]
             capture_output=True,
             text=True,
@@ -180,8 +179,7 @@ def _run_child(url: str, key: str, env_id: str) -> dict[str, float]:
             "--child",
             "--url",
             url,
-            "--key",
-            key,
+            f"--key={key}",  # a Fernet key may begin with "-"
             "--environment-id",
             env_id,
         ],

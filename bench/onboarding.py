@@ -272,8 +272,7 @@ def _run_child(url: str, key: str, tenant_id: str) -> dict[str, Any]:
             "--child",
             "--url",
             url,
-            "--key",
-            key,
+            f"--key={key}",  # a Fernet key may begin with "-"
             "--tenant-id",
             tenant_id,
         ],
