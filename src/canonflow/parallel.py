@@ -67,12 +67,15 @@ class LazyProcessPool:
             self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
 
     def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
-        if self._pool is not None:
+        pool = self._pool  # read once: another thread may drop a broken pool meanwhile
+        if pool is not None:
             try:
-                return self._pool.submit(fn, *args, **kwargs)
+                return pool.submit(fn, *args, **kwargs)
             except BrokenProcessPool:  # a worker died: carry on without the pool
-                self._pool.shutdown(wait=False, cancel_futures=True)
-                self._pool = None
+                with self._lock:
+                    if self._pool is pool:
+                        self._pool = None
+                pool.shutdown(wait=False, cancel_futures=True)
         return self._inline.submit(fn, *args, **kwargs)
 
     def __enter__(self) -> LazyProcessPool:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 from canonflow.db.base import Base
-from canonflow.db.migrate import current_revision, head_revision, upgrade
+from canonflow.db.migrate import alembic_config, current_revision, head_revision, upgrade
 from canonflow.runtime import Runtime
 
 EXPECTED_TABLES = {
@@ -54,25 +55,32 @@ def test_upgrade_is_idempotent(runtime: Runtime) -> None:
     assert current_revision(runtime.engine) == head_revision()
 
 
+COMPRESSION_QUERY = text(
+    "SELECT attrelid::regclass::text || '.' || attname, attcompression "
+    "FROM pg_attribute WHERE attname IN "
+    "('workflow_data', 'workflow_definition', 'workflow', 'details') "
+    "AND attrelid::regclass::text IN "
+    "('workflow_env_map', 'canonical_workflows', 'snapshots', 'audit_log')"
+)
+
+
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 def test_workflow_json_is_compressed_with_lz4_on_postgresql(runtime: Runtime) -> None:
     """The test cluster's PostgreSQL is built with lz4 (as Debian's is): the workflow JSON
-    columns use it (`attcompression` 'l'); other columns keep the default."""
-    with runtime.engine.connect() as connection:
-        methods = dict(
-            connection.execute(
-                text(
-                    "SELECT attrelid::regclass::text || '.' || attname, attcompression "
-                    "FROM pg_attribute WHERE attname IN "
-                    "('workflow_data', 'workflow_definition', 'workflow', 'details') "
-                    "AND attrelid::regclass::text IN "
-                    "('workflow_env_map', 'canonical_workflows', 'snapshots', 'audit_log')"
-                )
-            ).all()
-        )
-    assert methods == {
+    columns use it (`attcompression` 'l'); other columns keep the default (''). Going down
+    a revision gives the default back; going up again sets lz4 again."""
+    assert _compression(runtime) == {
         "workflow_env_map.workflow_data": "l",
         "canonical_workflows.workflow_definition": "l",
         "snapshots.workflow": "l",
         "audit_log.details": "",
     }
+    command.downgrade(alembic_config(runtime.engine), "0007")
+    assert set(_compression(runtime).values()) == {""}
+    upgrade(runtime.engine)
+    assert _compression(runtime)["workflow_env_map.workflow_data"] == "l"
+
+
+def _compression(runtime: Runtime) -> dict[str, str]:
+    with runtime.engine.connect() as connection:
+        return dict(connection.execute(COMPRESSION_QUERY).all())

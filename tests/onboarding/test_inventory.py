@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from canonflow.core.sync_state import SyncState, derive_sync_state
 from canonflow.db.engine import transaction
 from canonflow.db.models import CanonicalWorkflow, Onboarding, StatusEvent, WorkflowEnvMap
 from canonflow.errors import Unavailable
+from canonflow.linking.writes import MappingRow
 from canonflow.n8n import N8nClient, N8nUnreachable
 from canonflow.onboarding import inventory
 from canonflow.sync import mappings
@@ -161,3 +163,48 @@ def _snapshot(estate: Estate) -> dict[str, Any]:
             ),
             "events": session.scalar(select(func.count()).select_from(StatusEvent)),
         }
+
+
+def test_a_workflow_ignored_while_canonicals_are_planned_gets_none(
+    overlapping: Estate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Canonical workflows are planned from a snapshot and made in later transactions: a
+    mapping a user ignores in between (here, right after the slugs are planned) is read
+    again there and left alone: no canonical, no link, no orphan."""
+    planned = inventory.plan_slugs
+
+    def plan_then_ignore(*args: Any, **kwargs: Any) -> Any:
+        outcome = planned(*args, **kwargs)
+        with transaction(overlapping.runtime.sessions) as session:
+            row = session.scalars(
+                select(WorkflowEnvMap).where(
+                    WorkflowEnvMap.environment_id == overlapping.prod_id,
+                    WorkflowEnvMap.workflow_name == "Prod Only",
+                )
+            ).one()
+            row.status = MappingStatus.IGNORED
+        return outcome
+
+    monkeypatch.setattr(inventory, "plan_slugs", plan_then_ignore)
+    result = overlapping.inventory()
+    assert result.canonicals_created == 6 and result.anchor_linked == 6
+    assert "prod-only" not in overlapping.canonicals()
+    [ignored] = [r for r in overlapping.mappings("prod").values() if r.workflow_name == "Prod Only"]
+    assert ignored.status is MappingStatus.IGNORED and ignored.canonical_id is None
+
+
+def test_workflows_that_call_others_commit_together_and_last(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Parts of CREATE_CHUNK commit one by one, except the workflows that reference
+    another: they commit in one transaction, after the others, so a canonical naming
+    `slug:x` is never committed without x."""
+    monkeypatch.setattr(inventory, "CREATE_CHUNK", 2)
+    rows = [
+        MappingRow(uuid.uuid4(), uuid.uuid4(), str(i), MappingStatus.UNTRACKED, f"w{i}", None, None)
+        for i in range(7)
+    ]
+    groups = inventory._creation_groups(rows, referencing={"1", "4", "6"})
+    ids = [[[row.n8n_workflow_id for row in part] for part in group] for group in groups]
+    assert ids == [[["0", "2"]], [["3", "5"]], [["1", "4"], ["6"]]]
+    assert inventory._creation_groups(rows[:2], referencing=set()) == [[rows[:2]]]

@@ -31,7 +31,7 @@ from canonflow.sync import mappings
 from canonflow.sync.environment import refs_fingerprint
 
 MAX_ROUNDS = 4
-SPLIT_AT = 200  # body hashes from which they are split in two, one half per worker
+SPLIT_AT = 200  # body hashes from which they are split in two (for two workers)
 #: Text that any workflow referencing another contains (see `mentions_workflows`).
 REFERENCE_MARKERS = ("executeWorkflow", "toolWorkflow", "errorWorkflow", "callerIds")
 UNLINKED_LISTED = 200  # per environment, in the job result; the count is always complete
@@ -150,7 +150,8 @@ _Part = tuple[list[uuid.UUID], list[bytes], "Future[list[str | None]]", dict[str
 class BodyHashes:
     """Body hashes (the content hash without the name) of some mappings' workflows and
     some canonical workflows, by id. The JSON is read as text here and hashed in `pool`'s
-    workers when it runs (large sets in halves, one per worker), else here at once."""
+    workers when it runs (large sets in halves, for two workers where there are), else
+    here at once."""
 
     def __init__(self, parts: list[_Part]) -> None:
         self._parts = parts

@@ -2,8 +2,9 @@
 
 1. Sync the anchor environment, and make one canonical workflow per anchor workflow that
    has none (slugs in name order, collisions resolved with -2, -3, ... and reported); link
-   them. One transaction: killed halfway, a rerun finds each workflow linked or not, never
-   half-made.
+   them. Each canonical commits with its link, those that reference another workflow all
+   together and last: killed halfway, a rerun finds each workflow linked or not, never
+   half-made, and no committed canonical names a slug that was not committed.
 2. Sync every other environment and auto-link it (by name, then content hash, then equal
    content under another name; only when unambiguous); what stays untracked is listed
    with the reason.
@@ -34,7 +35,13 @@ from canonflow.db.models import CanonicalWorkflow, Environment, Onboarding, Work
 from canonflow.db.types import utcnow
 from canonflow.environments import repository as environments
 from canonflow.errors import Conflict
-from canonflow.linking.writes import MappingRow, apply_links, create_canonicals, mapping_rows
+from canonflow.linking.writes import (
+    CreatedCanonicals,
+    MappingRow,
+    apply_links,
+    create_canonicals,
+    mapping_rows,
+)
 from canonflow.onboarding.environment_links import EnvironmentLinks, link_environment
 from canonflow.parallel import LazyProcessPool
 from canonflow.repo import service as repositories
@@ -91,7 +98,14 @@ def run_inventory(
         anchor_sync = pool.submit(listing.sync, anchor, keep_documents=True)
         syncs = [(e, pool.submit(listing.sync, e)) for e in others]
         anchor_done = anchor_sync.result()
-        _canonicals_from_anchor(sessions, tenant_id, anchor, result, listing.anchor_documents)
+        _canonicals_from_anchor(
+            sessions,
+            tenant_id,
+            anchor,
+            result,
+            listing.anchor_documents,
+            listing.referencing[anchor.id],
+        )
         listing.anchor_documents.clear()
         with transaction(sessions) as session:
             links = link_environment(
@@ -203,12 +217,13 @@ def _canonicals_from_anchor(
     anchor: Environment,
     result: InventoryResult,
     documents: dict[str, tuple[str, bytes]],
+    referencing: set[str],
 ) -> None:
-    """One canonical workflow per untracked anchor workflow, CREATE_CHUNK at a time. Each
-    chunk's canonicals and their links commit together (killed halfway, a rerun finds each
-    workflow linked or not, never half-made), and the environments still syncing get the
-    write lock between chunks. `documents`: the ones the anchor's sync made; only the
-    other workflows' JSON is read back and parsed."""
+    """One canonical workflow per untracked anchor workflow. Each canonical commits with
+    its link (killed halfway, a rerun finds each workflow linked or not, never half-made),
+    in transactions of CREATE_CHUNK so the environments still syncing get the write lock
+    between them (see `_creation_groups`). `documents`: the ones the anchor's sync made;
+    only the other workflows' JSON is read back and parsed."""
     with read_transaction(sessions) as session:
         rows = mapping_rows(
             session,
@@ -234,28 +249,18 @@ def _canonicals_from_anchor(
     slugs = {uuid.UUID(a.key): a.slug for a in assignments}
     refs |= {r.n8n_workflow_id: slugs[r.id] for r in rows}
     by_id = {r.id: r for r in rows}
-    for start in range(0, len(rows), CREATE_CHUNK):  # a chunk's JSON in memory at a time
-        part = rows[start : start + CREATE_CHUNK]
+    plan = _CreationPlan(slugs, refs, workflows_dir, documents)
+    for group in _creation_groups(rows, referencing):
         with transaction(sessions) as session:
-            unprepared = [r.id for r in part if not _prepared(r, documents)]
-            read = mapping_rows(session, WorkflowEnvMap.id.in_(unprepared)) if unprepared else []
-            created = create_canonicals(
-                session,
-                tenant_id,
-                slugs,
-                [r for r in part if _prepared(r, documents)] + read,
-                refs=refs,
-                workflows_dir=workflows_dir,
-                now=utcnow(),
-                documents=documents,
-            )
-            result.anchor_linked += len(apply_links(session, tenant_id, created.links))
-        result.canonicals_created += len(created.links)
-        result.unresolved_references |= created.unresolved
-        result.invalid += [
-            {"n8n_workflow_id": by_id[key].n8n_workflow_id, "reason": reason}
-            for key, reason in created.invalid.items()
-        ]
+            for part in group:  # a part's JSON in memory at a time
+                created = _create_part(session, tenant_id, part, plan)
+                result.anchor_linked += len(apply_links(session, tenant_id, created.links))
+                result.canonicals_created += len(created.links)
+                result.unresolved_references |= created.unresolved
+                result.invalid += [
+                    {"n8n_workflow_id": by_id[key].n8n_workflow_id, "reason": reason}
+                    for key, reason in created.invalid.items()
+                ]
     result.collisions = [
         {
             "slug": c.plain_slug,
@@ -263,6 +268,55 @@ def _canonicals_from_anchor(
         }
         for c in collisions
     ]
+
+
+def _creation_groups(rows: list[MappingRow], referencing: set[str]) -> list[list[list[MappingRow]]]:
+    """The transactions that make the canonical workflows, each a list of parts of at most
+    CREATE_CHUNK. Workflows that reference no other one commit a part at a time; those
+    that do (`referencing`: n8n ids) commit together, last, so no committed canonical
+    names a slug that is not committed too."""
+    plain = [r for r in rows if r.n8n_workflow_id not in referencing]
+    calling = [r for r in rows if r.n8n_workflow_id in referencing]
+    groups = [[plain[i : i + CREATE_CHUNK]] for i in range(0, len(plain), CREATE_CHUNK)]
+    if calling:
+        groups.append([calling[i : i + CREATE_CHUNK] for i in range(0, len(calling), CREATE_CHUNK)])
+    return groups
+
+
+@dataclass(frozen=True)
+class _CreationPlan:
+    slugs: dict[uuid.UUID, str]
+    refs: dict[str, str]  # n8n id → slug, the new ones included
+    workflows_dir: str | None
+    documents: dict[str, tuple[str, bytes]]
+
+
+def _create_part(
+    session: Session, tenant_id: uuid.UUID, part: list[MappingRow], plan: _CreationPlan
+) -> CreatedCanonicals:
+    """Canonical workflows for the rows of `part` that are still untracked and unlinked,
+    read again in this transaction (a sync or a user may have moved them since the plan):
+    from the kept document where it is still the row's hash, else from the JSON."""
+    fresh = mapping_rows(
+        session,
+        WorkflowEnvMap.id.in_([r.id for r in part]),
+        WorkflowEnvMap.canonical_id.is_(None),
+        WorkflowEnvMap.is_deleted.is_(False),
+        WorkflowEnvMap.status == MappingStatus.UNTRACKED,
+        with_data=False,
+    )
+    unprepared = [r.id for r in fresh if not _prepared(r, plan.documents)]
+    read = mapping_rows(session, WorkflowEnvMap.id.in_(unprepared)) if unprepared else []
+    return create_canonicals(
+        session,
+        tenant_id,
+        plan.slugs,
+        [r for r in fresh if _prepared(r, plan.documents)] + read,
+        refs=plan.refs,
+        workflows_dir=plan.workflows_dir,
+        now=utcnow(),
+        documents=plan.documents,
+    )
 
 
 def _prepared(row: MappingRow, documents: dict[str, tuple[str, bytes]]) -> bool:

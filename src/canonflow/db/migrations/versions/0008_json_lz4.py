@@ -34,8 +34,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        _set_compression("pglz")
+    bind = op.get_bind()
+    version = bind.dialect.server_version_info or ()
+    if bind.dialect.name == "postgresql" and version >= (14,):  # SET COMPRESSION is 14+
+        _set_compression("DEFAULT")  # back to following default_toast_compression
 
 
 def _lz4_available() -> bool:
