@@ -103,7 +103,7 @@ def test_canonicals_are_the_definitions_of_the_anchor_workflows(
     overlapping.inventory()
     prod = {row.canonical_id: row for row in overlapping.mappings("prod").values()}
     with transaction(overlapping.runtime.sessions) as session:
-        refs = mappings.reference_slugs(session, overlapping.prod_id)
+        refs = mappings.reference_slugs(session, overlapping.tenant_id, overlapping.prod_id)
     canonicals = overlapping.canonicals()
     assert len(canonicals) == 7
     for canonical in canonicals.values():
@@ -208,3 +208,20 @@ def test_workflows_that_call_others_commit_together_and_last(
     ids = [[[row.n8n_workflow_id for row in part] for part in group] for group in groups]
     assert ids == [[["0", "2"]], [["3", "5"]], [["1", "4"], ["6"]]]
     assert inventory._creation_groups(rows[:2], referencing=set()) == [[rows[:2]]]
+
+
+def test_environment_queries_answer_only_for_their_tenant(overlapping: Estate) -> None:
+    """The sync's environment-scoped queries filter by tenant too: asked with another
+    tenant's id, an environment that has rows gives none."""
+    overlapping.inventory()
+    other = uuid.uuid4()
+    mine = overlapping.tenant_id
+    with transaction(overlapping.runtime.sessions) as session:
+        assert len(mappings.reference_slugs(session, mine, overlapping.prod_id)) == 7
+        assert mappings.reference_slugs(session, other, overlapping.prod_id) == {}
+        assert len(mappings.existing_in_environment(session, mine, overlapping.prod_id)) == 7
+        assert mappings.existing_in_environment(session, other, overlapping.prod_id) == {}
+        assert len(mappings.untracked_in(session, mine, overlapping.dev_id)) == 2
+        assert mappings.untracked_in(session, other, overlapping.dev_id) == []
+        assert mappings.last_complete_run_details(session, mine, overlapping.dev_id) != {}
+        assert mappings.last_complete_run_details(session, other, overlapping.dev_id) == {}

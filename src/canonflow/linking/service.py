@@ -140,7 +140,7 @@ def _new_canonical_link(
         tenant_id,
         {row.id: chosen},
         [row],
-        refs=mappings.reference_slugs(session, row.environment_id),
+        refs=mappings.reference_slugs(session, tenant_id, row.environment_id),
         workflows_dir=repository.workflows_dir if repository else None,
         now=utcnow(),
     )

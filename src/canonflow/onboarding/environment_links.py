@@ -64,9 +64,11 @@ def link_environment(
     reasons: dict[str, UnlinkedReason] = {}
     ahead: BodyHashes | None = None
     for _round in range(MAX_ROUNDS):
-        refs = mappings.reference_slugs(session, environment_id)
+        refs = mappings.reference_slugs(session, tenant_id, environment_id)
         if refs_fingerprint(refs) != hashed_with:
-            outcome.rehashed += rehash_references(session, environment_id, refs, referencing)
+            outcome.rehashed += rehash_references(
+                session, tenant_id, environment_id, refs, referencing
+            )
             hashed_with = refs_fingerprint(refs)
         untracked = _untracked(session, environment_id)  # light: no workflow JSON
         canonicals = mappings.unlinked_canonicals(session, tenant_id, environment_id)
@@ -126,7 +128,7 @@ def _link_renamed_copies(
     missing_workflows = [i for i in workflow_ids if i not in bodies]
     missing_canonicals = [i for i, _n, _h in canonicals if i not in bodies]
     if missing_workflows or missing_canonicals:
-        refs = mappings.reference_slugs(session, environment_id)
+        refs = mappings.reference_slugs(session, tenant_id, environment_id)
         later = BodyHashes.start(session, missing_workflows, missing_canonicals, refs, pool)
         bodies |= later.result()
     plan = plan_auto_links(
@@ -238,13 +240,14 @@ def _apply(
 
 def rehash_references(
     session: Session,
+    tenant_id: uuid.UUID,
     environment_id: uuid.UUID,
     refs: dict[str, str] | None = None,
     referencing: set[str] | None = None,
 ) -> int:
     """Recompute the environment hash of workflows that reference others, with the
     references this environment's links now resolve. Returns how many changed."""
-    refs = mappings.reference_slugs(session, environment_id) if refs is None else refs
+    refs = mappings.reference_slugs(session, tenant_id, environment_id) if refs is None else refs
     if referencing is not None and not referencing:
         return 0
     may_reference: ColumnElement[bool]

@@ -240,7 +240,7 @@ def _canonicals_from_anchor(
                 )
             )
         )
-        refs = mappings.reference_slugs(session, anchor.id)
+        refs = mappings.reference_slugs(session, tenant_id, anchor.id)
         repository = repositories.get(session, tenant_id)
         workflows_dir = repository.workflows_dir if repository else None
     assignments, collisions = plan_slugs(

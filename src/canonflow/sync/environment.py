@@ -220,10 +220,11 @@ class _Run:
     def _applier(self) -> BatchApplier:
         # A snapshot read: it waits for no writer (on SQLite, the write lock may be held
         # for a while by another environment's batch or an onboarding step).
+        tenant, environment = self.access.tenant_id, self.access.environment_id
         with read_transaction(self.sessions) as session:
-            refs = mappings.reference_slugs(session, self.access.environment_id)
-            previous = mappings.last_complete_run_details(session, self.access.environment_id)
-            existing = mappings.existing_in_environment(session, self.access.environment_id)
+            refs = mappings.reference_slugs(session, tenant, environment)
+            previous = mappings.last_complete_run_details(session, tenant, environment)
+            existing = mappings.existing_in_environment(session, tenant, environment)
         self.result.refs_fingerprint = refs_fingerprint(refs)
         return BatchApplier(
             self.sessions,
@@ -281,7 +282,9 @@ class _Run:
             )
             if not canonicals:
                 return
-            untracked = mappings.untracked_in(session, self.access.environment_id)
+            untracked = mappings.untracked_in(
+                session, self.access.tenant_id, self.access.environment_id
+            )
             plan = plan_auto_links(
                 [Candidate(str(i), name, digest) for i, name, digest in untracked],
                 [Candidate(str(i), name, digest) for i, name, digest in canonicals],

@@ -31,10 +31,14 @@ class ExistingMapping:
 
 
 def existing_in_environment(
-    session: Session, environment_id: uuid.UUID
+    session: Session, tenant_id: uuid.UUID, environment_id: uuid.UUID
 ) -> dict[str, ExistingMapping]:
     """Every mapping of the environment, keyed by n8n id: one query at the start of a sync."""
-    return _existing(session, WorkflowEnvMap.environment_id == environment_id)
+    return _existing(
+        session,
+        WorkflowEnvMap.tenant_id == tenant_id,
+        WorkflowEnvMap.environment_id == environment_id,
+    )
 
 
 def _existing(session: Session, *conditions: Any) -> dict[str, ExistingMapping]:
@@ -53,23 +57,30 @@ def _existing(session: Session, *conditions: Any) -> dict[str, ExistingMapping]:
     return {row.n8n_workflow_id: ExistingMapping(*row) for row in rows}
 
 
-def reference_slugs(session: Session, environment_id: uuid.UUID) -> dict[str, str]:
+def reference_slugs(
+    session: Session, tenant_id: uuid.UUID, environment_id: uuid.UUID
+) -> dict[str, str]:
     """n8n workflow id → canonical slug for the environment's linked workflows."""
     rows = session.execute(
         select(WorkflowEnvMap.n8n_workflow_id, CanonicalWorkflow.canonical_slug)
         .join(CanonicalWorkflow, CanonicalWorkflow.id == WorkflowEnvMap.canonical_id)
-        .where(WorkflowEnvMap.environment_id == environment_id)
+        .where(
+            WorkflowEnvMap.tenant_id == tenant_id,
+            WorkflowEnvMap.environment_id == environment_id,
+            CanonicalWorkflow.tenant_id == tenant_id,
+        )
     )
     return {row.n8n_workflow_id: row.canonical_slug for row in rows}
 
 
 def untracked_in(
-    session: Session, environment_id: uuid.UUID
+    session: Session, tenant_id: uuid.UUID, environment_id: uuid.UUID
 ) -> list[tuple[uuid.UUID, str | None, str | None]]:
     rows = session.execute(
         select(
             WorkflowEnvMap.id, WorkflowEnvMap.workflow_name, WorkflowEnvMap.env_content_hash
         ).where(
+            WorkflowEnvMap.tenant_id == tenant_id,
             WorkflowEnvMap.environment_id == environment_id,
             WorkflowEnvMap.status == MappingStatus.UNTRACKED,
             WorkflowEnvMap.canonical_id.is_(None),
@@ -141,10 +152,16 @@ def insert_status_events(session: Session, rows: list[dict[str, Any]]) -> None:
         session.execute(insert(STATUS_EVENTS), rows)
 
 
-def last_complete_run_details(session: Session, environment_id: uuid.UUID) -> dict[str, Any]:
+def last_complete_run_details(
+    session: Session, tenant_id: uuid.UUID, environment_id: uuid.UUID
+) -> dict[str, Any]:
     details = session.scalars(
         select(SyncRun.details)
-        .where(SyncRun.environment_id == environment_id, SyncRun.complete.is_(True))
+        .where(
+            SyncRun.tenant_id == tenant_id,
+            SyncRun.environment_id == environment_id,
+            SyncRun.complete.is_(True),
+        )
         .order_by(SyncRun.started_at.desc())
         .limit(1)
     ).first()
