@@ -175,22 +175,6 @@ def workflow_ids(
     return {row.canonical_slug: row.n8n_workflow_id for row in rows}
 
 
-def reference_slugs(
-    session: Session, tenant_id: uuid.UUID, environment_id: uuid.UUID
-) -> dict[str, str]:
-    """n8n workflow id → canonical slug for every workflow of the environment that has a
-    canonical one (the map environment syncs hash with)."""
-    rows = session.execute(
-        select(WorkflowEnvMap.n8n_workflow_id, CanonicalWorkflow.canonical_slug)
-        .join(CanonicalWorkflow, CanonicalWorkflow.id == WorkflowEnvMap.canonical_id)
-        .where(
-            WorkflowEnvMap.tenant_id == tenant_id,
-            WorkflowEnvMap.environment_id == environment_id,
-        )
-    )
-    return {row.n8n_workflow_id: row.canonical_slug for row in rows}
-
-
 # The credential references inside an environment's stored workflows, read out by the
 # database (its JSON functions, in C): only the distinct (type, name, id) come back, instead
 # of every workflow's JSON being parsed in Python (~0.3 ms each).

@@ -28,13 +28,13 @@ from canonflow.forge import ForgeClient, ForgeError, PullRequestExists
 from canonflow.git import blob_id
 from canonflow.n8n import N8nClient, N8nNotFound
 from canonflow.reconcile import snapshots
-from canonflow.reconcile.cells import reference_slugs
 from canonflow.reconcile.deploying import Actor
 from canonflow.reconcile.items import ApplyItem, BaseAfter, Outcome, Result
 from canonflow.repo import service as repositories
 from canonflow.repo.cache import cache_in_use
 from canonflow.repo.service import RepoAccess
 from canonflow.repo.writeback import write_files
+from canonflow.sync.mappings import reference_slugs
 
 BRANCH_PREFIX = "canonflow/reconcile-"
 ClientFor = Callable[[uuid.UUID], N8nClient]

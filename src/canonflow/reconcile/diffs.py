@@ -16,7 +16,7 @@ from canonflow.crypto import SecretBox
 from canonflow.db.models import WorkflowEnvMap
 from canonflow.errors import NotFound
 from canonflow.reconcile import history
-from canonflow.reconcile.cells import reference_slugs
+from canonflow.sync.mappings import reference_slugs
 
 Against = Literal["git", "base"]
 

@@ -18,6 +18,7 @@ from canonflow.errors import NotFound
 from canonflow.reconcile import cells
 from canonflow.reconcile.cells import PlanRow
 from canonflow.reconcile.schemas import Blocker, PlanItem, ReconcileRequest
+from canonflow.sync import mappings
 
 
 @dataclass
@@ -85,7 +86,7 @@ def target_facts(session: Session, tenant_id: uuid.UUID, environment_id: uuid.UU
         cells.bindings(session, tenant_id, environment_id),
     )
     ids = cells.workflow_ids(session, tenant_id, environment_id)
-    return TargetFacts(index, ids, cells.reference_slugs(session, tenant_id, environment_id))
+    return TargetFacts(index, ids, mappings.reference_slugs(session, tenant_id, environment_id))
 
 
 def deploy_blockers(definition: dict[str, object], facts: TargetFacts) -> list[Blocker]:

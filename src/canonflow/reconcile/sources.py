@@ -18,10 +18,10 @@ from canonflow.db.models import CanonicalWorkflow
 from canonflow.errors import Invalid, NotFound, Unavailable
 from canonflow.git import GitError, GitRepository
 from canonflow.reconcile import snapshots
-from canonflow.reconcile.cells import reference_slugs
 from canonflow.reconcile.items import ApplyItem
 from canonflow.repo import service as repositories
 from canonflow.repo.cache import cache_in_use
+from canonflow.sync.mappings import reference_slugs
 
 COMMIT_PREFIX = "commit:"
 SNAPSHOT_PREFIX = "snapshot:"
