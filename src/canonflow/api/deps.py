@@ -1,4 +1,11 @@
-"""FastAPI dependencies: the request's session (it owns the transaction) and its principal."""
+"""FastAPI dependencies: the request's unit of work and its principal.
+
+The request's session is a `yield` dependency with scope "function": its teardown (the
+commit) runs when the handler returns and *before* the response is sent. A `2xx` therefore
+means committed, a job id returned can be read at once from any connection, and a commit
+that fails becomes a `5xx` problem instead of a success that never happened. This is the
+one place a request commits; handlers never do.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +17,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from canonflow.core.enums import Role
-from canonflow.db.engine import transaction
+from canonflow.db.engine import read_transaction, transaction
 from canonflow.errors import Forbidden, Unauthorized
 from canonflow.runtime import Runtime
-from canonflow.tenancy.service import Principal, authenticate
+from canonflow.tenancy.service import Principal, authenticate, record_use
 
 _bearer = HTTPBearer(auto_error=False, description="An API token: `canonflow token create`")
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 async def get_runtime(request: Request) -> Runtime:
@@ -27,28 +35,44 @@ async def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def get_session(runtime: RuntimeDep) -> Iterator[Session]:
-    """One transaction per request: committed when the handler returns, else rolled back."""
-    with transaction(runtime.sessions) as session:
+def get_session(request: Request, runtime: RuntimeDep) -> Iterator[Session]:
+    """The request's unit of work. A read (GET, HEAD) gets one snapshot that takes no write
+    lock; a write gets a transaction committed when the handler returns, before the
+    response goes out, and rolled back on any error."""
+    unit = read_transaction if request.method in READ_METHODS else transaction
+    with unit(runtime.sessions) as session:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def get_principal(session: SessionDep, credentials: BearerDep) -> Principal:
+def get_principal(runtime: RuntimeDep, credentials: BearerDep) -> Principal:
+    """The caller, read in a short snapshot of its own: a handler that calls a remote (n8n,
+    Git, a forge) holds no transaction while it waits."""
+    secret = _bearer_secret(credentials)
+    with read_transaction(runtime.sessions) as session:
+        principal = authenticate(session, secret)
+    record_use(runtime.sessions, principal)
+    return principal
+
+
+def authorize(runtime: Runtime, session: Session, credentials: BearerDep, role: Role) -> Principal:
+    """The caller, who must hold `role`, read in the handler's own session: for hot
+    endpoints that do all their work in one worker thread (`Viewer` and the like cost a
+    thread hop per dependency)."""
+    principal = authenticate(session, _bearer_secret(credentials))
+    record_use(runtime.sessions, principal)
+    return _allowed(principal, role)
+
+
+def _bearer_secret(credentials: HTTPAuthorizationCredentials | None) -> str:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
-    return authenticate(session, credentials.credentials)
-
-
-def authorize(session: Session, credentials: BearerDep, role: Role) -> Principal:
-    """The caller, who must hold `role`: for hot endpoints that do all their work in one
-    worker thread (`Viewer` and the like cost a thread hop per dependency)."""
-    return _allowed(get_principal(session, credentials), role)
+    return credentials.credentials
 
 
 def require_role(role: Role) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:

@@ -46,10 +46,22 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type")}
         for err in exc.errors()
     ]
-    first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
-    where = ".".join(str(part) for part in first["loc"])
-    detail = f"{where}: {first['msg']}" if where else str(first["msg"])
-    return problem(request, 422, detail, code="invalid", extra={"errors": errors})
+    return problem(request, 422, _validation_detail(exc), code="invalid", extra={"errors": errors})
+
+
+def _validation_detail(exc: RequestValidationError) -> str:
+    """One sentence for the first error: where, and what is wrong."""
+    first = next(iter(exc.errors()), None)
+    if first is None:
+        return "invalid request"
+    if first.get("type") == "json_invalid":
+        reason = (first.get("ctx") or {}).get("error") or "not valid JSON"
+        position = first.get("loc", ("body", None))[-1]
+        at = f" at character {position}" if isinstance(position, int) else ""
+        return f"the request body is not valid JSON: {reason}{at}"
+    where = ".".join(str(part) for part in first.get("loc", ()))
+    message = str(first.get("msg", "invalid request"))
+    return f"{where}: {message}" if where else message
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Response, status
 from canonflow.api.deps import Admin, Operator, RuntimeDep, SessionDep, Viewer
 from canonflow.environments import bindings, repository, service
 from canonflow.environments.bindings import BindingPut, BindingRead
-from canonflow.environments.connection import check_connection
+from canonflow.environments.connection import check_environment
 from canonflow.environments.schemas import (
     ConnectionResult,
     EnvironmentCreate,
@@ -68,12 +68,9 @@ def delete_environment(
 
 @router.post("/{environment_id}/test-connection", response_model=ConnectionResult)
 def test_environment_connection(
-    environment_id: uuid.UUID, session: SessionDep, runtime: RuntimeDep, principal: Operator
+    environment_id: uuid.UUID, runtime: RuntimeDep, principal: Operator
 ) -> ConnectionResult:
-    environment = service.get_or_raise(session, principal.tenant_id, environment_id)
-    access = service.access(session, runtime.secrets, environment)
-    session.commit()  # nothing to keep open while n8n answers
-    return check_connection(access)
+    return check_environment(runtime.sessions, runtime.secrets, principal.tenant_id, environment_id)
 
 
 def _enqueue_sync(

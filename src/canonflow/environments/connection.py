@@ -2,9 +2,30 @@
 
 from __future__ import annotations
 
+import uuid
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from canonflow.crypto import SecretBox
+from canonflow.db.engine import read_transaction
+from canonflow.environments import service
 from canonflow.environments.schemas import ConnectionResult
 from canonflow.environments.service import EnvironmentAccess
 from canonflow.n8n import N8nClient, N8nError
+
+
+def check_environment(
+    sessions: sessionmaker[Session],
+    secrets: SecretBox,
+    tenant_id: uuid.UUID,
+    environment_id: uuid.UUID,
+) -> ConnectionResult:
+    """Read the environment in a snapshot that ends before n8n is asked: no transaction is
+    held while a remote answers (or times out)."""
+    with read_transaction(sessions) as session:
+        environment = service.get_or_raise(session, tenant_id, environment_id)
+        access = service.access(session, secrets, environment)
+    return check_connection(access)
 
 
 def check_connection(access: EnvironmentAccess, *, retries: int = 1) -> ConnectionResult:

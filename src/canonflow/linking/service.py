@@ -49,6 +49,8 @@ class LinkOutcome:
 
 def link(session: Session, principal: Principal, request: LinkRequest) -> LinkOutcome:
     mapping = _mapping(session, principal.tenant_id, request.mapping_id)
+    if request.canonical_id is not None:  # an unknown id is NotFound before any conflict
+        _live_canonical(session, principal.tenant_id, request.canonical_id)
     if mapping.is_deleted or mapping.status is MappingStatus.DELETED:
         raise Conflict(f"mapping {mapping.id} is deleted: it cannot be linked")
     if mapping.canonical_id is not None:

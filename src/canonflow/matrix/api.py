@@ -18,7 +18,7 @@ from canonflow.api.deps import BearerDep, RuntimeDep, SessionDep, Viewer, author
 from canonflow.api.pagination import decode_cursor, encode_cursor
 from canonflow.core.enums import Role
 from canonflow.core.sync_state import SyncState
-from canonflow.db.engine import read_transaction, transaction
+from canonflow.db.engine import read_transaction
 from canonflow.errors import Invalid
 from canonflow.matrix import service
 from canonflow.matrix.queries import MatrixFilter
@@ -48,8 +48,8 @@ async def matrix_page(
     after = _after(cursor) if cursor else None
 
     def work() -> bytes:  # all of it in one worker thread: this is the hot path
-        with transaction(runtime.sessions) as session:
-            principal = authorize(session, credentials, Role.VIEWER)
+        with read_transaction(runtime.sessions) as session:
+            principal = authorize(runtime, session, credentials, Role.VIEWER)
             environments = service.environments_of(session, principal.tenant_id, environment_ids)
             result = service.page(
                 session, principal.tenant_id, environments, filters, after=after, limit=limit
@@ -72,8 +72,8 @@ async def matrix_summary(
     environment_ids: EnvironmentIds = [],  # noqa: B006
 ) -> Response:
     def work() -> bytes:
-        with transaction(runtime.sessions) as session:
-            principal = authorize(session, credentials, Role.VIEWER)
+        with read_transaction(runtime.sessions) as session:
+            principal = authorize(runtime, session, credentials, Role.VIEWER)
             environments = service.environments_of(session, principal.tenant_id, environment_ids)
             summary = service.summary(session, principal.tenant_id, environments)
         return orjson.dumps({"environments": summary}, option=_JSON)
@@ -97,8 +97,6 @@ def matrix_export(
     environments = service.environments_of(session, principal.tenant_id, environment_ids)
     filters = _filters(statuses, states, q, problems)
     tenant_id = principal.tenant_id
-
-    session.commit()  # the stream reads in its own snapshot; hold nothing meanwhile
 
     def rows() -> Iterator[dict[str, Any]]:
         with read_transaction(runtime.sessions) as snapshot:

@@ -20,8 +20,8 @@ router = APIRouter(prefix="/api/v1/canonical/onboard", tags=["onboarding"])
 
 
 @router.get("/preflight", response_model=PreflightRead)
-def get_preflight(session: SessionDep, runtime: RuntimeDep, principal: Operator) -> PreflightRead:
-    session.commit()  # the checks open their own transactions and call remotes
+def get_preflight(runtime: RuntimeDep, principal: Operator) -> PreflightRead:
+    # no request session: the checks open their own transactions around the remote calls
     report = preflight(
         runtime.sessions, runtime.secrets, principal, runtime.settings.resolved_git_cache_dir
     )
@@ -44,8 +44,8 @@ def start_inventory(session: SessionDep, runtime: RuntimeDep, principal: Operato
 
 
 @router.post("/create-pr", response_model=PullRequestRead)
-def create_pr(session: SessionDep, runtime: RuntimeDep, principal: Operator) -> PullRequestRead:
-    session.commit()  # the flow opens its own transactions around the push
+def create_pr(runtime: RuntimeDep, principal: Operator) -> PullRequestRead:
+    # no request session: the flow opens its own transactions around the push
     result = create_migration_pr(
         runtime.sessions,
         runtime.secrets,

@@ -11,7 +11,7 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session, defer
 
 from canonflow.core.enums import SnapshotSide
-from canonflow.db.models import Snapshot
+from canonflow.db.models import CanonicalWorkflow, Snapshot, WorkflowEnvMap
 from canonflow.errors import NotFound
 
 
@@ -53,7 +53,9 @@ def list_page(
     canonical_id: uuid.UUID | None = None,
     mapping_id: uuid.UUID | None = None,
 ) -> list[Snapshot]:
-    """Newest first, keyset-paginated on (created_at, id); the JSON is not loaded."""
+    """Newest first, keyset-paginated on (created_at, id); the JSON is not loaded. A filter
+    that names a workflow or mapping the tenant does not have is `NotFound`."""
+    _require_known(session, tenant_id, canonical_id=canonical_id, mapping_id=mapping_id)
     query = (
         select(Snapshot).options(defer(Snapshot.workflow)).where(Snapshot.tenant_id == tenant_id)
     )
@@ -65,6 +67,26 @@ def list_page(
         query = query.where(tuple_(Snapshot.created_at, Snapshot.id) < after)
     query = query.order_by(Snapshot.created_at.desc(), Snapshot.id.desc()).limit(limit)
     return list(session.scalars(query))
+
+
+def _require_known(
+    session: Session,
+    tenant_id: uuid.UUID,
+    *,
+    canonical_id: uuid.UUID | None,
+    mapping_id: uuid.UUID | None,
+) -> None:
+    for model, wanted, what in (
+        (CanonicalWorkflow, canonical_id, "canonical workflow"),
+        (WorkflowEnvMap, mapping_id, "mapping"),
+    ):
+        if wanted is None:
+            continue
+        found = session.scalar(
+            select(model.id).where(model.tenant_id == tenant_id, model.id == wanted)
+        )
+        if found is None:
+            raise NotFound(f"no {what} {wanted}")
 
 
 def get_or_raise(session: Session, tenant_id: uuid.UUID, snapshot_id: uuid.UUID) -> Snapshot:

@@ -7,7 +7,7 @@ from fastapi import APIRouter, status
 from canonflow.api.deps import Admin, Operator, RuntimeDep, SessionDep, Viewer
 from canonflow.jobs.schemas import JobAccepted
 from canonflow.repo import service
-from canonflow.repo.check import check_repository
+from canonflow.repo.check import check_tenant_repository
 from canonflow.repo.schemas import RepositoryCheck, RepositoryPut, RepositoryRead
 from canonflow.repo.tasks import enqueue_repository_sync
 
@@ -27,12 +27,13 @@ def put_repository(
 
 
 @router.post("/api/v1/repository/test", response_model=RepositoryCheck)
-def test_repository(
-    session: SessionDep, runtime: RuntimeDep, principal: Operator
-) -> RepositoryCheck:
-    access = service.access(runtime.secrets, service.get_or_raise(session, principal.tenant_id))
-    session.commit()  # nothing to keep open while the remote answers
-    return check_repository(runtime.sessions, access, runtime.settings.resolved_git_cache_dir)
+def test_repository(runtime: RuntimeDep, principal: Operator) -> RepositoryCheck:
+    return check_tenant_repository(
+        runtime.sessions,
+        runtime.secrets,
+        principal.tenant_id,
+        runtime.settings.resolved_git_cache_dir,
+    )
 
 
 @router.post(

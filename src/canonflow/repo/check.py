@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from canonflow.crypto import SecretBox
+from canonflow.db.engine import read_transaction
 from canonflow.errors import Conflict
 from canonflow.git import GitError, GitRepository
+from canonflow.repo import service
 from canonflow.repo.cache import cache_in_use
 from canonflow.repo.schemas import RepositoryCheck
 from canonflow.repo.service import RepoAccess
+
+
+def check_tenant_repository(
+    sessions: sessionmaker[Session], secrets: SecretBox, tenant_id: uuid.UUID, cache_root: Path
+) -> RepositoryCheck:
+    """Read the repository in a snapshot that ends before the remote is asked."""
+    with read_transaction(sessions) as session:
+        access = service.access(secrets, service.get_or_raise(session, tenant_id))
+    return check_repository(sessions, access, cache_root)
 
 
 def check_repository(

@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from canonflow import audit
 from canonflow.core.enums import Role
+from canonflow.db.engine import transaction
 from canonflow.db.models import ApiToken, Tenant
 from canonflow.db.types import utcnow
 from canonflow.errors import Conflict, Invalid, NotFound, Unauthorized
@@ -30,6 +31,7 @@ class Principal:
     token_id: uuid.UUID | None
     name: str
     role: Role
+    last_used_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,17 +102,28 @@ def revoke_token(session: Session, *, tenant: Tenant, token_id: uuid.UUID, actor
 
 
 def authenticate(session: Session, secret: str) -> Principal:
-    """The principal behind a bearer token; `Unauthorized` for an unknown or revoked one."""
+    """The principal behind a bearer token; `Unauthorized` for an unknown or revoked one.
+    Only reads: the use is recorded by `record_use`, in a transaction of its own."""
     found = repository.token_and_tenant_by_hash(session, hash_token(secret))
     if found is None or found.revoked_at is not None:
         raise Unauthorized("invalid or revoked API token")
-    now = utcnow()
-    if found.last_used_at is None or now - found.last_used_at > LAST_USED_RESOLUTION:
-        repository.touch_token(session, found.token_id, now)
     return Principal(
         tenant_id=found.tenant_id,
         tenant_slug=found.tenant_slug,
         token_id=found.token_id,
         name=found.name,
         role=found.role,
+        last_used_at=found.last_used_at,
     )
+
+
+def record_use(factory: sessionmaker[Session], principal: Principal) -> None:
+    """Set the token's `last_used_at`, at most once a minute, in its own short transaction:
+    a request that only reads never writes (on SQLite it takes no write lock)."""
+    now = utcnow()
+    if principal.token_id is None:
+        return
+    if principal.last_used_at is not None and now - principal.last_used_at <= LAST_USED_RESOLUTION:
+        return
+    with transaction(factory) as session:
+        repository.touch_token(session, principal.token_id, now)
