@@ -9,6 +9,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from canonflow.errors import AppError
@@ -71,6 +72,18 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return problem(request, exc.status_code, detail, code=code)
 
 
+async def _data_error(request: Request, exc: Exception) -> JSONResponse:
+    """The database refused a value the request carried (SQLSTATE class 22): the client's
+    input, not a server fault."""
+    assert isinstance(exc, DataError)
+    detail = (
+        "text must not contain NUL (\\u0000) characters"
+        if "NUL" in str(exc.orig)
+        else "a value in the request is out of range or malformed"
+    )
+    return problem(request, 422, detail, code="invalid")
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", path=request.url.path)
     return problem(request, 500, "an unexpected error occurred", code="internal-error")
@@ -81,4 +94,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(Exception, _unexpected_error)
