@@ -103,6 +103,6 @@ def _check(case: Any, response: Any) -> None:
     content_type = ",".join(response.headers.get("content-type", []))
     assert content_type.startswith("application/problem+json"), f"{where}: {content_type}"
     body = response.json()
-    assert PROBLEM_FIELDS <= body.keys(), f"{where}: {body}"
+    assert body.keys() >= PROBLEM_FIELDS, f"{where}: {body}"
     assert body["status"] == response.status_code, f"{where}: {body}"
     assert isinstance(body["detail"], str) and body["detail"], f"{where}: {body}"

@@ -7,7 +7,6 @@ A route added without a row in `ROUTES` fails `test_every_route_has_a_row`.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,41 +14,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from canonflow.core.enums import JobStatus, Role, SnapshotSide
-from canonflow.core.status import MappingStatus
+from canonflow.core.enums import Role
 from canonflow.db.engine import transaction
-from canonflow.db.models import (
-    BackgroundJob,
-    CanonicalWorkflow,
-    CredentialBinding,
-    Environment,
-    Snapshot,
-    WorkflowEnvMap,
-)
 from canonflow.runtime import Runtime
 from tests.factories import bearer, make_tenant, make_token
-
-
-@dataclass(frozen=True)
-class World:
-    """One tenant's real rows."""
-
-    environment: str
-    binding: str
-    canonical: str
-    mapping: str
-    job: str
-    snapshot: str
-
-    def ids(self) -> set[str]:
-        return {
-            self.environment,
-            self.binding,
-            self.canonical,
-            self.mapping,
-            self.job,
-            self.snapshot,
-        }
+from tests.support.world import World, seed_world
 
 
 @dataclass(frozen=True)
@@ -267,73 +236,6 @@ ROUTES: dict[tuple[str, str], Row] = {
 LOWER = {Role.OPERATOR: Role.VIEWER, Role.ADMIN: Role.OPERATOR}
 
 
-def _seed(session: Any, tenant_id: uuid.UUID, runtime: Runtime) -> World:
-    environment = Environment(
-        tenant_id=tenant_id,
-        name="prod",
-        base_url="http://127.0.0.1:9",
-        api_key=runtime.secrets.seal("n8n-key-" + uuid.uuid4().hex),
-    )
-    session.add(environment)
-    session.flush()
-    definition = {"name": "Billing", "nodes": [], "connections": {}, "settings": {}}
-    canonical = CanonicalWorkflow(
-        tenant_id=tenant_id,
-        canonical_slug="billing",
-        name="Billing",
-        content_hash="v1:" + "0" * 64,
-        workflow_definition=definition,
-        git_file_path="workflows/billing.json",
-    )
-    session.add(canonical)
-    session.flush()
-    mapping = WorkflowEnvMap(
-        tenant_id=tenant_id,
-        canonical_id=canonical.id,
-        environment_id=environment.id,
-        n8n_workflow_id="wf-" + uuid.uuid4().hex[:8],
-        status=MappingStatus.LINKED,
-        env_content_hash="v1:" + "0" * 64,
-        git_content_hash="v1:" + "0" * 64,
-        base_content_hash="v1:" + "0" * 64,
-        workflow_name="Billing",
-        workflow_data=definition,
-    )
-    binding = CredentialBinding(
-        tenant_id=tenant_id,
-        environment_id=environment.id,
-        credential_type="slackApi",
-        logical_name="Slack",
-        n8n_credential_id="3",
-    )
-    job = BackgroundJob(
-        tenant_id=tenant_id, type="environment.sync", params={}, status=JobStatus.SUCCEEDED
-    )
-    session.add_all([mapping, binding, job])
-    session.flush()
-    snapshot = Snapshot(
-        tenant_id=tenant_id,
-        side=SnapshotSide.ENV,
-        mapping_id=mapping.id,
-        canonical_id=canonical.id,
-        environment_id=environment.id,
-        workflow=definition,
-        content_hash=canonical.content_hash,
-        reason="test",
-        created_by="test",
-    )
-    session.add(snapshot)
-    session.flush()
-    return World(
-        environment=str(environment.id),
-        binding=str(binding.id),
-        canonical=str(canonical.id),
-        mapping=str(mapping.id),
-        job=str(job.id),
-        snapshot=str(snapshot.id),
-    )
-
-
 @dataclass
 class Tenants:
     own: World
@@ -346,8 +248,8 @@ def tenants(runtime: Runtime) -> Tenants:
     with transaction(runtime.sessions) as session:
         own_tenant = make_tenant(session, slug="own")
         other_tenant = make_tenant(session, slug="other")
-        own = _seed(session, own_tenant.id, runtime)
-        other = _seed(session, other_tenant.id, runtime)
+        own = seed_world(session, own_tenant.id, runtime.secrets)
+        other = seed_world(session, other_tenant.id, runtime.secrets)
         tokens = {role: make_token(session, own_tenant, role=role) for role in Role}
         make_token(session, other_tenant, role=Role.ADMIN)
     return Tenants(own=own, other=other, tokens=tokens)

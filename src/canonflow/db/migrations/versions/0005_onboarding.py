@@ -95,4 +95,6 @@ def downgrade() -> None:
         batch_op.drop_column("forge_token")
         batch_op.drop_column("forge_repository")
         batch_op.drop_column("forge_api_url")
+        # SQLite's table copy would keep the CHECK naming the dropped column: drop it first
+        batch_op.drop_constraint(op.f("ck_git_repositories_forge_provider"), type_="check")
         batch_op.drop_column("forge_provider")

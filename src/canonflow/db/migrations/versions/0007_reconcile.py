@@ -45,4 +45,6 @@ def downgrade() -> None:
         batch_op.drop_index("ix_snapshots_tenant_canonical")
         batch_op.drop_index("ix_snapshots_tenant_mapping")
     with op.batch_alter_table("git_repositories", schema=None) as batch_op:
+        # SQLite's table copy would keep the CHECK naming the dropped column: drop it first
+        batch_op.drop_constraint(op.f("ck_git_repositories_commit_mode"), type_="check")
         batch_op.drop_column("commit_mode")

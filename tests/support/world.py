@@ -1,0 +1,112 @@
+"""One tenant's real rows of every kind (environment, binding, canonical, mapping, job,
+snapshot), written straight to the database: the seed of the tenant sweeps and of the
+migration round trip."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from canonflow.core.enums import JobStatus, SnapshotSide
+from canonflow.core.status import MappingStatus
+from canonflow.crypto import SecretBox
+from canonflow.db.models import (
+    BackgroundJob,
+    CanonicalWorkflow,
+    CredentialBinding,
+    Environment,
+    Snapshot,
+    WorkflowEnvMap,
+)
+
+
+@dataclass(frozen=True)
+class World:
+    """One tenant's real rows."""
+
+    environment: str
+    binding: str
+    canonical: str
+    mapping: str
+    job: str
+    snapshot: str
+
+    def ids(self) -> set[str]:
+        return {
+            self.environment,
+            self.binding,
+            self.canonical,
+            self.mapping,
+            self.job,
+            self.snapshot,
+        }
+
+
+def seed_world(session: Session, tenant_id: uuid.UUID, secrets: SecretBox) -> World:
+    """One tenant's rows of every kind a route can name, as the services would write them."""
+    environment = Environment(
+        tenant_id=tenant_id,
+        name="prod",
+        base_url="http://127.0.0.1:9",
+        api_key=secrets.seal("n8n-key-" + uuid.uuid4().hex),
+    )
+    session.add(environment)
+    session.flush()
+    definition = {"name": "Billing", "nodes": [], "connections": {}, "settings": {}}
+    canonical = CanonicalWorkflow(
+        tenant_id=tenant_id,
+        canonical_slug="billing",
+        name="Billing",
+        content_hash="v1:" + "0" * 64,
+        workflow_definition=definition,
+        git_file_path="workflows/billing.json",
+    )
+    session.add(canonical)
+    session.flush()
+    mapping = WorkflowEnvMap(
+        tenant_id=tenant_id,
+        canonical_id=canonical.id,
+        environment_id=environment.id,
+        n8n_workflow_id="wf-" + uuid.uuid4().hex[:8],
+        status=MappingStatus.LINKED,
+        env_content_hash="v1:" + "0" * 64,
+        git_content_hash="v1:" + "0" * 64,
+        base_content_hash="v1:" + "0" * 64,
+        workflow_name="Billing",
+        workflow_data=definition,
+    )
+    binding = CredentialBinding(
+        tenant_id=tenant_id,
+        environment_id=environment.id,
+        credential_type="slackApi",
+        logical_name="Slack",
+        n8n_credential_id="3",
+    )
+    job = BackgroundJob(
+        tenant_id=tenant_id, type="environment.sync", params={}, status=JobStatus.SUCCEEDED
+    )
+    session.add_all([mapping, binding, job])
+    session.flush()
+    snapshot = Snapshot(
+        tenant_id=tenant_id,
+        side=SnapshotSide.ENV,
+        mapping_id=mapping.id,
+        canonical_id=canonical.id,
+        environment_id=environment.id,
+        workflow=definition,
+        content_hash=canonical.content_hash,
+        reason="test",
+        created_by="test",
+    )
+    session.add(snapshot)
+    session.flush()
+    return World(
+        environment=str(environment.id),
+        binding=str(binding.id),
+        canonical=str(canonical.id),
+        mapping=str(mapping.id),
+        job=str(job.id),
+        snapshot=str(snapshot.id),
+    )
