@@ -80,8 +80,11 @@ def unit_of_work() -> Iterator[Session]:
 
 
 def report_and_exit(exc: BaseException) -> None:
-    """Print one readable line for a known failure and exit; re-raise anything else."""
+    """Print one readable line for any failure and exit: a known one with its message, an
+    unexpected one with its kind (its traceback is logged at DEBUG), never a traceback."""
     from sqlalchemy.exc import OperationalError
+
+    from canonflow.failures import known_message
 
     if isinstance(exc, CliError):
         message, code = exc.message, exc.exit_code
@@ -91,11 +94,21 @@ def report_and_exit(exc: BaseException) -> None:
         message, code = str(exc), EXIT_FAILURE
     elif isinstance(exc, OperationalError):
         message, code = f"database unavailable: {exc.orig}", EXIT_FAILURE
+    elif (known := known_message(exc)) is not None:  # a Git, n8n or forge error
+        message, code = known, EXIT_FAILURE
     else:
-        raise exc
+        message, code = _unexpected(exc), EXIT_FAILURE
     one_line = " ".join(str(message).split())
     err_console.print(f"[red]error:[/red] {escape(one_line)}", highlight=False, soft_wrap=True)
     sys.exit(code)
+
+
+def _unexpected(exc: BaseException) -> str:
+    import structlog
+
+    structlog.get_logger("canonflow.cli").debug("unexpected error", exc_info=exc)
+    details = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return f"unexpected error: {details} (run with CANONFLOW_LOG_LEVEL=DEBUG for details)"
 
 
 @contextmanager
