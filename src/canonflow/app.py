@@ -21,6 +21,7 @@ from canonflow.onboarding import api as onboarding_api
 from canonflow.reconcile import api as reconcile_api
 from canonflow.repo import api as repo_api
 from canonflow.runtime import Runtime, build_runtime
+from canonflow.sync import api as sync_api
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
@@ -51,7 +52,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(health.router)
     app.include_router(jobs_api.router)
     app.include_router(environments_api.router)
-    app.include_router(environments_api.canonical_router)
+    app.include_router(sync_api.router)
+    app.include_router(sync_api.canonical_router)
     app.include_router(repo_api.router)
     app.include_router(linking_api.router)
     app.include_router(onboarding_api.router)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -312,29 +311,64 @@ def test_a_token_echoed_in_an_error_body_is_redacted(forge: FakeForge, client: F
     assert_one_line(caught.value, forge.token)
 
 
+class CountingTransport(httpx.HTTPTransport):
+    """The real transport, counting the requests it is asked to send (a retry is one more)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[str] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.sent.append(request.method)
+        return super().handle_request(request)
+
+
+def queued_connections(listener: socket.socket) -> int:
+    """How many connections wait in the listener's backlog (accepted and closed here)."""
+    listener.setblocking(False)
+    count = 0
+    while True:
+        try:
+            connection, _address = listener.accept()
+        except BlockingIOError:
+            return count
+        connection.close()
+        count += 1
+
+
 @pytest.mark.parametrize("provider", [GITHUB, GITEA], ids=str)
-def test_a_closed_port_is_unreachable_at_once(provider: ForgeProvider) -> None:
+def test_a_closed_port_is_unreachable_and_only_gets_are_retried(provider: ForgeProvider) -> None:
     api_url = f"http://127.0.0.1:{free_port()}"
-    with ForgeClient(provider, api_url, "team/workflows", "t0k", timeout_s=0.5) as client:
-        started = time.monotonic()
+    transport = CountingTransport()
+    with (
+        ForgeClient(provider, api_url, "team/workflows", "t0k", transport=transport) as client,
+        capture_logs() as logs,
+    ):
         with pytest.raises(ForgeUnreachable, match=r"unreachable while trying to open .*: cannot"):
             open_pr(client)
-        assert time.monotonic() - started < 0.5
+        assert transport.sent == ["POST"]  # never retried: it fails at once
+        assert logs == []
         with pytest.raises(ForgeUnreachable, match=r"gave up after 3 attempts"):
             client.get_pull_request(1)
-        assert time.monotonic() - started < 2.0  # two short backoffs
+    assert transport.sent == ["POST", "GET", "GET", "GET"]
+    assert [log["wait_s"] for log in logs] == [0.2, 0.5]  # two short backoffs
 
 
-def test_a_forge_that_never_answers_times_out() -> None:
+def test_a_forge_that_never_answers_times_out_without_a_retry() -> None:
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
-        listener.listen(1)  # connections queue in the kernel; nobody ever reads them
+        listener.listen(4)  # connections queue in the kernel; nobody reads them
         api_url = f"http://127.0.0.1:{listener.getsockname()[1]}"
-        with ForgeClient(GITHUB, api_url, "team/workflows", "t0k", timeout_s=0.2) as client:
-            started = time.monotonic()
-            with pytest.raises(ForgeUnreachable, match=r"no answer within 0\.2s$"):
-                open_pr(client)
-            assert time.monotonic() - started < 1.0
+        transport = CountingTransport()
+        with (
+            ForgeClient(
+                GITHUB, api_url, "team/workflows", "t0k", timeout_s=0.2, transport=transport
+            ) as client,
+            pytest.raises(ForgeUnreachable, match=r"no answer within 0\.2s$"),
+        ):
+            open_pr(client)
+        assert transport.sent == ["POST"]
+        assert queued_connections(listener) == 1
 
 
 def mock_client(provider: ForgeProvider, response: httpx.Response, seen: list[str]) -> ForgeClient:

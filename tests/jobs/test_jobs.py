@@ -9,13 +9,17 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
+from structlog.testing import capture_logs
 
 from canonflow.core.enums import JobStatus
 from canonflow.db.engine import transaction
 from canonflow.db.models import BackgroundJob, Tenant
 from canonflow.errors import Conflict, Invalid
+from canonflow.forge import ForgeAuthFailed
+from canonflow.git import GitUnreachable
 from canonflow.jobs import service
 from canonflow.jobs.registry import JobContext, JobRegistry
+from canonflow.n8n import N8nUnreachable
 from canonflow.runtime import Runtime
 from canonflow.tenancy.service import Principal, authenticate
 from tests.factories import bearer, make_tenant, make_token
@@ -79,10 +83,19 @@ def test_a_rolled_back_enqueue_never_runs(runtime: Runtime, tenant: Tenant) -> N
     ("error", "expected"),
     [
         (Invalid("environment prod has no API key"), "environment prod has no API key"),
-        (ValueError("boom"), "ValueError: boom"),
+        (
+            N8nUnreachable("n8n at http://n8n.test is unreachable", base_url="http://n8n.test"),
+            "n8n at http://n8n.test is unreachable",
+        ),
+        (GitUnreachable("cannot reach git://git.test/x.git"), "cannot reach git://git.test/x.git"),
+        (
+            ForgeAuthFailed("GitHub at https://forge.test refused the token (401)", api_url="x"),
+            "GitHub at https://forge.test refused the token (401)",
+        ),
     ],
+    ids=["app", "n8n", "git", "forge"],
 )
-def test_a_failing_job_records_its_error(
+def test_a_failing_job_records_its_errors_message(
     runtime: Runtime, tenant: Tenant, error: Exception, expected: str
 ) -> None:
     def fail(_context: JobContext) -> None:
@@ -95,6 +108,27 @@ def test_a_failing_job_records_its_error(
     assert job.status is JobStatus.FAILED
     assert job.error == expected
     assert job.result is None
+
+
+def test_an_unexpected_exception_is_logged_and_the_job_says_where_to_look(
+    client: TestClient, runtime: Runtime, tenant: Tenant
+) -> None:
+    def crash(_context: JobContext) -> None:
+        {}["internal_key_0x7f"]  # a bug in a handler
+
+    runtime.jobs.register("test.crash", crash)
+    with capture_logs() as logs:
+        job_id = _enqueue(runtime, tenant, "test.crash")
+        runtime.runner.wait(job_id, timeout=30)
+    expected = f"unexpected error (KeyError); see the server log for job {job_id}"
+    assert _load(runtime, job_id).error == expected
+    crashed = [log for log in logs if log["event"] == "job crashed"]
+    assert len(crashed) == 1 and crashed[0]["exc_info"] is True
+    with transaction(runtime.sessions) as session:
+        token = make_token(session, tenant)
+    answer = client.get(f"/api/v1/jobs/{job_id}", headers=bearer(token)).json()
+    assert (answer["status"], answer["error"]) == ("failed", expected)
+    assert "internal_key_0x7f" not in str(answer)
 
 
 def test_an_unknown_job_type_is_refused_at_enqueue(session: Session) -> None:

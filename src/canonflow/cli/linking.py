@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from canonflow.cli.common import CliError, console, runtime_and_session
+from canonflow.cli.common import CliError, console, unit_of_work
 from canonflow.cli.context import TenantOption, cli_principal
 
 
@@ -21,7 +21,7 @@ def untracked(
     from canonflow.environments import service as environments
     from canonflow.linking.untracked import untracked_counts, untracked_page
 
-    with runtime_and_session() as (_runtime, session):
+    with unit_of_work() as session:
         principal = cli_principal(session, tenant)
         environment_id = (
             environments.get_by_name_or_raise(session, principal.tenant_id, env).id if env else None
@@ -68,7 +68,7 @@ def link(
         mapping = uuid.UUID(mapping_id)
     except ValueError:
         raise CliError(f"{mapping_id!r} is not a mapping id", exit_code=2) from None
-    with runtime_and_session() as (_runtime, session):
+    with unit_of_work() as session:
         principal = cli_principal(session, tenant)
         canonical_id = None
         if to is not None:

@@ -48,6 +48,7 @@ app.command("secret-key")(server.secret_key)
 
 
 def main() -> None:
+    """Run the command; any failure ends as one line on stderr, never a traceback."""
     try:
         app()
     except Exception as exc:

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from canonflow.cli.common import CliError, console, runtime_and_session
+from canonflow.cli.common import CliError, console, unit_of_work
 from canonflow.cli.context import TenantOption, cli_principal
 
 #: cell → (symbol, Rich style); linked cells by derived state, others by stored status.
@@ -57,7 +57,7 @@ def matrix(
         states = tuple(SyncState(value) for value in state or ())
     except ValueError as exc:
         raise CliError(f"{exc}: use {', '.join(s.value for s in SyncState)}", 2) from None
-    with runtime_and_session() as (_runtime, session):
+    with unit_of_work() as session:
         principal = cli_principal(session, tenant)
         ids = [
             environments.get_by_name_or_raise(session, principal.tenant_id, n).id for n in env or ()

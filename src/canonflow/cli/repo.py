@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from canonflow.cli.common import CliError, console, runtime_and_session
+from canonflow.cli.common import CliError, console, runtime_and_session, unit_of_work
 from canonflow.cli.context import TenantOption, cli_principal
 
 app = typer.Typer(
@@ -85,7 +85,7 @@ def show(tenant: TenantOption = "default") -> None:
     """Show the repository configuration (never its credentials)."""
     from canonflow.repo import service
 
-    with runtime_and_session() as (_runtime, session):
+    with unit_of_work() as session:
         read = service.read(service.get_or_raise(session, cli_principal(session, tenant).tenant_id))
     console.print(f"url: {read.url}\nbranch: {read.branch}\nworkflows dir: {read.workflows_dir}")
     console.print(f"credentials: {'set' if read.has_credentials else 'none'}")

@@ -7,7 +7,6 @@ from typing import Annotated
 import typer
 
 from canonflow.cli.common import console, load_settings
-from canonflow.crypto import generate_key
 
 
 def serve(
@@ -51,4 +50,6 @@ def _show_first_token(tenant: str, token: str) -> None:
 
 def secret_key() -> None:
     """Print a new random key for CANONFLOW_SECRET_KEY."""
+    from canonflow.crypto import generate_key
+
     typer.echo(generate_key())

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from canonflow.db import leases
 from canonflow.db.leases import HeldLease
 from canonflow.errors import Unavailable
+from canonflow.failures import readable_message
 
 
 class RunResult(Protocol):
@@ -60,7 +61,7 @@ def run_recorded(
         result.error = f"{remote}: {getattr(exc, 'message', exc)}"
         raise Unavailable(result.error) from exc
     except Exception as exc:
-        result.error = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+        result.error = readable_message(exc)  # the job that runs this logs the exception
         raise
     finally:
         result.duration_ms = int((time.monotonic() - started) * 1000)

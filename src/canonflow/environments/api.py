@@ -1,4 +1,5 @@
-"""`/api/v1/environments`: configure n8n environments, test them, sync them."""
+"""`/api/v1/environments`: configure n8n environments and test them (`canonflow.sync.api`
+syncs them)."""
 
 from __future__ import annotations
 
@@ -16,11 +17,8 @@ from canonflow.environments.schemas import (
     EnvironmentRead,
     EnvironmentUpdate,
 )
-from canonflow.jobs.schemas import JobAccepted
-from canonflow.sync.tasks import enqueue_environment_sync
 
 router = APIRouter(prefix="/api/v1/environments", tags=["environments"])
-canonical_router = APIRouter(prefix="/api/v1/canonical", tags=["canonical"])
 
 
 @router.get("", response_model=list[EnvironmentRead])
@@ -71,28 +69,6 @@ def test_environment_connection(
     environment_id: uuid.UUID, runtime: RuntimeDep, principal: Operator
 ) -> ConnectionResult:
     return check_environment(runtime.sessions, runtime.secrets, principal.tenant_id, environment_id)
-
-
-def _enqueue_sync(
-    environment_id: uuid.UUID, session: SessionDep, runtime: RuntimeDep, principal: Operator
-) -> JobAccepted:
-    service.get_or_raise(session, principal.tenant_id, environment_id)
-    job = enqueue_environment_sync(session, runtime.jobs, principal, environment_id)
-    return JobAccepted(job_id=job.id, status=job.status, url=f"/api/v1/jobs/{job.id}")
-
-
-router.post(
-    "/{environment_id}/sync",
-    response_model=JobAccepted,
-    status_code=status.HTTP_202_ACCEPTED,
-    summary="Sync an environment (n8n → canonflow) in the background",
-)(_enqueue_sync)
-canonical_router.post(
-    "/sync-environment/{environment_id}",
-    response_model=JobAccepted,
-    status_code=status.HTTP_202_ACCEPTED,
-    summary="Sync an environment (n8n → canonflow) in the background",
-)(_enqueue_sync)
 
 
 @router.get("/{environment_id}/credential-bindings", response_model=list[BindingRead])

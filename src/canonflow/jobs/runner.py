@@ -15,6 +15,7 @@ from canonflow.core.enums import JobStatus
 from canonflow.db.engine import transaction
 from canonflow.db.models import BackgroundJob
 from canonflow.errors import AppError
+from canonflow.failures import known_message, unexpected_message
 from canonflow.jobs import repository
 from canonflow.jobs.registry import JobContext, JobFailed, JobRegistry
 
@@ -105,8 +106,13 @@ class InProcessJobRunner:
             self._finish(context.job_id, JobStatus.FAILED, error=exc.message, result=result)
             log.warning("job failed", error=exc.message)
         except Exception as exc:
-            self._finish(context.job_id, JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
-            log.exception("job crashed")
+            known = known_message(exc)  # an n8n, Git or forge error's message is for a reader
+            error = known or unexpected_message(exc, job_id=context.job_id)
+            self._finish(context.job_id, JobStatus.FAILED, error=error)
+            if known:
+                log.warning("job failed", error=known)
+            else:
+                log.exception("job crashed")  # the full exception goes to the log only
         else:
             self._finish(context.job_id, JobStatus.SUCCEEDED, result=result)
             log.info("job succeeded", seconds=round(time.monotonic() - started, 3))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import uuid
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ from canonflow.errors import Invalid
 from canonflow.matrix import service
 from canonflow.matrix.queries import MatrixFilter
 from canonflow.matrix.schemas import MatrixPageRead, MatrixSummaryRead
+from canonflow.matrix.spreadsheet import InertCsvWriter
 
 router = APIRouter(prefix="/api/v1/workflows/matrix", tags=["matrix"])
 StatusName = Literal["linked", "untracked", "missing", "ignored", "deleted", "absent"]
@@ -129,7 +129,7 @@ CSV_COLUMNS = (
 
 def _csv(rows: Iterator[dict[str, Any]], names: dict[str, str]) -> Iterator[bytes]:
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = InertCsvWriter(buffer)  # no cell starts a formula
     writer.writerow(CSV_COLUMNS)
     for count, workflow in enumerate(rows, start=1):
         for environment_id, cell in workflow["environments"].items():
