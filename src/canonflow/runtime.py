@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from canonflow import egress
 from canonflow.config import Settings
 from canonflow.crypto import SecretBox, build_secret_box
 from canonflow.db.engine import build_engine, build_sessionmaker
@@ -31,8 +32,6 @@ class Runtime:
     replaced_egress: EgressPolicy  # the process's policy before this runtime installed its own
 
     def close(self) -> None:
-        from canonflow import egress
-
         self.runner.shutdown(wait=True)
         self.engine.dispose()
         if egress.current() is self.egress:
@@ -53,7 +52,6 @@ def register_job_types(registry: JobRegistry, secrets: SecretBox, settings: Sett
 
 
 def build_runtime(settings: Settings) -> Runtime:
-    from canonflow import egress
     from canonflow.git import set_network_timeouts
 
     set_network_timeouts(connect_s=settings.git_connect_timeout_s, io_s=settings.git_io_timeout_s)
