@@ -7,8 +7,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Mode(StrEnum):
@@ -47,6 +47,17 @@ class Settings(BaseSettings):
     repo_max_file_bytes: Annotated[int, Field(ge=1024)] = 2 * 1024 * 1024
     git_connect_timeout_s: Annotated[float, Field(gt=0)] = 15.0
     git_io_timeout_s: Annotated[float, Field(gt=0)] = 120.0
+    # the egress policy (canonflow.egress): comma-separated in the environment
+    allowed_networks: Annotated[list[IPvAnyNetwork], NoDecode] = []
+    allowed_hosts: Annotated[list[str], NoDecode] = []
+    allow_local_repositories: bool = False
+
+    @field_validator("allowed_networks", "allowed_hosts", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
 
     @model_validator(mode="after")
     def _require_production_secret(self) -> Settings:

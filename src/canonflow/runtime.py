@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from canonflow import egress
 from canonflow.config import Settings
 from canonflow.crypto import SecretBox, build_secret_box
 from canonflow.db.engine import build_engine, build_sessionmaker
+from canonflow.egress import EgressPolicy
 from canonflow.jobs.registry import JobRegistry
 from canonflow.jobs.runner import InProcessJobRunner
 from canonflow.jobs.service import install_dispatch_on_commit
@@ -26,10 +28,14 @@ class Runtime:
     secrets: SecretBox
     jobs: JobRegistry
     runner: InProcessJobRunner
+    egress: EgressPolicy
+    replaced_egress: EgressPolicy  # the process's policy before this runtime installed its own
 
     def close(self) -> None:
         self.runner.shutdown(wait=True)
         self.engine.dispose()
+        if egress.current() is self.egress:
+            egress.install(self.replaced_egress)
 
 
 def register_job_types(registry: JobRegistry, secrets: SecretBox, settings: Settings) -> None:
@@ -49,6 +55,8 @@ def build_runtime(settings: Settings) -> Runtime:
     from canonflow.git import set_network_timeouts
 
     set_network_timeouts(connect_s=settings.git_connect_timeout_s, io_s=settings.git_io_timeout_s)
+    policy = EgressPolicy.from_settings(settings)
+    replaced = egress.install(policy)  # every n8n, Git and forge connection is checked by it
     engine = build_engine(settings.resolved_database_url)
     sessions = build_sessionmaker(engine)
     secrets = build_secret_box(settings)
@@ -63,4 +71,6 @@ def build_runtime(settings: Settings) -> Runtime:
         secrets=secrets,
         jobs=registry,
         runner=runner,
+        egress=policy,
+        replaced_egress=replaced,
     )

@@ -352,11 +352,15 @@ class _GitHttpHandler(BaseHTTPRequestHandler):
         return status, headers, content
 
 
-def self_signed_tls(directory: Path) -> tuple[ssl.SSLContext, Path]:
-    """A server TLS context for 127.0.0.1 with a new self-signed certificate, and the
-    certificate's PEM file (to trust it)."""
+def self_signed_tls(directory: Path, host: str = "127.0.0.1") -> tuple[ssl.SSLContext, Path]:
+    """A server TLS context for `host` (an address or a name) with a new self-signed
+    certificate, and the certificate's PEM file (to trust it)."""
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    try:
+        san: x509.GeneralName = x509.IPAddress(ipaddress.ip_address(host))
+    except ValueError:
+        san = x509.DNSName(host)
     now = datetime.now(UTC)
     certificate = (
         x509.CertificateBuilder()
@@ -367,7 +371,7 @@ def self_signed_tls(directory: Path) -> tuple[ssl.SSLContext, Path]:
         .not_valid_before(now - timedelta(minutes=5))
         .not_valid_after(now + timedelta(days=1))
         .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            x509.SubjectAlternativeName([san]),
             critical=False,
         )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)

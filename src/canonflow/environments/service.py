@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from canonflow import audit
 from canonflow.crypto import SecretBox
 from canonflow.db.models import Environment
+from canonflow.egress import entry as egress_entry
 from canonflow.environments import repository
 from canonflow.environments.schemas import EnvironmentCreate, EnvironmentUpdate
 from canonflow.errors import Conflict, NotFound
@@ -51,6 +52,7 @@ def create(
 ) -> Environment:
     if repository.get_by_name(session, principal.tenant_id, data.name) is not None:
         raise Conflict(f"an environment named {data.name!r} already exists")
+    egress_entry.check_http_url("base_url", data.base_url)
     if data.is_anchor:
         repository.clear_anchor(session, principal.tenant_id)
     environment = Environment(
@@ -80,6 +82,7 @@ def update(
 ) -> Environment:
     environment = get_or_raise(session, principal.tenant_id, environment_id)
     changes = data.model_dump(exclude_unset=True)
+    _check_base_url(environment, changes.get("base_url"), changes.get("api_key") is not None)
     renamed = changes.get("name") not in (None, environment.name)
     if renamed and repository.get_by_name(session, principal.tenant_id, changes["name"]):
         raise Conflict(f"an environment named {changes['name']!r} already exists")
@@ -96,6 +99,22 @@ def update(
     audited = dict(changes.items()) | ({"api_key": "rotated"} if api_key else {})
     _audit(session, principal, "environment.update", environment, audited)
     return environment
+
+
+def _check_base_url(environment: Environment, base_url: str | None, key_sent: bool) -> None:
+    """A new base_url passes the egress policy, and takes the API key to another origin
+    only when the key is entered again."""
+    if base_url is None:
+        return
+    egress_entry.check_http_url("base_url", base_url)
+    egress_entry.require_secret_for_new_origin(
+        field="base_url",
+        old=environment.base_url,
+        new=base_url,
+        resend="api_key",
+        has_stored=True,
+        sent=key_sent,
+    )
 
 
 def delete(session: Session, principal: Principal, environment_id: uuid.UUID) -> None:

@@ -13,6 +13,7 @@ with ForgeClient(ForgeProvider.GITHUB, api_url, repository_from_url(remote_url),
 from canonflow.forge.client import ForgeClient
 from canonflow.forge.errors import (
     ForgeAuthFailed,
+    ForgeEgressRefused,
     ForgeError,
     ForgeRejected,
     ForgeUnreachable,
@@ -24,6 +25,7 @@ from canonflow.forge.urls import default_api_url, repository_from_url
 __all__ = [
     "ForgeAuthFailed",
     "ForgeClient",
+    "ForgeEgressRefused",
     "ForgeError",
     "ForgeRejected",
     "ForgeUnreachable",

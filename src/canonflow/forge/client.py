@@ -11,6 +11,10 @@ Retries. A GET that fails with `ForgeUnreachable` is sent again at most twice af
 backoff. Opening a pull request is never retried: the forge may have opened it before its
 answer was lost; a caller that needs to know looks with `find_open_pull_request`.
 
+Egress. Every connection, a followed redirect's included, is checked by the egress policy
+(`canonflow.egress`, the process's policy unless one is given); a refused one raises
+`ForgeEgressRefused` before anything is sent to that host.
+
 The token is sent in the Authorization header only; it is never part of a message, a log
 event or `repr()`.
 """
@@ -27,9 +31,12 @@ from urllib.parse import quote
 import httpx
 import structlog
 
+from canonflow import egress as egress_policy
 from canonflow.core.enums import ForgeProvider
+from canonflow.egress import EgressPolicy, EgressRefused
+from canonflow.egress.http import egress_transport
 from canonflow.forge._http import error_for_status, parse_json, transport_error
-from canonflow.forge.errors import ForgeUnreachable
+from canonflow.forge.errors import ForgeEgressRefused, ForgeUnreachable
 from canonflow.forge.pull_request import PullRequest, parse_pull_request
 from canonflow.forge.urls import normalize_api_url, split_repository
 from canonflow.redaction import Redactor
@@ -53,6 +60,7 @@ class ForgeClient:
         *,
         timeout_s: float = 15.0,
         transport: httpx.BaseTransport | None = None,
+        egress: EgressPolicy | None = None,
     ) -> None:
         if provider == ForgeProvider.NONE:
             raise ValueError("a plain Git remote (forge provider 'none') has no pull requests")
@@ -72,7 +80,7 @@ class ForgeClient:
             base_url=self.api_url,
             headers=_headers(self.provider, token),
             timeout=httpx.Timeout(timeout_s),
-            transport=transport,
+            transport=transport or egress_transport(egress or egress_policy.current()),
         )
 
     def __repr__(self) -> str:
@@ -213,6 +221,9 @@ class ForgeClient:
             raise transport_error(
                 exc, prefix=self._prefix, api_url=self.api_url, what=what, timeout=self.timeout_s
             ) from exc
+        except EgressRefused as exc:
+            message = f"{self._prefix} cannot be reached to {what}: {exc.message}"
+            raise ForgeEgressRefused(message, api_url=self.api_url) from exc
         if not response.is_success:
             raise error_for_status(
                 response,

@@ -4,6 +4,7 @@
 ForgeError
 ├── ForgeAuthFailed        401 / 403: the token was refused (or is missing)
 ├── PullRequestExists      an open pull request already joins this head and base
+├── ForgeEgressRefused     the egress policy refuses the host (CANONFLOW_ALLOWED_*)
 ├── ForgeRejected          any other 4xx (and an unfollowed 3xx), with the forge's message
 └── ForgeUnreachable       connect/read errors, timeouts, 5xx, an answer that is not
                            JSON or not a pull request; GETs are retried on it, POSTs never
@@ -39,6 +40,11 @@ class ForgeAuthFailed(ForgeError):
 
 class PullRequestExists(ForgeError):
     """The forge refused to open a second pull request for the same head and base."""
+
+
+class ForgeEgressRefused(ForgeError):
+    """The egress policy refuses to connect to the forge's host (or a redirect's); never
+    retried."""
 
 
 class ForgeRejected(ForgeError):

@@ -14,14 +14,18 @@ with GitRepository.open_or_clone(cache_dir, url, RemoteAuth(token=token)) as rep
 ```
 
 Transports: local paths, file://, git://, http(s):// (a token sent as the password) and
-ssh:// (a private key held in memory). Hosts are trusted as libgit2 verifies them: the
-system CA store for https, ~/.ssh/known_hosts for ssh. Errors are `GitError` subclasses
+ssh:// (a private key held in memory). Before every fetch and push the remote is checked by
+the egress policy (`canonflow.egress`): its host's addresses, or its local path; a redirect
+to another host is never followed (the cache's `http.followRedirects` is false). Hosts
+are trusted as libgit2 verifies them: the system CA store for https, ~/.ssh/known_hosts
+for ssh. Errors are `GitError` subclasses
 (see `canonflow.git.errors`); no message, repr or log event contains a credential.
 """
 
 from canonflow.git.errors import (
     GitAuthFailed,
     GitConflict,
+    GitEgressRefused,
     GitError,
     GitInvalidRepository,
     GitRefNotFound,
@@ -43,6 +47,7 @@ __all__ = [
     "FileVersion",
     "GitAuthFailed",
     "GitConflict",
+    "GitEgressRefused",
     "GitError",
     "GitInvalidRepository",
     "GitRefNotFound",

@@ -59,6 +59,15 @@ def _create(cache_dir: Path) -> None:
             shutil.rmtree(staging, ignore_errors=True)
 
 
+def refuse_redirects(repo: pygit2.Repository) -> None:
+    """libgit2 follows a redirect to another host on the first request by default: that
+    host was never checked by the egress policy. `false` refuses every off-site redirect
+    (a redirect within the same host is still followed)."""
+    config = repo.config
+    if "http.followRedirects" not in config or config["http.followRedirects"] != "false":
+        config["http.followRedirects"] = "false"
+
+
 def point_origin(repo: pygit2.Repository, url: str) -> None:
     """Record `url` (without credentials) as origin; if it changed, forget what was known
     about the old remote's branches (its objects stay: a mirror of the same history is

@@ -13,6 +13,7 @@ from pygit2.enums import CredentialType
 from canonflow.git.errors import (
     GitAuthFailed,
     GitConflict,
+    GitEgressRefused,
     GitError,
     GitInvalidRepository,
     GitUnreachable,
@@ -106,6 +107,11 @@ def map_remote_error(
     detail = scrub(str(exc), secrets) or type(exc).__name__
     if isinstance(exc, pygit2.AuthError | pygit2.CertificateError):
         return GitAuthFailed(f"cannot {action} {where}: {detail}")
+    if "cannot redirect" in detail.lower():
+        return GitEgressRefused(
+            f"cannot {action} {where}: the remote redirected to another host, which is never "
+            f"followed ({detail}); set the repository URL to where it moved"
+        )
     local = local_path_of(url)
     if local is not None and not local.exists():
         return GitUnreachable(f"cannot {action} {where}: no such path")

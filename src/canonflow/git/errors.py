@@ -3,6 +3,7 @@
 ```
 GitError
 ├── GitUnreachable         the remote cannot be reached: connection refused, DNS, no such path
+├── GitEgressRefused       the egress policy refuses the remote, or it redirected elsewhere
 ├── GitAuthFailed          credentials required or rejected; host key / certificate not trusted
 ├── GitConflict            push rejected: the remote branch moved on (never force-pushed)
 ├── GitRefNotFound         the branch is not on the remote, or a commit/blob is not in the cache
@@ -29,6 +30,11 @@ class GitError(Exception):
 
 class GitUnreachable(GitError):
     """The remote cannot be reached now (connection refused, DNS, no such path)."""
+
+
+class GitEgressRefused(GitError):
+    """The egress policy refuses the remote (a refused address, a local path where local
+    repositories are not allowed, canonflow's own data), or it redirected to another host."""
 
 
 class GitAuthFailed(GitError):

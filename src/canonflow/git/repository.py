@@ -14,14 +14,18 @@ import pygit2
 import structlog
 from pygit2.enums import FetchPrune, ObjectType
 
+from canonflow import egress as egress_policy
+from canonflow.egress import EgressPolicy, EgressRefused, repository_target
 from canonflow.git import _history, _trees
-from canonflow.git._cache import TRACKING_PREFIX, open_or_create, point_origin
+from canonflow.git._cache import TRACKING_PREFIX, open_or_create, point_origin, refuse_redirects
 from canonflow.git._remote import Callbacks, map_remote_error, redact_url, scrub, url_secrets
 from canonflow.git.errors import (
     GitConflict,
+    GitEgressRefused,
     GitError,
     GitInvalidRepository,
     GitRefNotFound,
+    GitUnreachable,
 )
 from canonflow.git.models import Change, FileVersion, RemoteAuth, Signature, TreeFile
 
@@ -44,26 +48,40 @@ class GitRepository:
     ```
     """
 
-    def __init__(self, repo: pygit2.Repository, url: str, auth: RemoteAuth | None) -> None:
+    def __init__(
+        self,
+        repo: pygit2.Repository,
+        url: str,
+        auth: RemoteAuth | None,
+        egress: EgressPolicy | None = None,
+    ) -> None:
         self._repo: pygit2.Repository | None = repo
         self._url = url
         self._auth = auth
+        self._egress = egress or egress_policy.current()
         self._secrets = url_secrets(url, auth)
         self._remote_is_empty = False
 
     @classmethod
     def open_or_clone(
-        cls, cache_dir: Path, url: str, auth: RemoteAuth | None = None
+        cls,
+        cache_dir: Path,
+        url: str,
+        auth: RemoteAuth | None = None,
+        *,
+        egress: EgressPolicy | None = None,
     ) -> GitRepository:
         """Open the cache at `cache_dir`, creating it if missing and re-pointing it if the
-        remote URL changed. No network access: the first `fetch` downloads."""
+        remote URL changed. No network access: the first `fetch` downloads. `egress`: the
+        policy every fetch and push is checked by (the process's policy by default)."""
         repo = open_or_create(cache_dir)
         try:
+            refuse_redirects(repo)
             point_origin(repo, url)
         except pygit2.GitError as exc:
             repo.free()
             raise GitInvalidRepository(f"the cache {cache_dir} is unusable: {exc}") from exc
-        return cls(repo, url, auth)
+        return cls(repo, url, auth, egress)
 
     def __repr__(self) -> str:
         path = self._repo.path if self._repo is not None else "closed"
@@ -79,6 +97,7 @@ class GitRepository:
         """
         tracking = _tracking_ref(branch)
         started = time.monotonic()
+        self._check_egress(f"fetch {branch} from")
         with self._remote_errors(f"fetch {branch} from"):
             remote = self._git.remotes.create_anonymous(self._url)
             remote.fetch(
@@ -114,6 +133,7 @@ class GitRepository:
         """Connect to the remote for a push and disconnect, writing nothing: raises as
         `push` would when the server refuses pushes or the credentials cannot write
         (servers that decide per branch can still refuse the push itself)."""
+        self._check_egress("connect for a push to")
         with self._remote_errors("connect for a push to"):
             remote = self._git.remotes.create_anonymous(self._url)
             remote.connect(callbacks=Callbacks(self._url, self._auth), direction=_PUSH)
@@ -126,6 +146,7 @@ class GitRepository:
             raise GitRefNotFound(f"no local branch {branch!r} to push: commit_files first")
         callbacks = Callbacks(self._url, self._auth)
         refspec = f"{_BRANCH_PREFIX}{branch}:{_BRANCH_PREFIX}{branch}"
+        self._check_egress(f"push {branch} to")
         with self._remote_errors(f"push {branch} to"):
             remote = self._git.remotes.create_anonymous(self._url)
             remote.push([refspec], callbacks=callbacks)
@@ -301,6 +322,18 @@ class GitRepository:
         if kind != ObjectType.BLOB:
             raise GitRefNotFound(f"{blob_id!r} is not a blob")
         return data
+
+    def _check_egress(self, action: str) -> None:
+        """Resolve the remote's host (or look at its local path) and check it against the
+        egress policy, just before libgit2 connects. libgit2 resolves the name again
+        itself: a name that changes in between is not caught here (HTTP clients are)."""
+        where = redact_url(self._url)
+        try:
+            self._egress.check_target(repository_target(self._url))
+        except EgressRefused as exc:
+            raise GitEgressRefused(f"cannot {action} {where}: {exc.message}") from exc
+        except (OSError, ValueError) as exc:
+            raise GitUnreachable(f"cannot {action} {where}: {exc}") from exc
 
     @contextlib.contextmanager
     def _remote_errors(self, action: str) -> Iterator[None]:

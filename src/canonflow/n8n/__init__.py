@@ -11,6 +11,7 @@ with N8nClient("http://127.0.0.1:5678", api_key) as n8n:
 from canonflow.n8n.client import MAX_PAGE_SIZE, N8nClient, WorkflowPage
 from canonflow.n8n.errors import (
     N8nBusy,
+    N8nEgressRefused,
     N8nError,
     N8nInvalidResponse,
     N8nNotFound,
@@ -26,6 +27,7 @@ __all__ = [
     "MAX_PAGE_SIZE",
     "N8nBusy",
     "N8nClient",
+    "N8nEgressRefused",
     "N8nError",
     "N8nInvalidResponse",
     "N8nNotFound",

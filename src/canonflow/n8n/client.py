@@ -15,6 +15,10 @@ listing is only trustworthy when nothing writes meanwhile. `limit=0` would make 
 everything with a cursor that never ends: the client never sends it, and stops with
 `N8nInvalidResponse` if a cursor ever repeats.
 
+Egress. Every connection is checked by the egress policy (`canonflow.egress`, the process's
+policy unless one is given) on the addresses its host resolves to; a refused one raises
+`N8nEgressRefused` before anything is sent. Redirects are never followed.
+
 The API key is sent in the `X-N8N-API-KEY` header only; it is never part of a message,
 a log event or `repr()`.
 """
@@ -34,8 +38,17 @@ import orjson
 import structlog
 from tenacity import RetryCallState, Retrying, stop_after_attempt, wait_random_exponential
 
+from canonflow import egress as egress_policy
+from canonflow.egress import EgressPolicy, EgressRefused
+from canonflow.egress.http import egress_transport
 from canonflow.n8n._http import error_for_status, parse_json, transport_error
-from canonflow.n8n.errors import N8nError, N8nInvalidResponse, N8nNotFound, N8nTransientError
+from canonflow.n8n.errors import (
+    N8nEgressRefused,
+    N8nError,
+    N8nInvalidResponse,
+    N8nNotFound,
+    N8nTransientError,
+)
 from canonflow.redaction import Redactor
 
 MAX_PAGE_SIZE = 250  # n8n 1.x answers 400 above this
@@ -75,6 +88,7 @@ class N8nClient:
         retries: int = 4,
         backoff_max: float = 10.0,
         transport: httpx.BaseTransport | None = None,
+        egress: EgressPolicy | None = None,
     ) -> None:
         if not api_key or not api_key.strip():
             raise ValueError("the n8n API key is empty")
@@ -86,6 +100,10 @@ class N8nClient:
         self._jitter = wait_random_exponential(multiplier=_BACKOFF_INITIAL, max=backoff_max)
         self._backoff_max = backoff_max
         self._retries = retries
+        limits = httpx.Limits(keepalive_expiry=_KEEPALIVE_EXPIRY)
+        if transport is None:
+            policy = egress or egress_policy.current()
+            transport = egress_transport(policy, verify=_tls_context(), limits=limits)
         self._http = httpx.Client(
             base_url=f"{self.base_url}/api/v1",
             headers={
@@ -94,7 +112,7 @@ class N8nClient:
                 "User-Agent": "canonflow",
             },
             timeout=httpx.Timeout(timeout),
-            limits=httpx.Limits(keepalive_expiry=_KEEPALIVE_EXPIRY),
+            limits=limits,
             transport=transport,
             verify=_tls_context(),
             follow_redirects=False,
@@ -297,6 +315,11 @@ class N8nClient:
         except httpx.TransportError as exc:
             raise transport_error(
                 exc, base_url=self.base_url, what=what, timeout=self.timeout
+            ) from exc
+        except EgressRefused as exc:
+            raise N8nEgressRefused(
+                f"n8n at {self.base_url} cannot be reached to {what}: {exc.message}",
+                base_url=self.base_url,
             ) from exc
         if not response.is_success:
             raise error_for_status(response, base_url=self.base_url, what=what, redact=self._redact)

@@ -7,6 +7,7 @@ N8nError
 │   ├── N8nRateLimited         429 (.retry_after)
 │   ├── N8nServerError         5xx (n8n answers an invalid JSON body with a 500 HTML page)
 │   └── N8nBusy                400 "SQLITE_BUSY: database is locked"
+├── N8nEgressRefused           the egress policy refuses the host (CANONFLOW_ALLOWED_*)
 ├── N8nUnauthorized            401: the API key was rejected
 ├── N8nNotFound                404
 ├── N8nRejected                any other 4xx, with n8n's message
@@ -76,6 +77,10 @@ class N8nServerError(N8nTransientError):
 
 class N8nBusy(N8nTransientError):
     """n8n's own SQLite database was locked by a concurrent write (HTTP 400 SQLITE_BUSY)."""
+
+
+class N8nEgressRefused(N8nError):
+    """The egress policy refuses to connect to the environment's host; never retried."""
 
 
 class N8nUnauthorized(N8nError):

@@ -14,6 +14,7 @@ from canonflow import audit
 from canonflow.core.enums import ForgeProvider
 from canonflow.crypto import Sealed, SecretBox
 from canonflow.db.models import GitRepository
+from canonflow.egress import entry as egress_entry
 from canonflow.errors import Invalid, NotFound
 from canonflow.forge import default_api_url, repository_from_url
 from canonflow.git import RemoteAuth
@@ -70,6 +71,7 @@ def put(
     session: Session, secrets: SecretBox, principal: Principal, data: RepositoryPut
 ) -> GitRepository:
     repository = get(session, principal.tenant_id)
+    _check_url(repository, data)
     if repository is None:
         repository = GitRepository(tenant_id=principal.tenant_id)
         session.add(repository)
@@ -146,6 +148,38 @@ def access(secrets: SecretBox, repository: GitRepository) -> RepoAccess:
     )
 
 
+def _check_url(repository: GitRepository | None, data: RepositoryPut) -> None:
+    """The URL passes the egress policy, and takes the stored credentials to another
+    origin only when they are entered again."""
+    egress_entry.check_repository_url("url", data.url)
+    if repository is not None:
+        egress_entry.require_secret_for_new_origin(
+            field="url",
+            old=repository.url,
+            new=data.url,
+            resend="auth",
+            has_stored=repository.auth_secret is not None,
+            sent=data.auth is not None,
+        )
+
+
+def _check_forge_api_url(
+    secrets: SecretBox, repository: GitRepository, forge: ForgeSettings, api_url: str
+) -> None:
+    """As `_check_url`, for the forge's API: its secret is the forge token, or the Git
+    token when no forge token is stored (what `access` would send)."""
+    egress_entry.check_http_url("forge.api_url", api_url)
+    git_auth = _open_auth(secrets, repository)
+    egress_entry.require_secret_for_new_origin(
+        field="forge.api_url",
+        old=repository.forge_api_url,
+        new=api_url,
+        resend="forge.token",
+        has_stored=repository.forge_token is not None or bool(git_auth and git_auth.token),
+        sent=forge.token is not None,
+    )
+
+
 def _set_forge(secrets: SecretBox, repository: GitRepository, forge: ForgeSettings) -> None:
     repository.forge_provider = forge.provider
     if forge.provider is ForgeProvider.NONE:
@@ -159,6 +193,7 @@ def _set_forge(secrets: SecretBox, repository: GitRepository, forge: ForgeSettin
             f"cannot tell the {forge.provider.value} API or the owner/name from "
             f"{repository.url!r}: give forge.api_url and forge.repository"
         )
+    _check_forge_api_url(secrets, repository, forge, api_url.rstrip("/"))
     repository.forge_api_url, repository.forge_repository = api_url.rstrip("/"), name
     if forge.token is not None:
         repository.forge_token = secrets.seal(forge.token.get_secret_value())
