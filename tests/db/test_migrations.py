@@ -6,11 +6,15 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, select, text
 
+from canonflow.core.status import MappingStatus
 from canonflow.db.base import Base
+from canonflow.db.engine import transaction
 from canonflow.db.migrate import alembic_config, current_revision, head_revision, upgrade
+from canonflow.db.models import CanonicalWorkflow, Environment, WorkflowEnvMap
 from canonflow.runtime import Runtime
+from tests.factories import make_tenant
 
 EXPECTED_TABLES = {
     "tenants",
@@ -84,3 +88,51 @@ def test_workflow_json_is_compressed_with_lz4_on_postgresql(runtime: Runtime) ->
 def _compression(runtime: Runtime) -> dict[str, str]:
     with runtime.engine.connect() as connection:
         return dict(connection.execute(COMPRESSION_QUERY).all())
+
+
+def test_0009_round_trips_with_data(runtime: Runtime) -> None:
+    """Down to 0008 and up again with mappings in the table: the facts 0009 adds are
+    derived from what the rows hold (presence from the status, the hash version from the
+    hash's prefix)."""
+    with transaction(runtime.sessions) as session:
+        tenant = make_tenant(session)
+        environment = Environment(
+            tenant_id=tenant.id, name="dev", base_url="http://n8n", api_key=runtime.secrets.seal("k")
+        )
+        canonical = CanonicalWorkflow(
+            tenant_id=tenant.id, canonical_slug="billing", name="Billing", workflow_definition={}
+        )
+        session.add_all([environment, canonical])
+        session.flush()
+        for status, digest in (
+            (MappingStatus.LINKED, "v1:" + "a" * 64),
+            (MappingStatus.MISSING, "v1:" + "b" * 64),
+            (MappingStatus.UNTRACKED, "v0:older-rules"),
+        ):
+            session.add(
+                WorkflowEnvMap(
+                    tenant_id=tenant.id,
+                    environment_id=environment.id,
+                    canonical_id=canonical.id if status is MappingStatus.LINKED else None,
+                    released_canonical_id=canonical.id,
+                    n8n_workflow_id=status.value,
+                    status=status,
+                    env_content_hash=digest,
+                    env_hash_version=7,
+                    present=True,
+                )
+            )
+    command.downgrade(alembic_config(runtime.engine), "0008")
+    columns = {c["name"] for c in inspect(runtime.engine).get_columns("workflow_env_map")}
+    assert not {"present", "env_hash_version", "released_canonical_id"} & columns
+    upgrade(runtime.engine)
+    with transaction(runtime.sessions) as session:
+        found = {
+            row.n8n_workflow_id: (row.present, row.env_hash_version, row.released_canonical_id)
+            for row in session.scalars(select(WorkflowEnvMap))
+        }
+    assert found == {
+        "linked": (True, 1, None),
+        "missing": (False, 1, None),
+        "untracked": (True, None, None),
+    }
