@@ -96,8 +96,9 @@ def test_0009_round_trips_with_data(runtime: Runtime) -> None:
     hash's prefix)."""
     with transaction(runtime.sessions) as session:
         tenant = make_tenant(session)
+        sealed = runtime.secrets.seal("k")
         environment = Environment(
-            tenant_id=tenant.id, name="dev", base_url="http://n8n", api_key=runtime.secrets.seal("k")
+            tenant_id=tenant.id, name="dev", base_url="http://n8n", api_key=sealed
         )
         canonical = CanonicalWorkflow(
             tenant_id=tenant.id, canonical_slug="billing", name="Billing", workflow_definition={}

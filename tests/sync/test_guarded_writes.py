@@ -48,6 +48,8 @@ def _change(
         "status": new,
         "status_changed_at": NOW,
         "env_content_hash": "v1:new",
+        "env_hash_version": 1,
+        "present": True,
         "workflow_name": "new",
         "n8n_updated_at": None,
         "workflow_data": {"name": "new"},

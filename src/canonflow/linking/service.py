@@ -195,10 +195,8 @@ def _check_free_in_environment(
 def _change_status(
     session: Session, principal: Principal, mapping: WorkflowEnvMap, event: MappingEvent
 ) -> None:
-    facts = MappingFacts(
-        has_canonical=mapping.canonical_id is not None,
-        present=mapping.status is not MappingStatus.MISSING,
-    )
+    # presence is a fact the sync keeps even while the mapping is ignored
+    facts = MappingFacts(has_canonical=mapping.canonical_id is not None, present=mapping.present)
     new = transition(mapping.status, event, facts)
     if new is mapping.status:
         return

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from canonflow import gc_pause
 from canonflow.core.autolink import Candidate, plan_auto_links
 from canonflow.core.enums import SyncKind
-from canonflow.core.status import MappingEvent, MappingFacts, MappingStatus, transition
+from canonflow.core.status import MappingStatus
 from canonflow.crypto import SecretBox
 from canonflow.db.engine import read_transaction, transaction
 from canonflow.db.models import Environment, SyncRun
@@ -34,7 +34,7 @@ from canonflow.n8n import N8nClient, N8nError
 from canonflow.parallel import LazyProcessPool
 from canonflow.sync import mappings
 from canonflow.sync.agreement import record_agreement
-from canonflow.sync.batch import BatchApplier, PreparedBatch
+from canonflow.sync.batch import BatchApplier, PreparedBatch, absent_state
 from canonflow.sync.hashing import HashedSelection, hash_selection
 from canonflow.sync.prefetch import Prefetcher
 
@@ -244,32 +244,36 @@ class _Run:
         self.result.problems += batch.problems
 
     def _mark_missing(self, applier: BatchApplier) -> None:
+        """Mappings the complete listing did not show: absent (an ignored one stays
+        ignored, and keeps the fact that its workflow is gone)."""
         now = utcnow()
         updates: list[dict[str, Any]] = []
         for n8n_id, row in applier.existing.items():
             if n8n_id in applier.seen_ids:
                 continue
-            facts = MappingFacts(has_canonical=row.canonical_id is not None, present=False)
-            new = transition(row.status, MappingEvent.SYNC_ABSENT, facts)
-            if new != row.status:
+            after = absent_state(row)
+            if (after.status, after.facts.present) != (row.status, row.present):
+                assert after.status is not None
+                moved = after.status != row.status
                 updates.append(
                     {
                         "id": row.id,
                         "canonical_id": row.canonical_id,
                         "expected_status": row.status,
-                        "status": new,
-                        "status_changed_at": now,
+                        "status": after.status,
+                        "present": False,
+                        "status_changed_at": now if moved else row.status_changed_at,
                         "updated_at": now,
                     }
                 )
         with transaction(self.sessions) as session:
             skipped = mappings.update_if_status_unchanged(
-                session, updates, ("status", "status_changed_at", "updated_at")
+                session, updates, ("status", "present", "status_changed_at", "updated_at")
             )
             events = [
                 applier.event(u["id"], u["canonical_id"], u["expected_status"], u["status"], now)
                 for u in updates
-                if u["id"] not in skipped
+                if u["id"] not in skipped and u["status"] != u["expected_status"]
             ]
             mappings.insert_status_events(session, events)
         self.result.missing = len(events)

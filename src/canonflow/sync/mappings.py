@@ -28,6 +28,8 @@ class ExistingMapping:
     workflow_name: str | None
     n8n_updated_at: Any
     status_changed_at: Any
+    present: bool = True
+    env_hash_version: int | None = None
 
 
 def existing_in_environment(
@@ -52,9 +54,11 @@ def _existing(session: Session, *conditions: Any) -> dict[str, ExistingMapping]:
             WorkflowEnvMap.workflow_name,
             WorkflowEnvMap.n8n_updated_at,
             WorkflowEnvMap.status_changed_at,
+            WorkflowEnvMap.present,
+            WorkflowEnvMap.env_hash_version,
         ).where(*conditions)
     )
-    return {row.n8n_workflow_id: ExistingMapping(*row) for row in rows}
+    return {row.n8n_workflow_id: ExistingMapping(**row._mapping) for row in rows}
 
 
 def reference_slugs(
