@@ -36,6 +36,7 @@ from canonflow.core.git_files import (
 )
 from canonflow.crypto import SecretBox
 from canonflow.db.engine import transaction
+from canonflow.db.leases import HeldLease
 from canonflow.db.models import SyncRun
 from canonflow.db.runs import Exclusive, run_recorded
 from canonflow.db.types import utcnow
@@ -113,9 +114,9 @@ def sync_repository(
             busy_message="a sync of this tenant's repository is already running",
         ),
         result=result,
-        work=lambda _lease: _Run(
+        work=lambda lease: _Run(
             sessions, access, result, max_file_bytes, progress, prune_guard or PruneGuard()
-        ).execute(cache_root),
+        ).execute(cache_root, lease),
         record=_record_run,
         remote_errors=(GitError,),
         remote=f"repository {access.url}",
@@ -138,7 +139,15 @@ class _Run:
         self.progress = progress or (lambda _done, _total: None)
         self.prune_guard = prune_guard
 
-    def execute(self, cache_root: Path) -> None:
+    def execute(self, cache_root: Path, lease: HeldLease) -> None:
+        self.lease = lease
+        shown = self.progress
+
+        def progress(done: int, total: int | None) -> None:
+            lease.renew()  # LeaseLost stops the run before it writes anything
+            shown(done, total)
+
+        self.progress = progress
         with (
             GitRepository.open_or_clone(
                 self.access.cache_dir(cache_root), self.access.url, self.access.auth
@@ -244,6 +253,7 @@ class _Run:
         self.result.skipped = list(plan.skipped)
         parsed = canonicals.read_files(git, plan, self.result.skipped, self.progress, total)
         with transaction(self.sessions) as session:
+            self.lease.hold_in(session)  # commits only while no other run holds the lease
             outcome = canonicals.apply(
                 session, self.access.tenant_id, parsed, head=head, deleted=deleted, renames=renames
             )

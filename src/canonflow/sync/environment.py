@@ -25,6 +25,7 @@ from canonflow.core.enums import SyncKind
 from canonflow.core.status import MappingStatus
 from canonflow.crypto import SecretBox
 from canonflow.db.engine import read_transaction, transaction
+from canonflow.db.leases import HeldLease, LeaseLost
 from canonflow.db.models import Environment, SyncRun
 from canonflow.db.runs import Exclusive, run_recorded
 from canonflow.db.types import utcnow
@@ -130,9 +131,9 @@ def sync_environment(
             busy_message=f"a sync of environment {access.name!r} is already running",
         ),
         result=result,
-        work=lambda lease: _Run(
-            sessions, access, result, progress, lease.renew, on_documents
-        ).execute(client_factory, auto_link=auto_link, on_page=on_page, hasher=hasher),
+        work=lambda lease: _Run(sessions, access, result, progress, lease, on_documents).execute(
+            client_factory, auto_link=auto_link, on_page=on_page, hasher=hasher
+        ),
         record=_record_run,
         remote_errors=(N8nError,),
         remote=f"environment {access.name!r}",
@@ -147,7 +148,7 @@ class _Run:
         access: EnvironmentAccess,
         result: SyncResult,
         progress: ProgressCallback | None,
-        keep_alive: Callable[[], None],
+        lease: HeldLease,
         on_documents: Callable[[dict[str, tuple[str, bytes]]], None] | None = None,
     ) -> None:
         self.sessions = sessions
@@ -155,7 +156,7 @@ class _Run:
         self.access = access
         self.result = result
         self.progress = progress or (lambda _done, _total: None)
-        self.keep_alive = keep_alive
+        self.lease = lease
 
     def execute(
         self,
@@ -193,8 +194,10 @@ class _Run:
                     ]
                     self._store(applier, previous)
                     previous = hashed
-                    self.keep_alive()
+                    self.lease.renew()  # LeaseLost: another run took over, store nothing more
                     self.progress(self.result.seen, None)
+            except LeaseLost:
+                raise
             except Exception:
                 self._store(applier, previous)  # keep the pages already listed, then fail
                 raise
@@ -267,6 +270,7 @@ class _Run:
                     }
                 )
         with transaction(self.sessions) as session:
+            self.lease.hold_in(session)  # marks missing only while no other run holds it
             skipped = mappings.update_if_status_unchanged(
                 session, updates, ("status", "present", "status_changed_at", "updated_at")
             )
