@@ -154,8 +154,9 @@ def create_canonicals(
 
 def apply_links(session: Session, tenant_id: uuid.UUID, links: list[NewLink]) -> set[uuid.UUID]:
     """Link each mapping, guarded: one whose status changed since it was read (a user, a
-    sync) is left alone. The link records agreement: base = the Git side. Returns the
-    mapping ids linked."""
+    sync) is left alone. The link records agreement: base = the Git side. A missing or
+    deleted mapping holding the canonical in that environment lets go of it (DESIGN
+    section 3). Returns the mapping ids linked."""
     now = utcnow()
     updates: list[dict[str, Any]] = []
     for link in links:
@@ -176,8 +177,13 @@ def apply_links(session: Session, tenant_id: uuid.UUID, links: list[NewLink]) ->
                 "updated_at": now,
             }
         )
+    released: dict[uuid.UUID, uuid.UUID] = {}
+    for environment_id in {u["environment_id"] for u in updates}:
+        targets = [u["canonical_id"] for u in updates if u["environment_id"] == environment_id]
+        released |= mappings.release_replaced(session, tenant_id, environment_id, targets)
     skipped = mappings.update_if_status_unchanged(session, updates, _LINK_COLUMNS)
     done = [u for u in updates if u["id"] not in skipped]
+    mappings.reclaim_released(session, released, [u["canonical_id"] for u in done])
     events = [
         {
             "id": uuid.uuid4(),

@@ -313,8 +313,18 @@ class _Run:
                         "updated_at": now,
                     }
                 )
+            # A recreated workflow takes the place of a missing (or deleted) one, which lets go.
+            released = mappings.release_replaced(
+                session,
+                self.access.tenant_id,
+                self.access.environment_id,
+                [u["canonical_id"] for u in updates],
+            )
             # Guarded: a mapping a user ignored or linked meanwhile keeps the user's choice.
             skipped = mappings.update_if_status_unchanged(session, updates, _LINK_COLUMNS)
+            mappings.reclaim_released(
+                session, released, [u["canonical_id"] for u in updates if u["id"] not in skipped]
+            )
             events = [
                 applier.event(u["id"], u["canonical_id"], u["expected_status"], u["status"], now)
                 for u in updates
