@@ -29,7 +29,7 @@ from canonflow.db.engine import transaction
 from canonflow.db.models import WorkflowEnvMap
 from canonflow.jobs.registry import JobContext
 from canonflow.n8n import N8nClient, N8nError, N8nNotFound, N8nRejected
-from canonflow.reconcile import deploying
+from canonflow.reconcile import deploying, recording
 from canonflow.reconcile.deploying import Actor, Prepared
 from canonflow.reconcile.items import ApplyItem, Outcome, Result
 from canonflow.reconcile.planning import TargetFacts, target_facts
@@ -155,7 +155,7 @@ class DeployRunner:
             deploying.take_snapshots(session, prepared, self.actor)
         written = [w for w in pool.map(self._write, prepared) if w is not None]
         with transaction(self.context.sessions) as session:
-            recorded = deploying.record_batch(session, written, self.actor)
+            recorded = recording.record(session, written, self.actor)
         for outcome in recorded:  # after the commit: progress opens a transaction of its own
             self._done(outcome)
         if self.lease is not None:
