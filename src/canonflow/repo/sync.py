@@ -159,7 +159,8 @@ class _Run:
             last = self.access.last_synced_commit
             with transaction(self.sessions) as session:
                 known = canonicals.known(session, self.access.tenant_id)
-            rehash = any(k.hashed_by_older_rules for k in known if not k.is_deleted)
+            # a file Git holds whose canonical was hashed by older rules: read them all again
+            rehash = any(k.hashed_by_older_rules for k in git_backed(known))
             if head is None or (head == last and not rehash):
                 self.result.complete = True
                 return
