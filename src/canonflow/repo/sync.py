@@ -115,8 +115,8 @@ def sync_repository(
         ),
         result=result,
         work=lambda lease: _Run(
-            sessions, access, result, max_file_bytes, progress, prune_guard or PruneGuard()
-        ).execute(cache_root, lease),
+            sessions, access, result, max_file_bytes, progress, prune_guard or PruneGuard(), lease
+        ).execute(cache_root),
         record=_record_run,
         remote_errors=(GitError,),
         remote=f"repository {access.url}",
@@ -133,21 +133,18 @@ class _Run:
         max_file_bytes: int,
         progress: ProgressCallback | None,
         prune_guard: PruneGuard,
+        lease: HeldLease,
     ) -> None:
         self.sessions, self.access, self.result = sessions, access, result
         self.max_file_bytes = max_file_bytes
-        self.progress = progress or (lambda _done, _total: None)
-        self.prune_guard = prune_guard
+        self.shown = progress or (lambda _done, _total: None)
+        self.prune_guard, self.lease = prune_guard, lease
 
-    def execute(self, cache_root: Path, lease: HeldLease) -> None:
-        self.lease = lease
-        shown = self.progress
+    def progress(self, done: int, total: int | None) -> None:
+        self.lease.renew()  # LeaseLost stops the run before it writes anything
+        self.shown(done, total)
 
-        def progress(done: int, total: int | None) -> None:
-            lease.renew()  # LeaseLost stops the run before it writes anything
-            shown(done, total)
-
-        self.progress = progress
+    def execute(self, cache_root: Path) -> None:
         with (
             GitRepository.open_or_clone(
                 self.access.cache_dir(cache_root), self.access.url, self.access.auth
