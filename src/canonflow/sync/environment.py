@@ -192,15 +192,16 @@ class _Run:
                     hashed = [
                         hash_selection(hashing, s, applier.refs, define=define) for s in selections
                     ]
+                    self.lease.renew()  # LeaseLost: another run took over, store nothing more
                     self._store(applier, previous)
                     previous = hashed
-                    self.lease.renew()  # LeaseLost: another run took over, store nothing more
                     self.progress(self.result.seen, None)
             except LeaseLost:
                 raise
             except Exception:
                 self._store(applier, previous)  # keep the pages already listed, then fail
                 raise
+            self.lease.renew()
             self._store(applier, previous)
         self.result.complete = True
         self._mark_missing(applier)
@@ -285,6 +286,7 @@ class _Run:
     def _auto_link(self, applier: BatchApplier) -> None:
         now = utcnow()
         with transaction(self.sessions) as session:
+            self.lease.hold_in(session)  # links only while no other run holds the lease
             canonicals = mappings.unlinked_canonicals(
                 session, self.access.tenant_id, self.access.environment_id
             )
