@@ -26,6 +26,7 @@ from canonflow.core.hashing import (
     hash_normalized,
     normalize,
     parse_workflow,
+    version_of,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -282,3 +283,12 @@ def test_a_normalized_document_hashes_like_its_source_without_refs() -> None:
     # Normalizing is idempotent, so a stored normalized document can be re-hashed as is.
     normalized = normalize(DEV, DEV_REFS).document
     assert content_hash(normalized) == GOLDEN_HASH
+
+
+@pytest.mark.parametrize(
+    ("digest", "version"),
+    [("v1:" + "0" * 64, 1), ("v12:abc", 12), ("v:abc", None), ("x1:abc", None), ("v1", None),
+     (None, None)],
+)  # fmt: skip
+def test_version_of_reads_the_prefix(digest: str | None, version: int | None) -> None:
+    assert version_of(digest) == version

@@ -1,7 +1,9 @@
 """Planning what Git files mean for canonical workflows (pure)."""
 
+import dataclasses
 import uuid
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -9,8 +11,10 @@ from canonflow.core.git_files import (
     CandidateFile,
     KnownCanonical,
     deleted_canonicals,
+    git_backed,
     is_same_workflow,
     plan_files,
+    prune_refusal,
     slug_for_path,
 )
 
@@ -111,3 +115,39 @@ def test_no_two_applied_files_share_a_slug_and_every_file_is_accounted_for(
     assert len(slugs) == len(set(slugs))
     accounted = [c.path for c, _s, _o in plan.apply] + [s["path"] for s in plan.skipped]
     assert sorted(accounted) == sorted(names)
+
+
+def test_a_canonical_hashed_by_older_rules_is_read_again_though_its_blob_did_not_change() -> None:
+    old_rules = dataclasses.replace(k(A, "a", "w/a.json", blob="same"), hash_version=0)
+    plan = plan_files([f("w/a.json", "same")], [old_rules], max_bytes=50)
+    assert (plan.unchanged, [(c.path, owner) for c, _s, owner in plan.apply]) == (
+        [],
+        [("w/a.json", A)],
+    )
+
+
+def test_only_live_canonicals_with_a_file_in_git_can_be_pruned() -> None:
+    known = [
+        k(A, "a", "w/a.json"),
+        k(B, "b", "w/b.json", deleted=True),
+        k(uuid.uuid4(), "c", "w/c.json", blob=None),  # onboarding's, not merged yet
+    ]
+    assert [row.id for row in git_backed(known)] == [A]
+
+
+@pytest.mark.parametrize(
+    ("deleting", "live", "percent", "refused"),
+    [
+        (0, 0, 20.0, None),
+        (0, 10, 20.0, None),
+        (2, 10, 20.0, None),  # exactly the share: allowed
+        (3, 10, 20.0, "3 of 10 canonical workflows deleted (30%, more than the prune guard's 20%)"),
+        (1, 3, 50.0, None),
+        (2, 3, 50.0, "2 of 3 canonical workflows deleted (67%, more than the prune guard's 50%)"),
+        (5, 5, 100.0, "all 5 canonical workflows deleted"),  # never all, whatever the share
+        (1, 1, 100.0, "all 1 canonical workflows deleted"),
+    ],
+)
+def test_prune_refusal(deleting: int, live: int, percent: float, refused: str | None) -> None:
+    why = prune_refusal(deleting, live, guard_percent=percent)
+    assert why == (f"it would mark {refused}" if refused else None)

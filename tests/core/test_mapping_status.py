@@ -8,8 +8,12 @@ from canonflow.core.status import (
     PRECEDENCE,
     MappingEvent,
     MappingFacts,
+    MappingState,
     MappingStatus,
+    holds_canonical,
+    implied_facts,
     status_from_facts,
+    step,
     transition,
 )
 
@@ -24,7 +28,7 @@ FACT_COLUMNS = (
 )
 # (current, event): outcome for each fact column, one letter each (see LETTERS).
 # An event's own fact wins: sync_seen => present, sync_absent => absent,
-# user_linked => has a canonical, user_unlinked => has none.
+# user_linked => has a canonical, user_unlinked and replaced => has none.
 TABLE: dict[tuple[MappingStatus | None, MappingEvent], str] = {
     (None, E.SYNC_SEEN): "LLUU",
     (None, E.SYNC_ABSENT): "MMMM",
@@ -33,6 +37,7 @@ TABLE: dict[tuple[MappingStatus | None, MappingEvent], str] = {
     (None, E.USER_IGNORED): "IIII",
     (None, E.USER_UNIGNORED): "LMUM",
     (None, E.DELETED): "DDDD",
+    (None, E.REPLACED): "UMUM",
     (S.LINKED, E.SYNC_SEEN): "LLUU",
     (S.LINKED, E.SYNC_ABSENT): "MMMM",
     (S.LINKED, E.USER_LINKED): "LMLM",
@@ -40,6 +45,7 @@ TABLE: dict[tuple[MappingStatus | None, MappingEvent], str] = {
     (S.LINKED, E.USER_IGNORED): "IIII",
     (S.LINKED, E.USER_UNIGNORED): "LMUM",
     (S.LINKED, E.DELETED): "DDDD",
+    (S.LINKED, E.REPLACED): "UMUM",
     (S.UNTRACKED, E.SYNC_SEEN): "LLUU",
     (S.UNTRACKED, E.SYNC_ABSENT): "MMMM",
     (S.UNTRACKED, E.USER_LINKED): "LMLM",
@@ -47,6 +53,7 @@ TABLE: dict[tuple[MappingStatus | None, MappingEvent], str] = {
     (S.UNTRACKED, E.USER_IGNORED): "IIII",
     (S.UNTRACKED, E.USER_UNIGNORED): "LMUM",
     (S.UNTRACKED, E.DELETED): "DDDD",
+    (S.UNTRACKED, E.REPLACED): "UMUM",
     (S.MISSING, E.SYNC_SEEN): "LLUU",
     (S.MISSING, E.SYNC_ABSENT): "MMMM",
     (S.MISSING, E.USER_LINKED): "LMLM",
@@ -54,6 +61,7 @@ TABLE: dict[tuple[MappingStatus | None, MappingEvent], str] = {
     (S.MISSING, E.USER_IGNORED): "IIII",
     (S.MISSING, E.USER_UNIGNORED): "LMUM",
     (S.MISSING, E.DELETED): "DDDD",
+    (S.MISSING, E.REPLACED): "UMUM",
     (S.IGNORED, E.SYNC_SEEN): "IIII",
     (S.IGNORED, E.SYNC_ABSENT): "IIII",
     (S.IGNORED, E.USER_LINKED): "IIII",
@@ -61,6 +69,7 @@ TABLE: dict[tuple[MappingStatus | None, MappingEvent], str] = {
     (S.IGNORED, E.USER_IGNORED): "IIII",
     (S.IGNORED, E.USER_UNIGNORED): "LMUM",
     (S.IGNORED, E.DELETED): "DDDD",
+    (S.IGNORED, E.REPLACED): "IIII",
     (S.DELETED, E.SYNC_SEEN): "DDDD",
     (S.DELETED, E.SYNC_ABSENT): "DDDD",
     (S.DELETED, E.USER_LINKED): "DDDD",
@@ -68,6 +77,7 @@ TABLE: dict[tuple[MappingStatus | None, MappingEvent], str] = {
     (S.DELETED, E.USER_IGNORED): "DDDD",
     (S.DELETED, E.USER_UNIGNORED): "DDDD",
     (S.DELETED, E.DELETED): "DDDD",
+    (S.DELETED, E.REPLACED): "DDDD",
 }
 CASES = [
     pytest.param(current, event, facts, LETTERS[row[column]], id=f"{current}-{event}-{column}")
@@ -166,7 +176,8 @@ def test_transition_applies_precedence_to_what_holds_after_the_event(
         held.add(S.IGNORED)
     if event is E.SYNC_ABSENT or (not after.present and event is not E.SYNC_SEEN):
         held.add(S.MISSING)
-    if event is E.USER_UNLINKED or (not after.has_canonical and event is not E.USER_LINKED):
+    lets_go = event in (E.USER_UNLINKED, E.REPLACED)
+    if lets_go or (not after.has_canonical and event is not E.USER_LINKED):
         held.add(S.UNTRACKED)
     assert transition(current, event, after) is highest(held)
 
@@ -185,3 +196,79 @@ def test_any_event_sequence_gives_a_status_and_never_leaves_deleted(
         if current is S.IGNORED and event not in (E.USER_UNIGNORED, E.DELETED):
             assert following is S.IGNORED
         current = following
+
+
+# The facts each event leaves, per column of FACT_COLUMNS: "cp" = has a canonical and is
+# present; "c-", "-p", "--" likewise. Events that say nothing about a fact keep it.
+FACTS_AFTER: dict[MappingEvent, str] = {
+    E.SYNC_SEEN: "cp cp -p -p",
+    E.SYNC_ABSENT: "c- c- -- --",
+    E.USER_LINKED: "cp c- cp c-",
+    E.USER_UNLINKED: "-p -- -p --",
+    E.REPLACED: "-p -- -p --",
+    E.USER_IGNORED: "cp c- -p --",
+    E.USER_UNIGNORED: "cp c- -p --",
+    E.DELETED: "cp c- -p --",
+}
+
+
+def test_the_facts_table_covers_every_event() -> None:
+    assert set(FACTS_AFTER) == set(E)
+
+
+@pytest.mark.parametrize(
+    ("event", "column"), [(event, column) for event in E for column in range(len(FACT_COLUMNS))]
+)
+def test_implied_facts(event: MappingEvent, column: int) -> None:
+    code = FACTS_AFTER[event].split()[column]
+    expected = MappingFacts(has_canonical=code[0] == "c", present=code[1] == "p")
+    assert implied_facts(event, FACT_COLUMNS[column]) == expected
+
+
+@pytest.mark.parametrize("status", [None, *S])
+@pytest.mark.parametrize("event", list(E))
+@pytest.mark.parametrize("before", FACT_COLUMNS)
+def test_step_keeps_the_facts_it_derived_the_status_from(
+    status: MappingStatus | None, event: MappingEvent, before: MappingFacts
+) -> None:
+    after = step(MappingState(status, before), event)
+    assert after.facts == implied_facts(event, before)
+    assert after.status is transition(status, event, after.facts)
+
+
+def test_presence_is_kept_while_ignored_and_un_ignoring_asks_it() -> None:
+    """Ignored, then the workflow vanishes from n8n: un-ignoring gives missing, not
+    linked; and when it comes back while ignored, un-ignoring gives linked."""
+    ignored = step(MappingState(S.LINKED, facts()), E.USER_IGNORED)
+    gone = step(ignored, E.SYNC_ABSENT)
+    assert gone.status is S.IGNORED and not gone.facts.present
+    assert step(gone, E.USER_UNIGNORED).status is S.MISSING
+    back = step(gone, E.SYNC_SEEN)
+    assert back.status is S.IGNORED
+    assert step(back, E.USER_UNIGNORED).status is S.LINKED
+
+
+@QUICK
+@given(statuses, all_facts, st.lists(events, max_size=12))
+def test_un_ignoring_always_gives_what_the_kept_facts_say(
+    start: MappingStatus | None, before: MappingFacts, sequence: list[MappingEvent]
+) -> None:
+    state = MappingState(start, before)
+    for event in sequence:
+        state = step(state, event)
+    unignored = step(state, E.USER_UNIGNORED)
+    if state.status is S.DELETED:
+        assert unignored.status is S.DELETED
+    else:
+        assert unignored.status is status_from_facts(state.facts)
+
+
+@pytest.mark.parametrize("status", list(S))
+def test_only_live_mappings_hold_their_canonical(status: MappingStatus) -> None:
+    assert holds_canonical(status) is (status in (S.LINKED, S.UNTRACKED, S.IGNORED))
+
+
+@pytest.mark.parametrize("status", [S.MISSING, S.DELETED])
+def test_a_replaced_mapping_lets_go_and_keeps_its_status(status: MappingStatus) -> None:
+    replaced = step(MappingState(status, facts(present=False)), E.REPLACED)
+    assert replaced.status is status and not replaced.facts.has_canonical

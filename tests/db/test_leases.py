@@ -6,6 +6,7 @@ from contextlib import AbstractContextManager
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from canonflow.db import leases
 from canonflow.db.engine import transaction
@@ -71,3 +72,42 @@ def test_held_raises_conflict_with_the_message(runtime: Runtime, tenant: Tenant)
         pass
     with hold("free again"):
         pass
+
+
+def _taken_over(runtime: Runtime, tenant: Tenant) -> leases.HeldLease:
+    """A lease whose holder stalled past its time to live while another run took it."""
+    stalled = leases.try_acquire(
+        runtime.sessions, name="sync:a", tenant_id=tenant.id, ttl=timedelta(seconds=-1)
+    )
+    assert stalled is not None
+    assert leases.try_acquire(runtime.sessions, name="sync:a", tenant_id=tenant.id, ttl=TTL)
+    return stalled
+
+
+def test_a_renewal_that_finds_the_lease_taken_over_stops_the_holder(
+    runtime: Runtime, tenant: Tenant
+) -> None:
+    stalled = _taken_over(runtime, tenant)
+    with pytest.raises(leases.LeaseLost) as lost:
+        stalled.renew()
+    assert "taken over by another run" in lost.value.message
+    with transaction(runtime.sessions) as session:  # the new holder keeps its lease
+        row = session.get(Lease, "sync:a")
+        assert row is not None and row.owner != stalled.owner
+
+
+def test_a_write_checked_against_a_lost_lease_is_not_committed(
+    runtime: Runtime, tenant: Tenant
+) -> None:
+    stalled = _taken_over(runtime, tenant)
+    with pytest.raises(leases.LeaseLost), transaction(runtime.sessions) as session:
+        session.add(Tenant(slug="written-by-the-stalled-run", name="x"))
+        session.flush()
+        stalled.hold_in(session)
+    with transaction(runtime.sessions) as session:
+        assert (
+            session.scalars(
+                select(Tenant).where(Tenant.slug == "written-by-the-stalled-run")
+            ).first()
+            is None
+        )

@@ -7,8 +7,9 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, select, text
 
+from canonflow.core.status import MappingStatus
 from canonflow.db.base import Base
 from canonflow.db.engine import transaction
 from canonflow.db.migrate import (
@@ -18,6 +19,7 @@ from canonflow.db.migrate import (
     head_revision,
     upgrade,
 )
+from canonflow.db.models import CanonicalWorkflow, Environment, WorkflowEnvMap
 from canonflow.runtime import Runtime
 from tests.factories import make_tenant, make_token
 from tests.support.world import seed_world
@@ -154,3 +156,52 @@ def test_every_migration_goes_down_and_up_again_with_data_in_the_tables(
     test_migrated_schema_has_no_autogenerate_diff(runtime)
     _seed_two_tenants(runtime)  # the schema takes new rows again
     assert _row_counts(runtime)["workflow_env_map"] == 2
+
+
+def test_0009_round_trips_with_data(runtime: Runtime) -> None:
+    """Down to 0008 and up again with mappings in the table: the facts 0009 adds are
+    derived from what the rows hold (presence from the status, the hash version from the
+    hash's prefix)."""
+    with transaction(runtime.sessions) as session:
+        tenant = make_tenant(session)
+        sealed = runtime.secrets.seal("k")
+        environment = Environment(
+            tenant_id=tenant.id, name="dev", base_url="http://n8n", api_key=sealed
+        )
+        canonical = CanonicalWorkflow(
+            tenant_id=tenant.id, canonical_slug="billing", name="Billing", workflow_definition={}
+        )
+        session.add_all([environment, canonical])
+        session.flush()
+        for status, digest in (
+            (MappingStatus.LINKED, "v1:" + "a" * 64),
+            (MappingStatus.MISSING, "v1:" + "b" * 64),
+            (MappingStatus.UNTRACKED, "v0:older-rules"),
+        ):
+            session.add(
+                WorkflowEnvMap(
+                    tenant_id=tenant.id,
+                    environment_id=environment.id,
+                    canonical_id=canonical.id if status is MappingStatus.LINKED else None,
+                    released_canonical_id=canonical.id,
+                    n8n_workflow_id=status.value,
+                    status=status,
+                    env_content_hash=digest,
+                    env_hash_version=7,
+                    present=True,
+                )
+            )
+    command.downgrade(alembic_config(runtime.engine), "0008")
+    columns = {c["name"] for c in inspect(runtime.engine).get_columns("workflow_env_map")}
+    assert not {"present", "env_hash_version", "released_canonical_id"} & columns
+    upgrade(runtime.engine)
+    with transaction(runtime.sessions) as session:
+        found = {
+            row.n8n_workflow_id: (row.present, row.env_hash_version, row.released_canonical_id)
+            for row in session.scalars(select(WorkflowEnvMap))
+        }
+    assert found == {
+        "linked": (True, 1, None),
+        "missing": (False, 1, None),
+        "untracked": (True, None, None),
+    }

@@ -17,7 +17,7 @@ from canonflow.db.engine import transaction
 from canonflow.db.models import CanonicalWorkflow
 from canonflow.repo import service
 from canonflow.repo.schemas import RepositoryPut
-from canonflow.repo.sync import RepoSyncResult, sync_repository
+from canonflow.repo.sync import PruneGuard, RepoSyncResult, sync_repository
 from canonflow.runtime import Runtime
 from canonflow.tenancy.service import Principal
 from tests.factories import make_tenant
@@ -35,13 +35,14 @@ class RepoUnderTest:
     clone: WorkingClone
     cache_root: Path
 
-    def sync(self) -> RepoSyncResult:
+    def sync(self, *, confirm_prune: bool = False, guard_percent: float = 20.0) -> RepoSyncResult:
         return sync_repository(
             self.runtime.sessions,
             self.runtime.secrets,
             tenant_id=self.tenant_id,
             cache_root=self.cache_root,
             max_file_bytes=MAX_BYTES,
+            prune_guard=PruneGuard(percent=guard_percent, confirmed=confirm_prune),
         )
 
     def canonicals(self) -> dict[str, CanonicalWorkflow]:

@@ -64,7 +64,7 @@ def test_later_commits_apply_only_the_diff(repo: RepoUnderTest) -> None:
     added = repo.write_workflow("workflows/new.json", "New")
     head = repo.clone.commit("change, drop, move, add")
     repo.clone.push()
-    result = repo.sync()
+    result = repo.sync(confirm_prune=True)  # 1 of 4 dropped: more than the guard's 20 %
     assert result.mode == "diff"
     assert (result.created, result.updated, result.renamed, result.deleted) == (1, 1, 1, 1)
     rows = repo.canonicals()
@@ -89,7 +89,7 @@ def test_a_rewritten_history_is_rescanned_in_full(repo: RepoUnderTest) -> None:
     c = repo.write_workflow("workflows/c.json", "C")
     repo.clone.git("add", "--all")
     repo.clone.rewrite_history()  # amend the last commit and force-push
-    result = repo.sync()
+    result = repo.sync(confirm_prune=True)  # 1 of 2 dropped: more than the guard's 20 %
     assert result.mode == "full"
     rows = repo.canonicals()
     assert rows["workflows/b.json"].is_deleted

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from canonflow.cli.common import CliError, console, progress_task, runtime_and_session
@@ -44,10 +46,20 @@ def sync_env(name: str, tenant: TenantOption = "default") -> None:
 
 
 @app.command("repo")
-def sync_repo(tenant: TenantOption = "default") -> None:
+def sync_repo(
+    tenant: TenantOption = "default",
+    confirm_prune: Annotated[
+        bool,
+        typer.Option(
+            "--confirm-prune",
+            help="Let the sync mark more canonical workflows deleted than the prune guard "
+            "allows (CANONFLOW_PRUNE_GUARD_PERCENT), or all of them.",
+        ),
+    ] = False,
+) -> None:
     """Read the repository's workflow files into canonical workflows (only what changed)."""
     from canonflow.errors import AppError
-    from canonflow.repo.sync import sync_repository
+    from canonflow.repo.sync import PruneGuard, sync_repository
 
     with runtime_and_session() as (runtime, session):
         principal = cli_principal(session, tenant)
@@ -61,6 +73,9 @@ def sync_repo(tenant: TenantOption = "default") -> None:
                     cache_root=runtime.settings.resolved_git_cache_dir,
                     max_file_bytes=runtime.settings.repo_max_file_bytes,
                     progress=progress,
+                    prune_guard=PruneGuard(
+                        percent=runtime.settings.prune_guard_percent, confirmed=confirm_prune
+                    ),
                 )
             except AppError as exc:
                 raise CliError(exc.message) from exc
@@ -71,6 +86,8 @@ def sync_repo(tenant: TenantOption = "default") -> None:
         f"{len(result.skipped)} skipped ({result.duration_ms / 1000:.1f} s)",
         highlight=False,
     )
+    for warning in result.warnings:
+        console.print(f"  warning: {warning['detail']}", highlight=False, markup=False)
     for skipped in result.skipped[:20]:
         console.print(
             f"  skipped {skipped['path']}: {skipped['reason']}", highlight=False, markup=False

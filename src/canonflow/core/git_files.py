@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from canonflow.core.git_layout import slug_of_path
+from canonflow.core.normalize import HASH_VERSION
 from canonflow.core.slugs import slugify
 
 
@@ -25,6 +26,11 @@ class KnownCanonical:
     is_deleted: bool
     name: str | None = None
     content_hash: str | None = None
+    hash_version: int = HASH_VERSION
+
+    @property
+    def hashed_by_older_rules(self) -> bool:
+        return self.hash_version != HASH_VERSION
 
 
 def is_same_workflow(
@@ -70,7 +76,8 @@ def plan_files(
 ) -> FilePlan:
     """Match candidate files to canonical workflows by path, then by slug.
 
-    A file whose blob did not change is unchanged. A slug that a live canonical of another
+    A file whose blob did not change is unchanged (unless its canonical was hashed by older
+    rules: it is read and hashed again). A slug that a live canonical of another
     path holds (that path still present) is a collision: the file is skipped. Among new
     files that share a slug, the one whose stem already is the slug wins, then path order.
     """
@@ -89,7 +96,12 @@ def plan_files(
             )
             continue
         owner = by_path.get(candidate.path)
-        if owner is not None and owner.blob_id == candidate.blob_id and not owner.is_deleted:
+        if (
+            owner is not None
+            and owner.blob_id == candidate.blob_id
+            and not owner.is_deleted
+            and not owner.hashed_by_older_rules
+        ):
             plan.unchanged.append(candidate.path)
             claimed[owner.slug] = candidate.path
             continue
@@ -129,6 +141,28 @@ def deleted_canonicals(
         and k.blob_id is not None
         and k.path not in present_paths
     ]
+
+
+def git_backed(known: Iterable[KnownCanonical]) -> list[KnownCanonical]:
+    """The live canonical workflows Git holds a file of: those a repo sync can delete."""
+    return [k for k in known if not k.is_deleted and k.path is not None and k.blob_id is not None]
+
+
+def prune_refusal(deleting: int, live: int, *, guard_percent: float) -> str | None:
+    """Why a sync that would mark `deleting` of `live` Git-backed canonical workflows
+    deleted needs a confirmation (None: it does not): more than `guard_percent` of them,
+    or all of them (an empty or wrong directory)."""
+    if deleting == 0:
+        return None
+    if deleting >= live:
+        return f"it would mark all {live} canonical workflows deleted"
+    share = 100 * deleting / live
+    if share <= guard_percent:
+        return None
+    return (
+        f"it would mark {deleting} of {live} canonical workflows deleted ({share:.0f}%, "
+        f"more than the prune guard's {guard_percent:g}%)"
+    )
 
 
 def _skip(candidate: CandidateFile, reason: str) -> dict[str, str]:

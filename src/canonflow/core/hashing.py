@@ -38,6 +38,7 @@ __all__ = [
     "normalize",
     "parse_workflow",
     "validate_workflow",
+    "version_of",
 ]
 
 
@@ -139,3 +140,12 @@ def digest_documents(raws: Sequence[bytes]) -> list[DocumentDigest]:
             )
         )
     return digests
+
+
+def version_of(digest: str | None) -> int | None:
+    """The rule version a content hash carries in its prefix ("v1:..." → 1); None for no
+    hash or one without a readable prefix (hash it again)."""
+    if digest is None or not digest.startswith("v"):
+        return None
+    version, separator, _rest = digest[1:].partition(":")
+    return int(version) if separator and version.isdigit() else None

@@ -11,7 +11,12 @@ The status follows from a few facts, in precedence order (highest first):
 `transition` is pure and total: every (status, event) pair has an answer and it never
 raises. An event implies its own fact and that wins over a contradicting fact passed in:
 `sync_seen` means present, `sync_absent` absent, `user_linked` has a canonical,
-`user_unlinked` has none.
+`user_unlinked` has none, `replaced` has none (another workflow took its canonical).
+
+The facts are kept with the status (`MappingState`, `step`): presence is a fact the sync
+records even while a mapping is ignored, so un-ignoring it gives what the facts say.
+Only a live mapping (linked, untracked, ignored) holds its canonical workflow in its
+environment; a missing or deleted one lets go of it when another workflow takes its place.
 """
 
 from dataclasses import dataclass, replace
@@ -47,6 +52,16 @@ class MappingEvent(StrEnum):
     USER_IGNORED = "user_ignored"
     USER_UNIGNORED = "user_unignored"
     DELETED = "deleted"  # deleted by a user or pruned by reconcile
+    REPLACED = "replaced"  # a recreated workflow took its canonical: this one lets go of it
+
+
+#: The statuses whose mapping holds its canonical workflow in its environment.
+LIVE_STATUSES = frozenset({MappingStatus.LINKED, MappingStatus.UNTRACKED, MappingStatus.IGNORED})
+
+
+def holds_canonical(status: MappingStatus) -> bool:
+    """Whether a mapping of this status keeps its canonical from another workflow."""
+    return status in LIVE_STATUSES
 
 
 @dataclass(frozen=True)
@@ -87,6 +102,25 @@ def transition(
     return status_from_facts(_implied_facts(event, facts), ignored=still_ignored)
 
 
+@dataclass(frozen=True)
+class MappingState:
+    """A mapping's stored status with the facts it was derived from."""
+
+    status: MappingStatus | None
+    facts: MappingFacts
+
+
+def step(state: MappingState, event: MappingEvent) -> MappingState:
+    """The state after `event`: the facts the event implies, and the status they call for."""
+    after = implied_facts(event, state.facts)
+    return MappingState(transition(state.status, event, after), after)
+
+
+def implied_facts(event: MappingEvent, facts: MappingFacts) -> MappingFacts:
+    """The facts after `event`, given those before it."""
+    return _implied_facts(event, facts)
+
+
 def _implied_facts(event: MappingEvent, facts: MappingFacts) -> MappingFacts:
     match event:
         case MappingEvent.SYNC_SEEN:
@@ -95,7 +129,7 @@ def _implied_facts(event: MappingEvent, facts: MappingFacts) -> MappingFacts:
             return replace(facts, present=False)
         case MappingEvent.USER_LINKED:
             return replace(facts, has_canonical=True)
-        case MappingEvent.USER_UNLINKED:
+        case MappingEvent.USER_UNLINKED | MappingEvent.REPLACED:
             return replace(facts, has_canonical=False)
         case _:
             return facts

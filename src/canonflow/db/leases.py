@@ -1,4 +1,10 @@
-"""Acquire, renew and release leases, each in its own short committed transaction."""
+"""Acquire, renew and release leases, each in its own short committed transaction.
+
+A holder that stalls past its lease's time to live may find, when it renews, that another
+run took the lease over: the renewal raises `LeaseLost` and the holder stops at once,
+rather than carrying on beside the new holder. `hold_in` makes the same check inside the
+caller's own transaction, so a run's decisive write commits only while it holds the lease.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import delete, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -17,6 +24,10 @@ from canonflow.db.engine import transaction
 from canonflow.db.models import Lease
 from canonflow.db.types import utcnow
 from canonflow.errors import Conflict
+
+
+class LeaseLost(Conflict):
+    """Another run holds the lease this one held: this one must stop."""
 
 
 @dataclass
@@ -29,16 +40,29 @@ class HeldLease:
 
     def renew(self) -> None:
         """Push the expiry out; call it as often as convenient while the work goes on (it
-        writes at most every tenth of the lease's time to live)."""
+        writes at most every tenth of the lease's time to live: a lease can only be lost
+        after a stall longer than its time to live, so the check is never skipped then).
+        Raises `LeaseLost` when another holder took it over."""
         if time.monotonic() - self.renewed_at < self.ttl.total_seconds() / 10:
             return
-        self.renewed_at = time.monotonic()
         with transaction(self.sessions) as session:
-            session.execute(
-                update(Lease)
-                .where(Lease.name == self.name, Lease.owner == self.owner)
-                .values(expires_at=utcnow() + self.ttl)
+            self.hold_in(session)
+
+    def hold_in(self, session: Session) -> None:
+        """Renew within the caller's transaction (what it writes then commits only while
+        the lease is held); raises `LeaseLost` when another holder took it over."""
+        result = session.execute(
+            update(Lease)
+            .where(Lease.name == self.name, Lease.owner == self.owner)
+            .values(expires_at=utcnow() + self.ttl)
+        )
+        if not isinstance(result, CursorResult) or result.rowcount != 1:
+            raise LeaseLost(
+                f"stopped: the lease {self.name!r} was taken over by another run after this "
+                f"one stalled for longer than its {self.ttl.total_seconds():g} s time to live; "
+                "what this run had not yet written was left to the other"
             )
+        self.renewed_at = time.monotonic()
 
 
 def try_acquire(

@@ -1,9 +1,10 @@
 """Link, ignore, un-ignore and delete mappings by hand. Services flush; the caller commits.
 
 A link goes to an existing canonical workflow, or creates one from the workflow (slug from
-its name, or the one asked for). A canonical workflow has at most one mapping per
+its name, or the one asked for). A canonical workflow has at most one live mapping per
 environment: linking a second one there is a conflict, as is re-linking a mapping linked
-to another canonical. Every write is audited.
+to another canonical; a missing or deleted mapping lets go of it instead (a recreated
+workflow takes its place). Every write is audited.
 """
 
 from __future__ import annotations
@@ -16,7 +17,13 @@ from sqlalchemy.orm import Session
 
 from canonflow import audit
 from canonflow.core.slugs import assign_slug, slugify
-from canonflow.core.status import MappingEvent, MappingFacts, MappingStatus, transition
+from canonflow.core.status import (
+    MappingEvent,
+    MappingFacts,
+    MappingStatus,
+    holds_canonical,
+    transition,
+)
 from canonflow.db.models import CanonicalWorkflow, StatusEvent, WorkflowEnvMap
 from canonflow.db.types import utcnow
 from canonflow.errors import AppError, Conflict, Invalid, NotFound
@@ -61,18 +68,22 @@ def link(session: Session, principal: Principal, request: LinkRequest) -> LinkOu
             details={"canonical_id": str(mapping.canonical_id)},
         )
     [row] = mapping_rows(session, WorkflowEnvMap.id == mapping.id)
+    replaced: uuid.UUID | None = None
     if request.canonical_id is None:
         link_ = _new_canonical_link(session, principal.tenant_id, row, request.slug)
         created = True
     else:
         canonical = _live_canonical(session, principal.tenant_id, request.canonical_id)
-        _check_free_in_environment(session, canonical, mapping.environment_id)
+        replaced = _check_free_in_environment(session, canonical, mapping.environment_id)
         link_ = NewLink(row, canonical.id, canonical.content_hash, None)
         created = False
     if row.id not in apply_links(session, principal.tenant_id, [link_]):
         raise Conflict(f"mapping {mapping.id} changed while it was being linked: try again")
     session.refresh(mapping)
-    _audit(session, principal, "mapping.link", mapping, {"created_canonical": created})
+    details: dict[str, object] = {"created_canonical": created}
+    if replaced is not None:
+        details["took_place_of"] = str(replaced)  # the missing/deleted mapping that let go
+    _audit(session, principal, "mapping.link", mapping, details)
     return LinkOutcome(mapping.id, link_.canonical_id, created, mapping.status)
 
 
@@ -179,28 +190,33 @@ def _live_canonical(
 
 def _check_free_in_environment(
     session: Session, canonical: CanonicalWorkflow, environment_id: uuid.UUID
-) -> None:
-    other = session.scalars(
-        select(WorkflowEnvMap.id).where(
+) -> uuid.UUID | None:
+    """Conflict if a live mapping holds the canonical in the environment; else the missing
+    or deleted mapping whose place the link takes (it lets go), if any."""
+    holder = session.execute(
+        select(WorkflowEnvMap.id, WorkflowEnvMap.status).where(
+            WorkflowEnvMap.tenant_id == canonical.tenant_id,
             WorkflowEnvMap.canonical_id == canonical.id,
             WorkflowEnvMap.environment_id == environment_id,
         )
     ).first()
-    if other is not None:
+    if holder is None:
+        return None
+    if holds_canonical(holder.status):
         raise Conflict(
             f"canonical workflow {canonical.canonical_slug!r} is already linked in this "
-            f"environment (mapping {other})",
-            details={"mapping_id": str(other)},
+            f"environment (mapping {holder.id})",
+            details={"mapping_id": str(holder.id)},
         )
+    replaced: uuid.UUID = holder.id
+    return replaced
 
 
 def _change_status(
     session: Session, principal: Principal, mapping: WorkflowEnvMap, event: MappingEvent
 ) -> None:
-    facts = MappingFacts(
-        has_canonical=mapping.canonical_id is not None,
-        present=mapping.status is not MappingStatus.MISSING,
-    )
+    # presence is a fact the sync keeps even while the mapping is ignored
+    facts = MappingFacts(has_canonical=mapping.canonical_id is not None, present=mapping.present)
     new = transition(mapping.status, event, facts)
     if new is mapping.status:
         return

@@ -1,19 +1,32 @@
 """The untracked list: workflows in n8n with no canonical workflow (status untracked or
-missing, not deleted), in name order, one keyset page at a time."""
+missing, not deleted; not a missing one whose place a recreated workflow took), in name
+order, one keyset page at a time."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, literal, select, tuple_
+from sqlalchemy import and_, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from canonflow.core.status import MappingStatus
 from canonflow.db.models import Environment, WorkflowEnvMap
 
 UNTRACKED_STATUSES = (MappingStatus.UNTRACKED, MappingStatus.MISSING)
+
+
+def _offered() -> Any:
+    """Not deleted, untracked or missing, and not replaced by a recreated workflow."""
+    m = WorkflowEnvMap
+    return and_(
+        m.canonical_id.is_(None),
+        m.is_deleted.is_(False),
+        m.status.in_(UNTRACKED_STATUSES),
+        or_(m.status == MappingStatus.UNTRACKED, m.released_canonical_id.is_(None)),
+    )
 
 
 @dataclass(frozen=True)
@@ -50,12 +63,7 @@ def untracked_page(
             m.n8n_updated_at,
         )
         .join(Environment, Environment.id == m.environment_id)
-        .where(
-            m.tenant_id == tenant_id,
-            m.canonical_id.is_(None),
-            m.is_deleted.is_(False),
-            m.status.in_(UNTRACKED_STATUSES),
-        )
+        .where(m.tenant_id == tenant_id, _offered())
         .order_by(m.workflow_name.asc().nulls_last(), m.id)
         .limit(limit)
     )
@@ -81,12 +89,7 @@ def untracked_counts(session: Session, tenant_id: uuid.UUID) -> dict[uuid.UUID, 
     """Per environment id: how many untracked workflows (one grouped query)."""
     rows = session.execute(
         select(WorkflowEnvMap.environment_id, func.count())
-        .where(
-            WorkflowEnvMap.tenant_id == tenant_id,
-            WorkflowEnvMap.canonical_id.is_(None),
-            WorkflowEnvMap.is_deleted.is_(False),
-            WorkflowEnvMap.status.in_(UNTRACKED_STATUSES),
-        )
+        .where(WorkflowEnvMap.tenant_id == tenant_id, _offered())
         .group_by(WorkflowEnvMap.environment_id)
     )
     return {row[0]: row[1] for row in rows}

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from canonflow.core.definitions import canonical_definition
 from canonflow.core.enums import WorkflowProvider
 from canonflow.core.git_layout import workflow_file_path
-from canonflow.core.hashing import HASH_VERSION, InvalidWorkflow
+from canonflow.core.hashing import HASH_VERSION, InvalidWorkflow, version_of
 from canonflow.core.status import MappingEvent, MappingFacts, MappingStatus, transition
 from canonflow.db.models import CanonicalWorkflow, StatusEvent, WorkflowEnvMap
 from canonflow.db.types import RawJSON, utcnow
@@ -33,6 +33,7 @@ _LINK_COLUMNS = (
     "git_content_hash",
     "base_content_hash",
     "env_content_hash",
+    "env_hash_version",
     "status",
     "status_changed_at",
     "updated_at",
@@ -48,6 +49,7 @@ class MappingRow:
     workflow_name: str | None
     workflow_data: dict[str, Any] | None
     env_content_hash: str | None
+    present: bool = True  # whether the last complete sync listed the workflow
 
 
 @dataclass
@@ -78,6 +80,7 @@ def mapping_rows(session: Session, *conditions: Any, with_data: bool = True) -> 
             WorkflowEnvMap.workflow_name,
             data,
             WorkflowEnvMap.env_content_hash,
+            WorkflowEnvMap.present,
         ).where(*conditions)
     )
     return [MappingRow(*row) for row in rows]
@@ -151,13 +154,14 @@ def create_canonicals(
 
 def apply_links(session: Session, tenant_id: uuid.UUID, links: list[NewLink]) -> set[uuid.UUID]:
     """Link each mapping, guarded: one whose status changed since it was read (a user, a
-    sync) is left alone. The link records agreement: base = the Git side. Returns the
-    mapping ids linked."""
+    sync) is left alone. The link records agreement: base = the Git side. A missing or
+    deleted mapping holding the canonical in that environment lets go of it (DESIGN
+    section 3). Returns the mapping ids linked."""
     now = utcnow()
     updates: list[dict[str, Any]] = []
     for link in links:
         row = link.mapping
-        facts = MappingFacts(has_canonical=True, present=row.status != MappingStatus.MISSING)
+        facts = MappingFacts(has_canonical=True, present=row.present)
         updates.append(
             {
                 "id": row.id,
@@ -167,13 +171,19 @@ def apply_links(session: Session, tenant_id: uuid.UUID, links: list[NewLink]) ->
                 "git_content_hash": link.git_hash,
                 "base_content_hash": link.git_hash,
                 "env_content_hash": link.env_hash or row.env_content_hash,
+                "env_hash_version": version_of(link.env_hash or row.env_content_hash),
                 "status": transition(row.status, MappingEvent.USER_LINKED, facts),
                 "status_changed_at": now,
                 "updated_at": now,
             }
         )
+    released: dict[uuid.UUID, uuid.UUID] = {}
+    for environment_id in {u["environment_id"] for u in updates}:
+        targets = [u["canonical_id"] for u in updates if u["environment_id"] == environment_id]
+        released |= mappings.release_replaced(session, tenant_id, environment_id, targets)
     skipped = mappings.update_if_status_unchanged(session, updates, _LINK_COLUMNS)
     done = [u for u in updates if u["id"] not in skipped]
+    mappings.reclaim_released(session, released, [u["canonical_id"] for u in done])
     events = [
         {
             "id": uuid.uuid4(),

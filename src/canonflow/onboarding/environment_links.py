@@ -22,7 +22,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from canonflow.core.autolink import Candidate, Link, UnlinkedReason, plan_auto_links
 from canonflow.core.definitions import mentions_workflows
-from canonflow.core.hashing import body_hash_documents, hash_workflows
+from canonflow.core.hashing import HASH_VERSION, body_hash_documents, hash_workflows
 from canonflow.core.status import MappingStatus
 from canonflow.db.models import CanonicalWorkflow, WorkflowEnvMap
 from canonflow.linking.writes import MappingRow, NewLink, apply_links, mapping_rows
@@ -277,7 +277,7 @@ def rehash_references(
         session.execute(
             update(table)
             .where(table.c.id == bindparam("key"))
-            .values(env_content_hash=bindparam("hash")),
+            .values(env_content_hash=bindparam("hash"), env_hash_version=HASH_VERSION),
             changed,
         )
     return len(changed)

@@ -29,7 +29,7 @@ from canonflow.db.engine import transaction
 from canonflow.db.models import WorkflowEnvMap
 from canonflow.jobs.registry import JobContext
 from canonflow.n8n import N8nClient, N8nError, N8nNotFound, N8nRejected
-from canonflow.reconcile import deploying
+from canonflow.reconcile import deploying, recording
 from canonflow.reconcile.deploying import Actor, Prepared
 from canonflow.reconcile.items import ApplyItem, Outcome, Result
 from canonflow.reconcile.planning import TargetFacts, target_facts
@@ -60,7 +60,7 @@ class DeployRunner:
         self.lock = threading.Lock()
         self.facts: dict[uuid.UUID, TargetFacts] = {}
         self.outcomes: list[Outcome] = []
-        self.renew: Callable[[], None] = lambda: None  # the environment's sync lease
+        self.lease: leases.HeldLease | None = None  # the environment's sync lease
         self.keep_alive: Callable[[], None] = lambda: None  # the caller's own lease
 
     def run(self, items: list[ApplyItem], concurrency: int, outcomes: list[Outcome]) -> None:
@@ -92,8 +92,9 @@ class DeployRunner:
         batch: list[ApplyItem],
         lease: leases.HeldLease,
     ) -> None:
-        """One environment's deploys, holding its sync lease (renewed after each batch)."""
-        self.renew = lease.renew
+        """One environment's deploys, holding its sync lease (renewed after each batch, and
+        checked in the transaction that commits the snapshots, before n8n is written)."""
+        self.lease = lease
         with transaction(self.context.sessions) as session:
             self.facts[environment_id] = target_facts(
                 session, self.context.tenant_id, environment_id
@@ -149,13 +150,16 @@ class DeployRunner:
         if self.stop.is_set() or not prepared:
             return
         with transaction(self.context.sessions) as session:  # committed before n8n is written
+            if self.lease is not None:
+                self.lease.hold_in(session)  # LeaseLost: a sync took over, write nothing
             deploying.take_snapshots(session, prepared, self.actor)
         written = [w for w in pool.map(self._write, prepared) if w is not None]
         with transaction(self.context.sessions) as session:
-            recorded = deploying.record_batch(session, written, self.actor)
+            recorded = recording.record(session, written, self.actor)
         for outcome in recorded:  # after the commit: progress opens a transaction of its own
             self._done(outcome)
-        self.renew()
+        if self.lease is not None:
+            self.lease.renew()
         self.keep_alive()
 
     def _prepare(

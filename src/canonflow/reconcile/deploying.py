@@ -10,21 +10,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from canonflow import audit
 from canonflow.core.deploy import DeployBlocked, DeployBody, build_deploy_body
 from canonflow.core.enums import SnapshotSide
 from canonflow.core.hashing import content_hash
 from canonflow.core.status import MappingStatus
-from canonflow.db.models import AuditEntry, CanonicalWorkflow, StatusEvent, WorkflowEnvMap
-from canonflow.db.types import utcnow
+from canonflow.db.models import CanonicalWorkflow, WorkflowEnvMap
 from canonflow.n8n import N8nClient, N8nNotFound
 from canonflow.reconcile import snapshots
-from canonflow.reconcile.items import ApplyItem, BaseAfter, Outcome, Result
+from canonflow.reconcile.items import ApplyItem, Outcome, Result
 from canonflow.reconcile.planning import TargetFacts
-from canonflow.sync.records import parse_timestamp
 
 
 @dataclass(frozen=True)
@@ -181,183 +178,3 @@ def write(prepared: Prepared, client: N8nClient, facts: TargetFacts) -> tuple[di
     facts.workflow_ids[prepared.row.slug] = written_id  # later deploys may reference it
     facts.refs[written_id] = prepared.row.slug
     return written, content_hash(written, facts.refs)
-
-
-def record_batch(
-    session: Session,
-    written: Sequence[tuple[Prepared, dict[str, Any], str]],
-    actor: Actor,
-) -> list[Outcome]:
-    """`record` for a batch: the workflows overwritten in place with one executemany for
-    their mappings and one for their audit entries; the others (created) one by one."""
-    in_place = [w for w in written if w[0].row.n8n_id is not None and w[0].item.mapping_id]
-    others = [w for w in written if w not in in_place]
-    outcomes = [record(session, *w, actor) for w in others]
-    if not in_place:
-        return outcomes
-    now = utcnow()
-    values = [
-        _mapping_values(prepared, answer, digest, now) for prepared, answer, digest in in_place
-    ]
-    m = _MAPPINGS
-    for keep_base in (False, True):
-        batch = [v for v in values if v["keep_base"] is keep_base]
-        if batch:
-            columns: dict[str, Any] = {
-                c: bindparam(f"v_{c}")
-                for c in _RECORDED
-                if not (keep_base and c == "base_content_hash")
-            }
-            session.execute(
-                update(m)
-                .where(m.c.id == bindparam("mapping_id"), m.c.tenant_id == actor.tenant_id)
-                .values(columns),
-                batch,
-            )
-    session.execute(
-        insert(_AUDIT),
-        [_audit_row(prepared, digest, actor, now) for prepared, _answer, digest in in_place],
-    )
-    return outcomes + [
-        Outcome(
-            p.item, Result.APPLIED, _detail(p, digest), digest, str(answer["id"]), p.snapshot_id
-        )
-        for p, answer, digest in in_place
-    ]
-
-
-_MAPPINGS: Table = WorkflowEnvMap.__table__  # type: ignore[assignment]
-_AUDIT: Table = AuditEntry.__table__  # type: ignore[assignment]
-# not the Git hash: a repo sync may have moved it meanwhile, and it owns it
-_RECORDED = (
-    "env_content_hash", "base_content_hash", "workflow_name", "workflow_data",
-    "n8n_updated_at", "updated_at",
-)  # fmt: skip
-
-
-def _mapping_values(
-    prepared: Prepared, answer: dict[str, Any], digest: str, now: Any
-) -> dict[str, Any]:
-    return {
-        "mapping_id": prepared.item.mapping_id,
-        "keep_base": prepared.item.base_after is BaseAfter.KEEP,
-        "v_env_content_hash": digest,
-        "v_base_content_hash": digest,
-        "v_workflow_name": answer.get("name"),
-        "v_workflow_data": answer,
-        "v_n8n_updated_at": parse_timestamp(answer.get("updatedAt")),
-        "v_updated_at": now,
-    }
-
-
-def _audit_row(prepared: Prepared, digest: str, actor: Actor, now: Any) -> dict[str, Any]:
-    item = prepared.item
-    return {
-        "id": uuid.uuid4(),
-        "tenant_id": actor.tenant_id,
-        "actor": actor.name,
-        "actor_token_id": actor.token_id,
-        "action": "workflow.deploy",
-        "target_type": "workflow_env_map",
-        "target_id": str(item.mapping_id),
-        "details": {"source": item.source, "content_hash": digest, "reason": actor.reason},
-        "request_id": None,
-        "at": now,
-    }
-
-
-def record(
-    session: Session,
-    prepared: Prepared,
-    written: dict[str, Any],
-    new_hash: str,
-    actor: Actor,
-) -> Outcome:
-    """What n8n now holds, on the mapping (created for a new workflow), with an audit entry."""
-    item, now = prepared.item, utcnow()
-    # the Git side as it is now (a repo sync may have moved it since the batch began)
-    git_hash = session.scalar(
-        select(CanonicalWorkflow.content_hash).where(
-            CanonicalWorkflow.tenant_id == actor.tenant_id,
-            CanonicalWorkflow.id == item.canonical_id,
-        )
-    )
-    mapping = _mapping(session, actor.tenant_id, item)
-    before = mapping.status if mapping is not None else None
-    if mapping is None:
-        mapping = WorkflowEnvMap(
-            tenant_id=actor.tenant_id,
-            canonical_id=item.canonical_id,
-            environment_id=item.environment_id,
-        )
-        session.add(mapping)
-    mapping.git_content_hash = git_hash
-    if before is not MappingStatus.LINKED:  # created, or created again where it was missing
-        mapping.n8n_workflow_id = str(written["id"])
-        mapping.status, mapping.status_changed_at = MappingStatus.LINKED, now
-        session.flush()
-        session.add(
-            StatusEvent(
-                tenant_id=actor.tenant_id,
-                mapping_id=mapping.id,
-                canonical_id=item.canonical_id,
-                environment_id=item.environment_id,
-                from_status=before,
-                to_status=MappingStatus.LINKED,
-                at=now,
-            )
-        )
-    mapping.env_content_hash = new_hash
-    if item.base_after is BaseAfter.WRITTEN:
-        mapping.base_content_hash = new_hash
-    mapping.workflow_name = written.get("name")
-    mapping.workflow_data = written
-    mapping.n8n_updated_at = parse_timestamp(written.get("updatedAt"))
-    mapping.updated_at = now
-    session.flush()
-    audit.record(
-        session,
-        tenant_id=actor.tenant_id,
-        actor=actor.name,
-        actor_token_id=actor.token_id,
-        action="workflow.deploy",
-        target_type="workflow_env_map",
-        target_id=str(mapping.id),
-        details={"source": item.source, "content_hash": new_hash, "reason": actor.reason},
-    )
-    return Outcome(
-        item,
-        Result.APPLIED,
-        _detail(prepared, new_hash),
-        new_hash,
-        str(written["id"]),
-        prepared.snapshot_id,
-    )
-
-
-def _detail(prepared: Prepared, written_hash: str) -> str:
-    if already_there(prepared):
-        return "already in n8n"
-    detail = "deployed" if prepared.row.n8n_id is not None else "created"
-    if prepared.body.left_out:
-        detail += f" (left out, n8n's API cannot take them: {', '.join(prepared.body.left_out)})"
-    if written_hash != prepared.body.content_hash:
-        detail += (
-            "; n8n stored a variant of it (its content hash differs from Git's: a bound "
-            "credential under its own name, or a field n8n changed), so it will not read as "
-            "in sync"
-        )
-    return detail
-
-
-def _mapping(session: Session, tenant_id: uuid.UUID, item: ApplyItem) -> WorkflowEnvMap | None:
-    """The item's mapping, or (for a create) the one that appeared meanwhile."""
-    query = select(WorkflowEnvMap).where(WorkflowEnvMap.tenant_id == tenant_id)
-    if item.mapping_id is not None:
-        query = query.where(WorkflowEnvMap.id == item.mapping_id)
-    else:
-        query = query.where(
-            WorkflowEnvMap.canonical_id == item.canonical_id,
-            WorkflowEnvMap.environment_id == item.environment_id,
-        )
-    return session.scalars(query).one_or_none()

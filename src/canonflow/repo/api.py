@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Body, status
 
 from canonflow.api.deps import Admin, Operator, RuntimeDep, SessionDep, Viewer
 from canonflow.jobs.schemas import JobAccepted
 from canonflow.repo import service
 from canonflow.repo.check import check_tenant_repository
-from canonflow.repo.schemas import RepositoryCheck, RepositoryPut, RepositoryRead
+from canonflow.repo.schemas import (
+    RepositoryCheck,
+    RepositoryPut,
+    RepositoryRead,
+    RepositorySyncRequest,
+)
 from canonflow.repo.tasks import enqueue_repository_sync
 
 router = APIRouter(tags=["repository"])
@@ -42,7 +49,13 @@ def test_repository(runtime: RuntimeDep, principal: Operator) -> RepositoryCheck
     status_code=status.HTTP_202_ACCEPTED,
     summary="Sync the repository (Git → canonical workflows) in the background",
 )
-def sync_repo(session: SessionDep, runtime: RuntimeDep, principal: Operator) -> JobAccepted:
+def sync_repo(
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: Operator,
+    data: Annotated[RepositorySyncRequest | None, Body()] = None,
+) -> JobAccepted:
     service.get_or_raise(session, principal.tenant_id)
-    job = enqueue_repository_sync(session, runtime.jobs, principal)
+    confirm = data is not None and data.confirm_prune
+    job = enqueue_repository_sync(session, runtime.jobs, principal, confirm_prune=confirm)
     return JobAccepted(job_id=job.id, status=job.status, url=f"/api/v1/jobs/{job.id}")

@@ -68,15 +68,16 @@ def known(session: Session, tenant_id: uuid.UUID) -> list[KnownCanonical]:
     rows = session.execute(
         select(
             CanonicalWorkflow.id,
-            CanonicalWorkflow.canonical_slug,
-            CanonicalWorkflow.git_file_path,
-            CanonicalWorkflow.git_blob_id,
+            CanonicalWorkflow.canonical_slug.label("slug"),
+            CanonicalWorkflow.git_file_path.label("path"),
+            CanonicalWorkflow.git_blob_id.label("blob_id"),
             CanonicalWorkflow.is_deleted,
             CanonicalWorkflow.name,
             CanonicalWorkflow.content_hash,
+            CanonicalWorkflow.hash_version,
         ).where(CanonicalWorkflow.tenant_id == tenant_id)
     )
-    return [KnownCanonical(*row) for row in rows]
+    return [KnownCanonical(**row._mapping) for row in rows]
 
 
 def with_renames(

@@ -105,3 +105,15 @@ class RepositoryCheck(BaseModel):
     ok: bool
     detail: str
     head: str | None = None
+
+
+class RepositorySyncRequest(BaseModel):
+    """The body of `POST /api/v1/canonical/sync-repo` (optional)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    confirm_prune: bool = Field(
+        default=False,
+        description="let the sync mark more canonical workflows deleted than the prune guard "
+        "(CANONFLOW_PRUNE_GUARD_PERCENT) allows, or all of them",
+    )

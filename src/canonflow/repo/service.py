@@ -75,13 +75,17 @@ def put(
     if repository is None:
         repository = GitRepository(tenant_id=principal.tenant_id)
         session.add(repository)
-    moved = repository.url not in (None, data.url) or repository.branch not in (None, data.branch)
+    moved = (
+        repository.url not in (None, data.url)
+        or repository.branch not in (None, data.branch)
+        or repository.workflows_dir not in (None, data.workflows_dir)
+    )
     repository.url, repository.branch, repository.workflows_dir = (
         data.url,
         data.branch,
         data.workflows_dir,
     )
-    if moved:  # another repository or branch: the next sync is a full scan
+    if moved:  # the tree means something else now: the next sync is a full scan
         repository.last_synced_commit = None
     if data.auth is not None:
         repository.auth_secret = _seal_auth(secrets, data.auth)

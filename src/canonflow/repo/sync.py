@@ -1,10 +1,16 @@
 """Repo sync (Git → canonical workflows), DESIGN section 6.
 
 Fetch; when the last synced commit is an ancestor of the new head, apply only the tree diff;
-otherwise (first sync, force-push, history rewrite) scan the whole directory. A bad file is
-reported with its path and reason and skipped; every other file still syncs. One run at a
-time per tenant. A run that fails changes nothing it should not: canonical rows and
+otherwise (first sync, force-push, history rewrite) scan the whole directory, and a rewritten
+history is a warning of the run (old head, new head). A canonical workflow hashed by older
+rules makes the run a full scan too, whose files are hashed again. A bad file is reported
+with its path and reason and skipped; every other file still syncs. One run at a time per
+tenant. A run that fails changes nothing it should not: canonical rows and
 `last_synced_commit` move together, in the run's last transaction.
+
+**Prune guard**: a run that would mark more than `prune_guard_percent` of the live canonical
+workflows deleted, or all of them (an empty or wrong directory), changes nothing and fails,
+unless it was confirmed (`confirm_prune`).
 """
 
 from __future__ import annotations
@@ -19,12 +25,22 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from canonflow import gc_pause
 from canonflow.core.enums import SyncKind
-from canonflow.core.git_files import CandidateFile, FilePlan, deleted_canonicals, plan_files
+from canonflow.core.git_files import (
+    CandidateFile,
+    FilePlan,
+    KnownCanonical,
+    deleted_canonicals,
+    git_backed,
+    plan_files,
+    prune_refusal,
+)
 from canonflow.crypto import SecretBox
 from canonflow.db.engine import transaction
+from canonflow.db.leases import HeldLease
 from canonflow.db.models import SyncRun
 from canonflow.db.runs import Exclusive, run_recorded
 from canonflow.db.types import utcnow
+from canonflow.errors import Conflict
 from canonflow.git import Change, GitError, GitRepository
 from canonflow.repo import canonicals, service
 from canonflow.repo.cache import LEASE_TTL, cache_lease_name
@@ -32,6 +48,20 @@ from canonflow.repo.service import RepoAccess
 from canonflow.sync.agreement import record_agreement
 
 ProgressCallback = Callable[[int, int | None], None]
+HOW_TO_CONFIRM = (
+    "nothing was changed; if the files are meant to be gone, sync again confirming it: "
+    "`canonflow sync repo --confirm-prune`, or POST /api/v1/canonical/sync-repo with "
+    '{"confirm_prune": true}'
+)
+
+
+@dataclass(frozen=True)
+class PruneGuard:
+    """How many deletions a run may make unconfirmed (a share of the live canonical
+    workflows, never all of them), and whether this run was confirmed."""
+
+    percent: float = 20.0
+    confirmed: bool = False
 
 
 @dataclass
@@ -48,6 +78,7 @@ class RepoSyncResult:
     renamed: int = 0
     deleted: int = 0
     skipped: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[dict[str, str]] = field(default_factory=list)
     error: str | None = None
     duration_ms: int = 0
 
@@ -64,8 +95,10 @@ def sync_repository(
     max_file_bytes: int,
     job_id: uuid.UUID | None = None,
     progress: ProgressCallback | None = None,
+    prune_guard: PruneGuard | None = None,
 ) -> RepoSyncResult:
-    """Run one repo sync and record it in `sync_runs`. Raises on failure."""
+    """Run one repo sync and record it in `sync_runs`. Raises on failure (a tripped prune
+    guard is a `Conflict` that names the count and how to confirm)."""
     with transaction(sessions) as session:
         access = service.access(secrets, service.get_or_raise(session, tenant_id))
         run = SyncRun(tenant_id=tenant_id, kind=SyncKind.REPOSITORY, job_id=job_id)
@@ -81,9 +114,9 @@ def sync_repository(
             busy_message="a sync of this tenant's repository is already running",
         ),
         result=result,
-        work=lambda _lease: _Run(sessions, access, result, max_file_bytes, progress).execute(
-            cache_root
-        ),
+        work=lambda lease: _Run(
+            sessions, access, result, max_file_bytes, progress, prune_guard or PruneGuard(), lease
+        ).execute(cache_root),
         record=_record_run,
         remote_errors=(GitError,),
         remote=f"repository {access.url}",
@@ -99,10 +132,17 @@ class _Run:
         result: RepoSyncResult,
         max_file_bytes: int,
         progress: ProgressCallback | None,
+        prune_guard: PruneGuard,
+        lease: HeldLease,
     ) -> None:
         self.sessions, self.access, self.result = sessions, access, result
         self.max_file_bytes = max_file_bytes
-        self.progress = progress or (lambda _done, _total: None)
+        self.shown = progress or (lambda _done, _total: None)
+        self.prune_guard, self.lease = prune_guard, lease
+
+    def progress(self, done: int, total: int | None) -> None:
+        self.lease.renew()  # LeaseLost stops the run before it writes anything
+        self.shown(done, total)
 
     def execute(self, cache_root: Path) -> None:
         with (
@@ -114,31 +154,49 @@ class _Run:
             head = git.fetch(self.access.branch)
             self.result.commit = head
             last = self.access.last_synced_commit
-            if head is None or head == last:
+            with transaction(self.sessions) as session:
+                known = canonicals.known(session, self.access.tenant_id)
+            # a file Git holds whose canonical was hashed by older rules: read them all again
+            rehash = any(k.hashed_by_older_rules for k in git_backed(known))
+            if head is None or (head == last and not rehash):
                 self.result.complete = True
                 return
-            if last and git.has_commit(last) and git.is_ancestor(last, head):
-                self._apply_diff(git, git.diff(last, head, self.access.workflows_dir), head)
+            follows = last is not None and git.has_commit(last) and git.is_ancestor(last, head)
+            if last is not None and not follows:
+                self._warn_rewritten(last, head)
+            if last is not None and follows and not rehash:
+                changes = git.diff(last, head, self.access.workflows_dir)
+                self._apply_diff(git, changes, head, known)
             else:
-                self._apply_full(git, head)
+                self._apply_full(git, head, known)
         self.result.complete = True
 
-    def _apply_full(self, git: GitRepository, head: str) -> None:
+    def _warn_rewritten(self, old_head: str, new_head: str) -> None:
+        self.result.warnings.append(
+            {
+                "kind": "history_rewritten",
+                "old_head": old_head,
+                "new_head": new_head,
+                "detail": f"the branch no longer contains {old_head[:12]} (a force-push or "
+                "rewritten history): the whole directory was scanned again",
+            }
+        )
+
+    def _apply_full(self, git: GitRepository, head: str, known: list[KnownCanonical]) -> None:
         self.result.mode = "full"
         files = git.list_files(head, self.access.workflows_dir)
-        with transaction(self.sessions) as session:
-            known = canonicals.known(session, self.access.tenant_id)
         candidates = [CandidateFile(f.path, f.blob_id, f.size) for f in files]
         plan = plan_files(candidates, known, max_bytes=self.max_file_bytes)
         present = {f.path for f in files}
         reassigned = {owner for _c, _slug, owner in plan.apply if owner is not None}
         gone = [cid for cid in deleted_canonicals(known, present) if cid not in reassigned]
+        self._guard_prune(len(gone), known)
         self._write(git, head, plan, deleted=gone, renames={})
 
-    def _apply_diff(self, git: GitRepository, changes: list[Change], head: str) -> None:
+    def _apply_diff(
+        self, git: GitRepository, changes: list[Change], head: str, known: list[KnownCanonical]
+    ) -> None:
         self.result.mode = "diff"
-        with transaction(self.sessions) as session:
-            known = canonicals.known(session, self.access.tenant_id)
         by_path = {k.path: k for k in known if k.path}
         renames: dict[uuid.UUID, str] = {}
         candidates: list[CandidateFile] = []
@@ -164,7 +222,19 @@ class _Run:
         gone = [
             by_path[p].id for p in gone_paths if p in by_path and by_path[p].id not in reassigned
         ]
+        self._guard_prune(len(gone), known)
         self._write(git, head, plan, deleted=gone, renames=renames)
+
+    def _guard_prune(self, deleting: int, known: list[KnownCanonical]) -> None:
+        """Refuse, before anything is written, to delete too many canonical workflows."""
+        live = len(git_backed(known))
+        why = prune_refusal(deleting, live, guard_percent=self.prune_guard.percent)
+        if why is None or self.prune_guard.confirmed:
+            return
+        raise Conflict(
+            f"repository sync refused: {why}; {HOW_TO_CONFIRM}",
+            details={"would_delete": deleting, "live": live},
+        )
 
     def _write(
         self,
@@ -181,6 +251,7 @@ class _Run:
         self.result.skipped = list(plan.skipped)
         parsed = canonicals.read_files(git, plan, self.result.skipped, self.progress, total)
         with transaction(self.sessions) as session:
+            self.lease.hold_in(session)  # commits only while no other run holds the lease
             outcome = canonicals.apply(
                 session, self.access.tenant_id, parsed, head=head, deleted=deleted, renames=renames
             )
@@ -207,4 +278,5 @@ def _record_run(sessions: sessionmaker[Session], result: RepoSyncResult) -> None
             "previous_commit": result.previous_commit,
             "renamed": result.renamed,
             "skipped": result.skipped[:500],
+            "warnings": result.warnings,
         }

@@ -14,7 +14,7 @@ from canonflow.errors import Conflict
 from canonflow.jobs import repository as jobs_repository
 from canonflow.jobs import service as jobs
 from canonflow.jobs.registry import JobContext, JobRegistry
-from canonflow.repo.sync import sync_repository
+from canonflow.repo.sync import PruneGuard, sync_repository
 from canonflow.tenancy.service import Principal
 
 REPOSITORY_SYNC = "repository.sync"
@@ -30,15 +30,21 @@ def register(registry: JobRegistry, secrets: SecretBox, settings: Settings) -> N
             max_file_bytes=settings.repo_max_file_bytes,
             job_id=context.job_id,
             progress=context.report_progress,
+            prune_guard=PruneGuard(
+                percent=settings.prune_guard_percent,
+                confirmed=bool(context.params.get("confirm_prune")),
+            ),
         ).as_dict()
 
     registry.register(REPOSITORY_SYNC, run_repository_sync)
 
 
 def enqueue_repository_sync(
-    session: Session, registry: JobRegistry, principal: Principal
+    session: Session, registry: JobRegistry, principal: Principal, *, confirm_prune: bool = False
 ) -> BackgroundJob:
-    """Queue a repo sync, unless one is already queued or running for the tenant."""
+    """Queue a repo sync, unless one is already queued or running for the tenant.
+    `confirm_prune`: let it mark more canonical workflows deleted than the prune guard
+    allows."""
     for status in (JobStatus.QUEUED, JobStatus.RUNNING):
         active = jobs_repository.list_page(
             session, principal.tenant_id, limit=1, status=status, job_type=REPOSITORY_SYNC
@@ -53,5 +59,6 @@ def enqueue_repository_sync(
         registry,
         tenant_id=principal.tenant_id,
         job_type=REPOSITORY_SYNC,
+        params={"confirm_prune": confirm_prune},
         created_by=principal,
     )

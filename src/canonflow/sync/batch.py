@@ -18,7 +18,15 @@ from typing import Any
 import orjson
 from sqlalchemy.orm import Session, sessionmaker
 
-from canonflow.core.status import MappingEvent, MappingFacts, MappingStatus, transition
+from canonflow.core.hashing import HASH_VERSION, version_of
+from canonflow.core.status import (
+    MappingEvent,
+    MappingFacts,
+    MappingState,
+    MappingStatus,
+    step,
+    transition,
+)
 from canonflow.db.engine import transaction
 from canonflow.db.types import RawJSON, utcnow
 from canonflow.sync import mappings
@@ -27,6 +35,8 @@ from canonflow.sync.records import SeenWorkflow, parse_timestamp, seen_workflow,
 
 UPDATED_COLUMNS = (
     "env_content_hash",
+    "env_hash_version",
+    "present",
     "workflow_name",
     "n8n_updated_at",
     "workflow_data",
@@ -137,9 +147,13 @@ class BatchApplier:
         return fresh
 
     def _untouched(self, row: ExistingMapping, workflow: Mapping[str, Any]) -> bool:
+        """Nothing to hash or store: listed as it was, hashed by the current rules, and
+        already known to be present."""
         return (
             self.trust_timestamps
             and row.env_content_hash is not None
+            and row.env_hash_version == HASH_VERSION
+            and row.present
             and row.workflow_name == workflow.get("name")
             and row.n8n_updated_at == parse_timestamp(workflow.get("updatedAt"))
             and _seen_status(row) == row.status
@@ -157,6 +171,9 @@ class BatchApplier:
             "canonical_id": None,
             "status": status,
             "env_content_hash": seen.content_hash,
+            "env_hash_version": version_of(seen.content_hash),
+            "present": True,
+            "released_canonical_id": None,
             "git_content_hash": None,
             "base_content_hash": None,
             "workflow_name": seen.name,
@@ -172,11 +189,14 @@ class BatchApplier:
         self, row: ExistingMapping, seen: SeenWorkflow, now: datetime
     ) -> dict[str, Any] | None:
         status = _seen_status(row)
-        if (status, seen.content_hash, seen.name, seen.updated_at) == (
+        version = version_of(seen.content_hash)
+        if (status, seen.content_hash, version, seen.name, seen.updated_at, True) == (
             row.status,
             row.env_content_hash,
+            row.env_hash_version,
             row.workflow_name,
             row.n8n_updated_at,
+            row.present,
         ):
             return None
         return {
@@ -186,6 +206,8 @@ class BatchApplier:
             "status": status,
             "status_changed_at": now if status != row.status else row.status_changed_at,
             "env_content_hash": seen.content_hash,
+            "env_hash_version": version,
+            "present": True,
             "workflow_name": seen.name,
             "n8n_updated_at": seen.updated_at,
             "workflow_data": seen.data,
@@ -215,3 +237,13 @@ class BatchApplier:
 def _seen_status(row: ExistingMapping) -> MappingStatus:
     facts = MappingFacts(has_canonical=row.canonical_id is not None, present=True)
     return transition(row.status, MappingEvent.SYNC_SEEN, facts)
+
+
+def _after(row: ExistingMapping, event: MappingEvent) -> MappingState:
+    facts = MappingFacts(has_canonical=row.canonical_id is not None, present=row.present)
+    return step(MappingState(row.status, facts), event)
+
+
+def absent_state(row: ExistingMapping) -> MappingState:
+    """The mapping's state once a complete sync did not list it."""
+    return _after(row, MappingEvent.SYNC_ABSENT)

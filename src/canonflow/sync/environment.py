@@ -22,9 +22,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from canonflow import gc_pause
 from canonflow.core.autolink import Candidate, plan_auto_links
 from canonflow.core.enums import SyncKind
-from canonflow.core.status import MappingEvent, MappingFacts, MappingStatus, transition
+from canonflow.core.status import MappingStatus
 from canonflow.crypto import SecretBox
 from canonflow.db.engine import read_transaction, transaction
+from canonflow.db.leases import HeldLease, LeaseLost
 from canonflow.db.models import Environment, SyncRun
 from canonflow.db.runs import Exclusive, run_recorded
 from canonflow.db.types import utcnow
@@ -34,7 +35,7 @@ from canonflow.n8n import N8nClient, N8nError
 from canonflow.parallel import LazyProcessPool
 from canonflow.sync import mappings
 from canonflow.sync.agreement import record_agreement
-from canonflow.sync.batch import BatchApplier, PreparedBatch
+from canonflow.sync.batch import BatchApplier, PreparedBatch, absent_state
 from canonflow.sync.hashing import HashedSelection, hash_selection
 from canonflow.sync.prefetch import Prefetcher
 
@@ -130,9 +131,9 @@ def sync_environment(
             busy_message=f"a sync of environment {access.name!r} is already running",
         ),
         result=result,
-        work=lambda lease: _Run(
-            sessions, access, result, progress, lease.renew, on_documents
-        ).execute(client_factory, auto_link=auto_link, on_page=on_page, hasher=hasher),
+        work=lambda lease: _Run(sessions, access, result, progress, lease, on_documents).execute(
+            client_factory, auto_link=auto_link, on_page=on_page, hasher=hasher
+        ),
         record=_record_run,
         remote_errors=(N8nError,),
         remote=f"environment {access.name!r}",
@@ -147,7 +148,7 @@ class _Run:
         access: EnvironmentAccess,
         result: SyncResult,
         progress: ProgressCallback | None,
-        keep_alive: Callable[[], None],
+        lease: HeldLease,
         on_documents: Callable[[dict[str, tuple[str, bytes]]], None] | None = None,
     ) -> None:
         self.sessions = sessions
@@ -155,7 +156,7 @@ class _Run:
         self.access = access
         self.result = result
         self.progress = progress or (lambda _done, _total: None)
-        self.keep_alive = keep_alive
+        self.lease = lease
 
     def execute(
         self,
@@ -191,13 +192,16 @@ class _Run:
                     hashed = [
                         hash_selection(hashing, s, applier.refs, define=define) for s in selections
                     ]
+                    self.lease.renew()  # LeaseLost: another run took over, store nothing more
                     self._store(applier, previous)
                     previous = hashed
-                    self.keep_alive()
                     self.progress(self.result.seen, None)
+            except LeaseLost:
+                raise
             except Exception:
                 self._store(applier, previous)  # keep the pages already listed, then fail
                 raise
+            self.lease.renew()
             self._store(applier, previous)
         self.result.complete = True
         self._mark_missing(applier)
@@ -244,32 +248,37 @@ class _Run:
         self.result.problems += batch.problems
 
     def _mark_missing(self, applier: BatchApplier) -> None:
+        """Mappings the complete listing did not show: absent (an ignored one stays
+        ignored, and keeps the fact that its workflow is gone)."""
         now = utcnow()
         updates: list[dict[str, Any]] = []
         for n8n_id, row in applier.existing.items():
             if n8n_id in applier.seen_ids:
                 continue
-            facts = MappingFacts(has_canonical=row.canonical_id is not None, present=False)
-            new = transition(row.status, MappingEvent.SYNC_ABSENT, facts)
-            if new != row.status:
+            after = absent_state(row)
+            if (after.status, after.facts.present) != (row.status, row.present):
+                assert after.status is not None
+                moved = after.status != row.status
                 updates.append(
                     {
                         "id": row.id,
                         "canonical_id": row.canonical_id,
                         "expected_status": row.status,
-                        "status": new,
-                        "status_changed_at": now,
+                        "status": after.status,
+                        "present": False,
+                        "status_changed_at": now if moved else row.status_changed_at,
                         "updated_at": now,
                     }
                 )
         with transaction(self.sessions) as session:
+            self.lease.hold_in(session)  # marks missing only while no other run holds it
             skipped = mappings.update_if_status_unchanged(
-                session, updates, ("status", "status_changed_at", "updated_at")
+                session, updates, ("status", "present", "status_changed_at", "updated_at")
             )
             events = [
                 applier.event(u["id"], u["canonical_id"], u["expected_status"], u["status"], now)
                 for u in updates
-                if u["id"] not in skipped
+                if u["id"] not in skipped and u["status"] != u["expected_status"]
             ]
             mappings.insert_status_events(session, events)
         self.result.missing = len(events)
@@ -277,6 +286,7 @@ class _Run:
     def _auto_link(self, applier: BatchApplier) -> None:
         now = utcnow()
         with transaction(self.sessions) as session:
+            self.lease.hold_in(session)  # links only while no other run holds the lease
             canonicals = mappings.unlinked_canonicals(
                 session, self.access.tenant_id, self.access.environment_id
             )
@@ -305,8 +315,18 @@ class _Run:
                         "updated_at": now,
                     }
                 )
+            # A recreated workflow takes the place of a missing (or deleted) one, which lets go.
+            released = mappings.release_replaced(
+                session,
+                self.access.tenant_id,
+                self.access.environment_id,
+                [u["canonical_id"] for u in updates],
+            )
             # Guarded: a mapping a user ignored or linked meanwhile keeps the user's choice.
             skipped = mappings.update_if_status_unchanged(session, updates, _LINK_COLUMNS)
+            mappings.reclaim_released(
+                session, released, [u["canonical_id"] for u in updates if u["id"] not in skipped]
+            )
             events = [
                 applier.event(u["id"], u["canonical_id"], u["expected_status"], u["status"], now)
                 for u in updates

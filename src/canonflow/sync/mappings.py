@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from canonflow.core.status import MappingStatus
+from canonflow.core.status import LIVE_STATUSES, MappingStatus
 from canonflow.db.models import CanonicalWorkflow, StatusEvent, SyncRun, WorkflowEnvMap
 
 # Core tables for bulk writes: no ORM bookkeeping per row.
@@ -28,6 +28,8 @@ class ExistingMapping:
     workflow_name: str | None
     n8n_updated_at: Any
     status_changed_at: Any
+    present: bool = True
+    env_hash_version: int | None = None
 
 
 def existing_in_environment(
@@ -52,9 +54,11 @@ def _existing(session: Session, *conditions: Any) -> dict[str, ExistingMapping]:
             WorkflowEnvMap.workflow_name,
             WorkflowEnvMap.n8n_updated_at,
             WorkflowEnvMap.status_changed_at,
+            WorkflowEnvMap.present,
+            WorkflowEnvMap.env_hash_version,
         ).where(*conditions)
     )
-    return {row.n8n_workflow_id: ExistingMapping(*row) for row in rows}
+    return {row.n8n_workflow_id: ExistingMapping(**row._mapping) for row in rows}
 
 
 def reference_slugs(
@@ -92,10 +96,13 @@ def untracked_in(
 def unlinked_canonicals(
     session: Session, tenant_id: uuid.UUID, environment_id: uuid.UUID
 ) -> list[tuple[uuid.UUID, str, str | None]]:
-    """Canonical workflows of the tenant with no mapping in this environment."""
+    """Canonical workflows of the tenant that no live mapping holds in this environment (a
+    missing or deleted one lets go of it when another workflow takes its place)."""
     linked_here = select(WorkflowEnvMap.canonical_id).where(
+        WorkflowEnvMap.tenant_id == tenant_id,
         WorkflowEnvMap.environment_id == environment_id,
         WorkflowEnvMap.canonical_id.is_not(None),
+        WorkflowEnvMap.status.in_(LIVE_STATUSES),
     )
     rows = session.execute(
         select(CanonicalWorkflow.id, CanonicalWorkflow.name, CanonicalWorkflow.content_hash).where(
@@ -105,6 +112,53 @@ def unlinked_canonicals(
         )
     )
     return [(row.id, row.name, row.content_hash) for row in rows]
+
+
+def release_replaced(
+    session: Session,
+    tenant_id: uuid.UUID,
+    environment_id: uuid.UUID,
+    canonical_ids: Iterable[uuid.UUID],
+) -> dict[uuid.UUID, uuid.UUID]:
+    """Before other mappings take these canonical workflows in the environment, the missing
+    or deleted mappings holding them let go (their history stays, and
+    `released_canonical_id` says what they held). Returns canonical id → released mapping id.
+    A live holder keeps its canonical (linking to it then stays a conflict)."""
+    m = WorkflowEnvMap
+    held = session.execute(
+        select(m.id, m.canonical_id).where(
+            m.tenant_id == tenant_id,
+            m.environment_id == environment_id,
+            m.canonical_id.in_(list(canonical_ids)),
+            m.status.not_in(LIVE_STATUSES),
+        )
+    ).all()
+    released: dict[uuid.UUID, uuid.UUID] = {}
+    for mapping_id, canonical_id in held:
+        done = session.execute(
+            update(m)
+            .where(m.id == mapping_id, m.status.not_in(LIVE_STATUSES))
+            .values(canonical_id=None, released_canonical_id=canonical_id)
+        )
+        if canonical_id is not None and getattr(done, "rowcount", 0) == 1:
+            released[canonical_id] = mapping_id
+    return released
+
+
+def reclaim_released(
+    session: Session, released: dict[uuid.UUID, uuid.UUID], taken: Iterable[uuid.UUID]
+) -> None:
+    """Undo `release_replaced` for the canonical workflows no mapping took after all (its
+    link was skipped): the old mapping holds its canonical again."""
+    kept = set(taken)
+    untaken = [mapping for canonical, mapping in released.items() if canonical not in kept]
+    if untaken:
+        m = WorkflowEnvMap
+        session.execute(
+            update(m)
+            .where(m.id.in_(untaken))
+            .values(canonical_id=m.released_canonical_id, released_canonical_id=None)
+        )
 
 
 def canonical_hashes(session: Session, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str | None]:

@@ -86,6 +86,17 @@ class WorkflowEnvMap(Base):
     n8n_updated_at: Mapped[datetime | None]
     workflow_name: Mapped[str | None] = mapped_column(String(500))
     workflow_data: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    # The version of the rules `env_content_hash` was made with (None: no hash): a sync
+    # hashes a workflow again when it is older than the current rules.
+    env_hash_version: Mapped[int | None]
+    # Whether the last complete sync listed the workflow: a fact kept whatever the status
+    # (an ignored mapping is still present or not; un-ignoring it asks).
+    present: Mapped[bool] = mapped_column(default=True)
+    # The canonical workflow this mapping held until a recreated workflow took its place
+    # (DESIGN section 3): it let go of it, and keeps saying which one it was.
+    released_canonical_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("canonical_workflows.id", ondelete="SET NULL")
+    )
     is_deleted: Mapped[bool] = mapped_column(default=False)
     status_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_at: Mapped[datetime] = created_at()
