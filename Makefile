@@ -7,7 +7,7 @@ UV := $(shell scripts/ensure-uv.sh)
 .PHONY: install run test lint fmt typecheck importlint bench clean
 
 install:
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode
 
 run: install
 	$(UV) run canonflow serve
