@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     repo_max_file_bytes: Annotated[int, Field(ge=1024)] = 2 * 1024 * 1024
     git_connect_timeout_s: Annotated[float, Field(gt=0)] = 15.0
     git_io_timeout_s: Annotated[float, Field(gt=0)] = 120.0
+    prune_guard_percent: Annotated[float, Field(gt=0, le=100)] = 20.0
 
     @model_validator(mode="after")
     def _require_production_secret(self) -> Settings:

@@ -36,6 +36,11 @@ class ReconcileRequest(BaseModel):
     choices: dict[uuid.UUID, Winner] = Field(
         default_factory=dict, description="manual: mapping id -> the side that wins"
     )
+    confirm_prune: bool = Field(
+        default=False,
+        description="delete from n8n even where that deletes more than the prune guard's "
+        "share (CANONFLOW_PRUNE_GUARD_PERCENT) of an environment's live workflows, or all",
+    )
 
 
 class Blocker(BaseModel):
