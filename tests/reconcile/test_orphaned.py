@@ -4,6 +4,7 @@ prune guard) or re-adopts them (the file is written back). Real n8n, real Git.""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from canonflow.app import create_app
+from canonflow.config import Settings
 from canonflow.core.enums import CommitMode, Role
 from canonflow.core.status import MappingStatus
 from canonflow.core.sync_state import SyncState
@@ -20,6 +22,7 @@ from canonflow.db.models import AuditEntry, CanonicalWorkflow, StatusEvent, Tena
 from canonflow.repo import service as repositories
 from canonflow.repo.schemas import RepositoryPut
 from canonflow.repo.writeback import write_back
+from tests.cli.helpers import cli_env, run_cli
 from tests.factories import bearer, make_token
 from tests.onboarding.conftest import Estate
 from tests.reconcile.conftest import Linked, plan_items
@@ -184,3 +187,26 @@ def test_env_wins_re_adopts_an_orphaned_workflow(orphaned: Linked) -> None:
             select(AuditEntry).where(AuditEntry.action == "workflow.readopt")
         ).all()
         assert {entry.details["from_state"] for entry in readopted} == {"orphaned"}
+
+
+def test_cli_shows_the_prune_guard_and_deletes_once_confirmed(
+    orphaned: Linked, settings: Settings
+) -> None:
+    o = orphaned
+    with transaction(o.e.runtime.sessions) as session:
+        slug = session.scalar(select(Tenant.slug).where(Tenant.id == o.e.tenant_id))
+    env, tenant = cli_env(settings), ["--tenant", str(slug)]
+    plan = run_cli("reconcile", "--strategy", "git_wins", *tenant, env=env)
+    assert plan.returncode == 0, plan.stderr
+    assert re.search(r"billing\s+│\s+prod\s+│\s+orphaned\s+│\s+delete", plan.stdout), plan.stdout
+    assert "prune guard: deleting 1 of the 2 live workflows in dev" in plan.stdout
+    refused = run_cli("reconcile", "--strategy", "git_wins", "--apply", *tenant, env=env)
+    assert refused.returncode != 0 and "confirm_prune" in refused.stderr
+    assert refused.stderr.strip().count("\n") == 0  # one readable line
+    assert o.mapping("billing", "dev").status is MappingStatus.LINKED
+    confirmed = run_cli(
+        "reconcile", "--strategy", "git_wins", "--apply", "--confirm-prune", *tenant, env=env
+    )
+    assert confirmed.returncode == 0, confirmed.stderr
+    assert "done: 2 applied" in confirmed.stdout
+    assert o.mapping("billing", "dev").status is MappingStatus.DELETED

@@ -8,7 +8,7 @@ database's own time.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -178,7 +178,7 @@ def _workflows(
     *,
     after: tuple[str, uuid.UUID] | None,
     limit: int,
-) -> Iterator[dict[str, Any]]:
+) -> Generator[dict[str, Any]]:
     """Up to `limit` workflows, one dict each, every environment present (`absent` where
     there is no cell), handed on as soon as its last cell is read.
 
@@ -196,14 +196,14 @@ def _workflows(
 
 
 def _take(
-    workflows: Iterator[dict[str, Any]], limit: int, encode: Callable[[dict[str, Any]], T]
+    workflows: Generator[dict[str, Any]], limit: int, encode: Callable[[dict[str, Any]], T]
 ) -> tuple[list[T], tuple[str, uuid.UUID] | None]:
     """The first `limit` workflows, encoded, and the keyset of the last when more follow."""
     taken: list[T] = []
     last: tuple[str, str] | None = None
     for workflow in workflows:
         if len(taken) == limit and last is not None:
-            workflows.close()  # type: ignore[attr-defined]
+            workflows.close()  # the statement's remaining rows are not read
             return taken, (last[0], uuid.UUID(last[1]))
         taken.append(encode(workflow))
         last = (workflow["name"], workflow["canonical_id"])
