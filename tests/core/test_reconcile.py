@@ -213,3 +213,35 @@ def test_two_environments_cannot_re_adopt_two_versions_of_one_file() -> None:
 )
 def test_prune_guard(deletes: int, live: int, percent: float, holds: bool) -> None:
     assert prune_guard_holds(deletes, live, percent) is holds
+
+
+@given(
+    status=statuses,
+    env=hashes,
+    strategy=st.sampled_from(list(Strategy)),
+    forced=st.booleans(),
+    choice=st.sampled_from([None, *Winner]),
+    scoped=st.booleans(),
+)
+def test_a_deleted_canonical_is_never_deployed_or_committed(
+    status: MappingStatus | None,
+    env: str | None,
+    strategy: Strategy,
+    forced: bool,
+    choice: Winner | None,
+    scoped: bool,
+) -> None:
+    cell = Cell(
+        "k", status, env_hash=env, git_hash=A, base_hash=A, scoped=scoped, canonical_deleted=True
+    )
+    decision = decide(cell, strategy, forced=forced, choice=choice)
+    assert decision.reason
+    assert decision.action in (Action.DELETE, Action.READOPT, Action.NONE)
+    if decision.action is not Action.NONE:
+        assert status is LINKED and decision.state is SyncState.ORPHANED
+    if decision.action is Action.DELETE:
+        assert choice is Winner.GIT or (choice is None and strategy is Strategy.GIT_WINS)
+    if decision.action is Action.READOPT:
+        assert choice is Winner.ENV or (choice is None and strategy is Strategy.ENV_WINS)
+    if status is LINKED:
+        assert decision.state is SyncState.ORPHANED  # never in sync, whatever the hashes

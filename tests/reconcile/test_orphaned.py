@@ -115,6 +115,8 @@ def test_orphaned_copies_show_and_git_wins_deletes_them_past_the_prune_guard(
     [dev_item] = plan_items(plan, "blocked")  # 1 of dev's 2 live workflows: over 20 %
     assert dev_item["blockers"][0]["kind"] == "prune_guard"
     assert "1 of the 2 live workflows in dev" in dev_item["reason"]
+    assert plan["prune_guard"] == [dev_item["reason"]]
+    assert o.plan("git_wins", confirm_prune=True)["prune_guard"] == []
 
     refused = o.client.post(
         "/api/v1/canonical/reconcile",

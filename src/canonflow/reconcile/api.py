@@ -46,7 +46,12 @@ def reconcile(
     )
     if isinstance(outcome, BackgroundJob):
         return _accepted(outcome)
-    return PlanRead(strategy=outcome.strategy, counts=dict(outcome.counts), items=outcome.items)
+    return PlanRead(
+        strategy=outcome.strategy,
+        counts=dict(outcome.counts),
+        items=outcome.items,
+        prune_guard=outcome.held,
+    )
 
 
 @router.get("/canonical/workflows/{canonical_id}/diff", summary="Semantic diff")

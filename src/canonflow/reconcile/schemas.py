@@ -68,6 +68,10 @@ class PlanRead(BaseModel):
     strategy: Strategy
     counts: dict[str, int]
     items: list[PlanItem] = Field(description="every mapping the plan does something with")
+    prune_guard: list[str] = Field(
+        default_factory=list,
+        description="per environment, why the prune guard holds its deletes (confirm_prune)",
+    )
 
 
 class SnapshotRead(BaseModel):
