@@ -112,6 +112,7 @@ def test_orphaned_copies_show_and_git_wins_deletes_them_past_the_prune_guard(
     plan = o.plan("git_wins")
     [prod_item] = plan_items(plan, "delete")
     assert prod_item["environment"] == "prod" and prod_item["state"] == "orphaned"
+    assert prod_item["git_hash"] is None  # Git holds no version of it any more
     [dev_item] = plan_items(plan, "blocked")  # 1 of dev's 2 live workflows: over 20 %
     assert dev_item["blockers"][0]["kind"] == "prune_guard"
     assert "1 of the 2 live workflows in dev" in dev_item["reason"]

@@ -132,7 +132,7 @@ def _deleted_cells(
 
 
 def _row(r: Any, environment: str) -> PlanRow:
-    in_git = r.git_blob_id is not None
+    in_git = r.git_blob_id is not None and not r.is_deleted  # deleted: Git holds no version
     return PlanRow(
         canonical_id=r.id,
         slug=r.canonical_slug,
