@@ -213,3 +213,26 @@ def test_cli_shows_the_prune_guard_and_deletes_once_confirmed(
     assert confirmed.returncode == 0, confirmed.stderr
     assert "done: 2 applied" in confirmed.stdout
     assert o.mapping("billing", "dev").status is MappingStatus.DELETED
+
+
+def test_a_re_adoption_as_a_pull_request_comes_back_once_merged(orphaned: Linked) -> None:
+    o = orphaned
+    with transaction(o.e.runtime.sessions) as session:
+        put = RepositoryPut(url=o.e.remote_url, branch="main", commit_mode=CommitMode.PULL_REQUEST)
+        repositories.put(session, o.e.runtime.secrets, o.e.principal, put)
+    job = o.apply("manual", choices={str(o.mapping("billing", "prod").id): "env"})
+    assert job["status"] == "succeeded", job
+    [item] = job["result"]["items"]
+    assert item["result"] == "proposed" and "canonflow/reconcile-" in item["detail"]
+    assert o.canonical("billing").is_deleted  # not canonical until merged and synced
+    branch = item["detail"].split("pushed to branch ")[1].split()[0]
+    clone = o.e.clone
+    clone.git("pull", "--quiet", "origin", "main")
+    clone.git("fetch", "--quiet", "origin", branch)
+    clone.git("merge", "--quiet", "--ff-only", "FETCH_HEAD")
+    clone.git("push", "--quiet", "origin", "HEAD:main")
+    o.repo_sync()
+    assert not o.canonical("billing").is_deleted
+    page = _matrix(o, q="Billing")
+    assert _cell(page, o, "Billing", "prod")["state"] == "in_sync"
+    assert _cell(page, o, "Billing", "dev")["state"] == "in_sync"  # the same version
