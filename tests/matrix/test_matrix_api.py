@@ -224,8 +224,12 @@ def test_copies_of_a_canonical_deleted_in_git_are_orphaned_cells(
     t.add_canonical("Pruned", deleted=True)  # nothing of it left alive in n8n
     t.add_mapping("Pruned", "prod", MappingStatus.DELETED)
     t.add_mapping("Pruned", "dev", MappingStatus.MISSING)
+    t.add_canonical("Hushed", deleted=True)  # its copy is ignored, but still in n8n
+    t.add_mapping("Hushed", "staging", MappingStatus.IGNORED)
     page = _get(client, t)
-    assert names(page) == ["Gone", "Live"]
+    assert names(page) == ["Gone", "Hushed", "Live"]
+    hushed = _cell(page, "Hushed", t.envs["staging"])
+    assert (hushed["status"], hushed["state"]) == ("ignored", None)
     [gone] = [row for row in page["workflows"] if row["name"] == "Gone"]
     assert gone["deleted_in_git"] is True
     for env in ("prod", "dev"):
@@ -234,13 +238,13 @@ def test_copies_of_a_canonical_deleted_in_git_are_orphaned_cells(
     assert _cell(page, "Gone", t.envs["staging"])["status"] == "absent"
     assert names(_get(client, t, state="orphaned")) == ["Gone"]
     assert names(_get(client, t, state="in_sync")) == ["Live"]
-    assert "Gone" in names(_get(client, t, problems=True))
+    assert names(_get(client, t, problems=True)) == ["Gone", "Hushed", "Live"]
     assert "Gone" not in names(_get(client, t, status="absent"))  # nothing to create
-    assert names(_get(client, t, environment_id=str(t.envs["staging"]))) == ["Live"]
+    assert names(_get(client, t, environment_id=str(t.envs["staging"]))) == ["Hushed", "Live"]
     summary = {e["name"]: e for e in _get(client, t, "/summary")["environments"]}
     assert summary["prod"]["states"] == {"in_sync": 1, "orphaned": 1}
     assert summary["dev"]["states"] == {"orphaned": 1}
-    assert summary["staging"]["statuses"] == {"absent": 1}  # the live canonical only
+    assert summary["staging"]["statuses"] == {"ignored": 1, "absent": 1}  # absent: Live only
     exported = orjson.loads(
         client.get(URL + "/export", params={"format": "json"}, headers=t.headers).content
     )

@@ -4,7 +4,8 @@ cells, joined), one for the summary; filters as EXISTS subqueries on the mapping
 The derived state (DESIGN §3) is computed in SQL with the same rules as
 `canonflow.core.sync_state.derive_sync_state`, for linked mappings only; a test checks the
 two agree on every combination. A deleted canonical workflow's row is on a page while it
-has a linked mapping in the chosen environments: those cells are `orphaned`.
+has a live mapping (linked or ignored: its n8n copy exists) in the chosen environments; its
+linked cells are `orphaned`.
 """
 
 from __future__ import annotations
@@ -143,7 +144,7 @@ def _page_template(
     shape = MatrixFilter(statuses, states, "?" if search else None, problems_only)
     page = (
         select(c.c.id, c.c.name, c.c.canonical_slug, c.c.is_deleted)
-        .where(c.c.tenant_id == tenant, or_(c.c.is_deleted.is_(False), _has_orphaned_cell()))
+        .where(c.c.tenant_id == tenant, or_(c.c.is_deleted.is_(False), _has_live_cell()))
         .where(*_row_conditions(shape))
         .order_by(c.c.name, c.c.id)
         .limit(bindparam("limit", type_=Integer))
@@ -183,15 +184,16 @@ def _page_template(
     )
 
 
-def _has_orphaned_cell() -> ColumnElement[bool]:
-    """The page's canonical workflow has a linked mapping in the chosen environments."""
+def _has_live_cell() -> ColumnElement[bool]:
+    """The page's canonical workflow has a live mapping (its n8n copy exists: linked or
+    ignored) in the chosen environments."""
     c, m = CANONICALS, MAPPINGS
     return exists(
         select(literal(1)).where(
             m.c.canonical_id == c.c.id,
             m.c.tenant_id == bindparam("tenant_id", type_=c.c.tenant_id.type),
             m.c.environment_id.in_(_environment_ids()),
-            m.c.status == MappingStatus.LINKED.value,
+            m.c.status.in_([MappingStatus.LINKED.value, MappingStatus.IGNORED.value]),
         )
     )
 
