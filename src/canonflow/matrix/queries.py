@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -185,11 +185,16 @@ def _page_template(
 
 
 def _has_live_cell() -> ColumnElement[bool]:
-    """The page's canonical workflow has a live mapping (its n8n copy exists: linked or
-    ignored) in the chosen environments."""
+    """The page's canonical workflow (a deleted one) has a live mapping (its n8n copy
+    exists: linked or ignored) in the chosen environments.
+
+    The outer `is_deleted` inside the subquery keeps it a per-row check: without it
+    PostgreSQL turns the EXISTS into a hashed subplan, one scan of every mapping of the
+    tenant as soon as a page meets a deleted canonical workflow (EXPLAIN in bench/README.md)."""
     c, m = CANONICALS, MAPPINGS
     return exists(
         select(literal(1)).where(
+            c.c.is_deleted.is_(True),
             m.c.canonical_id == c.c.id,
             m.c.tenant_id == bindparam("tenant_id", type_=c.c.tenant_id.type),
             m.c.environment_id.in_(_environment_ids()),
@@ -273,6 +278,23 @@ def deleted_canonical_cells(
     )
 
 
+def _state_matches(
+    states: tuple[SyncState, ...], cells: Callable[..., Select[int]]
+) -> list[ColumnElement[bool]]:
+    """A live canonical workflow by its cells' hashes (the EXISTS stays hashable on
+    PostgreSQL, as before); a deleted one by its linked (orphaned) cells."""
+    c, m = CANONICALS, MAPPINGS
+    matches: list[ColumnElement[bool]] = []
+    by_hashes = [s.value for s in states if s is not SyncState.ORPHANED]
+    if by_hashes:
+        hashed = exists(cells(derived_state().in_(by_hashes)))
+        matches.append(and_(c.c.is_deleted.is_(False), hashed))
+    if SyncState.ORPHANED in states:
+        linked = m.c.status == MappingStatus.LINKED.value
+        matches.append(exists(cells(c.c.is_deleted.is_(True), linked)))
+    return matches
+
+
 def _row_conditions(filters: MatrixFilter) -> list[ColumnElement[bool]]:
     """The filters as conditions on the page's canonical workflows, with bound parameters
     (`tenant_id`, `environment_ids`, `environment_count`, `pattern`) in place of values."""
@@ -314,9 +336,7 @@ def _row_conditions(filters: MatrixFilter) -> list[ColumnElement[bool]]:
     if status_matches:
         conditions.append(or_(*status_matches))
     if filters.states:
-        wanted = [s.value for s in filters.states]
-        state = derived_state(canonical_deleted=c.c.is_deleted)
-        conditions.append(exists(cells(state.in_(wanted))))
+        conditions.append(or_(*_state_matches(filters.states, cells)))
     if filters.problems_only:
         in_sync = and_(
             m.c.status == MappingStatus.LINKED.value,
