@@ -5,6 +5,10 @@ holds thousands of long-lived rows; the collector then rescans those rows again 
 Measured on a 5,000-workflow environment sync: ~20% of the wall time. Inside `paused()`,
 objects that exist are frozen out of collection and automatic collection is off; both are
 restored when the last concurrent pause ends.
+
+The switch is process-wide: never use it in a request handler (a threaded server would run
+every other request with the collector off). The matrix keeps its pages fast without it, by
+letting each workflow's objects die as soon as they are serialized (`canonflow.matrix.service`).
 """
 
 from __future__ import annotations

@@ -8,7 +8,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from canonflow.core.reconcile import Action, Cell, Strategy, Winner, decide, plan
+from canonflow.core.reconcile import (
+    Action,
+    Cell,
+    Strategy,
+    Winner,
+    decide,
+    plan,
+    prune_guard_holds,
+)
 from canonflow.core.status import MappingStatus
 from canonflow.core.sync_state import SyncState, derive_sync_state
 
@@ -146,3 +154,94 @@ def test_rules_hold_for_every_cell(
         assert status is LINKED and (strategy is Strategy.ENV_WINS or choice is Winner.ENV)
     if status not in (None, LINKED):
         assert decision.action is Action.NONE
+
+
+def orphan(env: str | None = B, key: str = "k", status: MappingStatus = LINKED) -> Cell:
+    return Cell(key, status, env_hash=env, git_hash=A, base_hash=A, canonical_deleted=True)
+
+
+def test_an_orphaned_copy_is_deleted_by_git_wins_and_re_adopted_by_env_wins() -> None:
+    for env in (A, B, None):  # whatever its hashes say, even "equal to Git's last version"
+        git_wins, env_wins = (
+            decide(orphan(env), Strategy.GIT_WINS),
+            decide(orphan(env), Strategy.ENV_WINS),
+        )
+        assert (git_wins.action, git_wins.state) == (Action.DELETE, SyncState.ORPHANED)
+        assert (env_wins.action, env_wins.state) == (Action.READOPT, SyncState.ORPHANED)
+        assert git_wins.acts and env_wins.acts
+    manual = decide(orphan(), Strategy.MANUAL)
+    assert (manual.action, manual.state) == (Action.NONE, SyncState.ORPHANED)
+    assert "choose git" in manual.reason
+    assert decide(orphan(), Strategy.MANUAL, choice=Winner.GIT).action is Action.DELETE
+    assert decide(orphan(), Strategy.MANUAL, choice=Winner.ENV).action is Action.READOPT
+    assert decide(orphan(), Strategy.GIT_WINS, choice=Winner.ENV).action is Action.READOPT
+
+
+def test_only_a_linked_copy_of_a_deleted_canonical_is_acted_on() -> None:
+    for status in (MappingStatus.MISSING, MappingStatus.IGNORED, MappingStatus.DELETED):
+        for strategy in Strategy:
+            decision = decide(orphan(status=status), strategy, choice=Winner.GIT)
+            assert decision.action is Action.NONE and decision.state is None
+    absent = Cell("k", None, git_hash=A, scoped=True, canonical_deleted=True)
+    assert decide(absent, Strategy.GIT_WINS).action is Action.NONE  # nothing to create
+
+
+def test_two_environments_cannot_re_adopt_two_versions_of_one_file() -> None:
+    split = plan([orphan(B, "x"), orphan(C, "x"), orphan(B, "y")], Strategy.ENV_WINS)
+    assert [d.action for d in split] == [Action.BLOCKED, Action.BLOCKED, Action.READOPT]
+    same = plan([orphan(B, "x"), orphan(B, "x")], Strategy.ENV_WINS)
+    assert [d.action for d in same] == [Action.READOPT, Action.READOPT]
+    mixed = plan(
+        [orphan(B, "x"), orphan(C, "x")], Strategy.MANUAL, choices=[Winner.ENV, Winner.GIT]
+    )
+    assert [d.action for d in mixed] == [Action.READOPT, Action.DELETE]
+
+
+@pytest.mark.parametrize(
+    ("deletes", "live", "percent", "holds"),
+    [
+        (0, 0, 20.0, False),
+        (0, 10, 20.0, False),
+        (2, 10, 20.0, False),  # exactly 20 %: allowed
+        (3, 10, 20.0, True),
+        (1, 1, 100.0, True),  # all of them, whatever the percentage
+        (5, 5, 100.0, True),
+        (1, 4, 20.0, True),
+        (1, 6, 20.0, False),
+        (99, 100, 100.0, False),
+    ],
+)
+def test_prune_guard(deletes: int, live: int, percent: float, holds: bool) -> None:
+    assert prune_guard_holds(deletes, live, percent) is holds
+
+
+@given(
+    status=statuses,
+    env=hashes,
+    strategy=st.sampled_from(list(Strategy)),
+    forced=st.booleans(),
+    choice=st.sampled_from([None, *Winner]),
+    scoped=st.booleans(),
+)
+def test_a_deleted_canonical_is_never_deployed_or_committed(
+    status: MappingStatus | None,
+    env: str | None,
+    strategy: Strategy,
+    forced: bool,
+    choice: Winner | None,
+    scoped: bool,
+) -> None:
+    cell = Cell(
+        "k", status, env_hash=env, git_hash=A, base_hash=A, scoped=scoped, canonical_deleted=True
+    )
+    decision = decide(cell, strategy, forced=forced, choice=choice)
+    assert decision.reason
+    assert decision.action in (Action.DELETE, Action.READOPT, Action.NONE)
+    if decision.action is not Action.NONE:
+        assert status is LINKED and decision.state is SyncState.ORPHANED
+    if decision.action is Action.DELETE:
+        assert choice is Winner.GIT or (choice is None and strategy is Strategy.GIT_WINS)
+    if decision.action is Action.READOPT:
+        assert choice is Winner.ENV or (choice is None and strategy is Strategy.ENV_WINS)
+    if status is LINKED:
+        assert decision.state is SyncState.ORPHANED  # never in sync, whatever the hashes

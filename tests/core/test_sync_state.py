@@ -115,4 +115,20 @@ def test_states_are_strings() -> None:
         "out_of_date",
         "conflict",
         "unknown",
+        "orphaned",
     ]
+
+
+@pytest.mark.parametrize(
+    ("env", "git", "base"), list(itertools.product([None, "a", "b"], repeat=3))
+)
+def test_a_copy_of_a_canonical_deleted_in_git_is_orphaned_never_in_sync(
+    env: str | None, git: str | None, base: str | None
+) -> None:
+    state = derive_sync_state(env, git, base, canonical_deleted=True)
+    assert state is SyncState.ORPHANED
+    view = derive_sync_view(
+        env, git, base, git_committed_at=NOON, n8n_updated_at=LATER, canonical_deleted=True
+    )
+    assert view == SyncView(SyncState.ORPHANED, None)
+    assert derive_sync_state(env, git, base) is not SyncState.ORPHANED

@@ -34,7 +34,7 @@ def _cell(page: dict[str, Any], name: str, env: uuid.UUID) -> dict[str, Any]:
 
 def test_every_cell_and_state(client: TestClient, estate: Tenancy) -> None:
     page = _get(client, estate)
-    assert names(page) == ["Alpha", "Bravo", "Charlie", "Delta"]  # Echo is deleted
+    assert names(page) == ["Alpha", "Bravo", "Charlie", "Delta", "Echo"]
     assert [e["name"] for e in page["environments"]] == ["dev", "prod", "staging"]
     assert page["next_cursor"] is None
     e = estate.envs
@@ -49,6 +49,7 @@ def test_every_cell_and_state(client: TestClient, estate: Tenancy) -> None:
         ("Delta", "prod"): ("missing", None, False),
         ("Delta", "dev"): ("ignored", None, False),
         ("Delta", "staging"): ("deleted", None, False),
+        ("Echo", "staging"): ("linked", "orphaned", False),  # its canonical is deleted in Git
     }
     for (name, env), (status, state, synced) in expected.items():
         cell = _cell(page, name, e[env])
@@ -71,7 +72,7 @@ def test_filters(client: TestClient, estate: Tenancy) -> None:
     ]
     assert names(_get(client, estate, status="missing")) == ["Delta"]
     assert names(_get(client, estate, status="absent")) == ["Alpha"]
-    assert names(_get(client, estate, problems=True)) == ["Alpha", "Bravo", "Delta"]
+    assert names(_get(client, estate, problems=True)) == ["Alpha", "Bravo", "Delta", "Echo"]
     assert names(_get(client, estate, q="HA")) == ["Alpha", "Charlie"]
     assert names(_get(client, estate, q="%")) == []  # a LIKE wildcard is a plain character
     prod = str(estate.envs["prod"])
@@ -126,6 +127,8 @@ def test_summary(client: TestClient, estate: Tenancy) -> None:
     }
     assert summary["dev"]["states"] == {"drift": 1, "conflict": 1, "in_sync": 1}
     assert summary["staging"]["statuses"] == {"linked": 3, "deleted": 1, "absent": 1}
+    # Echo's copy is orphaned (its canonical deleted in Git), never in sync
+    assert summary["staging"]["states"] == {"in_sync": 1, "unknown": 1, "orphaned": 1}
     assert summary["prod"]["states"] == {"in_sync": 2, "out_of_date": 1}
 
 
@@ -171,7 +174,7 @@ def test_export_json_and_csv_hold_every_cell(client: TestClient, estate: Tenancy
     as_csv = client.get(URL + "/export", params={"format": "csv"}, headers=estate.headers)
     assert as_csv.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(as_csv.text)))
-    assert len(rows) == 4 * 3
+    assert len(rows) == 5 * 3
     drift = [r for r in rows if r["state"] == "drift"]
     assert [(r["name"], r["environment"], r["synced"]) for r in drift] == [
         ("Alpha", "dev", "false")
@@ -183,6 +186,7 @@ def test_export_json_and_csv_hold_every_cell(client: TestClient, estate: Tenancy
         "Alpha",
         "Bravo",
         "Delta",
+        "Echo",
     }
 
 
@@ -206,3 +210,51 @@ def test_sql_state_matches_the_domain_rule_everywhere(client: TestClient, runtim
     prod = str(t.envs["prod"])
     got = {row["name"]: row["environments"][prod]["state"] for row in page["workflows"]}
     assert got == expected
+
+
+def test_copies_of_a_canonical_deleted_in_git_are_orphaned_cells(
+    client: TestClient, runtime: Runtime
+) -> None:
+    t = make_tenancy(runtime, ("dev", "prod", "staging"))
+    t.add_canonical("Live")
+    t.add_mapping("Live", "prod")
+    t.add_canonical("Gone", deleted=True)  # deleted in Git; prod and dev still hold copies
+    t.add_mapping("Gone", "prod")  # equal hashes: would read as in sync
+    t.add_mapping("Gone", "dev", env_hash=H2)
+    t.add_canonical("Pruned", deleted=True)  # nothing of it left alive in n8n
+    t.add_mapping("Pruned", "prod", MappingStatus.DELETED)
+    t.add_mapping("Pruned", "dev", MappingStatus.MISSING)
+    t.add_canonical("Hushed", deleted=True)  # its copy is ignored, but still in n8n
+    t.add_mapping("Hushed", "staging", MappingStatus.IGNORED)
+    page = _get(client, t)
+    assert names(page) == ["Gone", "Hushed", "Live"]
+    hushed = _cell(page, "Hushed", t.envs["staging"])
+    assert (hushed["status"], hushed["state"]) == ("ignored", None)
+    [gone] = [row for row in page["workflows"] if row["name"] == "Gone"]
+    assert gone["deleted_in_git"] is True
+    for env in ("prod", "dev"):
+        cell = _cell(page, "Gone", t.envs[env])
+        assert (cell["status"], cell["state"], cell["synced"]) == ("linked", "orphaned", False)
+    assert _cell(page, "Gone", t.envs["staging"])["status"] == "absent"
+    assert names(_get(client, t, state="orphaned")) == ["Gone"]
+    assert names(_get(client, t, state="in_sync")) == ["Live"]
+    assert names(_get(client, t, problems=True)) == ["Gone", "Hushed", "Live"]
+    assert "Gone" not in names(_get(client, t, status="absent"))  # nothing to create
+    assert names(_get(client, t, environment_id=str(t.envs["staging"]))) == ["Hushed", "Live"]
+    summary = {e["name"]: e for e in _get(client, t, "/summary")["environments"]}
+    assert summary["prod"]["states"] == {"in_sync": 1, "orphaned": 1}
+    assert summary["dev"]["states"] == {"orphaned": 1}
+    assert summary["staging"]["statuses"] == {"ignored": 1, "absent": 1}  # absent: Live only
+    exported = orjson.loads(
+        client.get(URL + "/export", params={"format": "json"}, headers=t.headers).content
+    )
+    assert exported["workflows"] == page["workflows"]
+    as_csv = client.get(
+        URL + "/export", params={"format": "csv", "state": "orphaned"}, headers=t.headers
+    )
+    rows = list(csv.DictReader(io.StringIO(as_csv.text)))
+    assert {(r["name"], r["environment"], r["state"], r["synced"]) for r in rows} == {
+        ("Gone", "prod", "orphaned", "false"),
+        ("Gone", "dev", "orphaned", "false"),
+        ("Gone", "staging", "", "false"),
+    }

@@ -28,7 +28,8 @@ def test_matrix_table_and_filters(estate: Tenancy, runtime: Runtime, settings: S
     assert "· absent" in lines["Alpha"]
     assert "✗ conflict" in lines["Bravo"] and "↓ out of date" in lines["Bravo"]
     assert "! missing" in lines["Delta"] and "x deleted" in lines["Delta"]
-    assert "4 workflows" in shown.stdout
+    assert "⊘ orphaned" in lines["Echo (deleted in Git)"]
+    assert "5 workflows" in shown.stdout
 
     problems = run_cli("matrix", "--problems", "--env", "prod", *tenant, env=env)
     assert problems.returncode == 0, problems.stderr

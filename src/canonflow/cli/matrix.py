@@ -20,6 +20,7 @@ SYMBOLS = {
     "out_of_date": ("↓ out of date", "cyan"),
     "conflict": ("✗ conflict", "bold red"),
     "unknown": ("? unknown", "dim"),
+    "orphaned": ("⊘ orphaned", "bold magenta"),  # deleted in Git, still in n8n
     "missing": ("! missing", "magenta"),
     "ignored": ("- ignored", "dim"),
     "deleted": ("x deleted", "dim"),
@@ -68,7 +69,8 @@ def matrix(
     table = Table("workflow", *(e.name for e in columns))
     for row in page.workflows:
         cells = [_cell(row["environments"][str(e.id)]) for e in columns]
-        table.add_row(row["name"], *cells)
+        name = row["name"] + (" (deleted in Git)" if row["deleted_in_git"] else "")
+        table.add_row(name, *cells)
     console.print(table)
     more = " (more: raise --limit or use the API's cursor)" if page.next_after else ""
     console.print(f"{len(page.workflows)} workflows{more}", highlight=False)

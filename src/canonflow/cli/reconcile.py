@@ -23,6 +23,8 @@ EnvOption = Annotated[str, typer.Option("--env", help="The environment, by name.
 _ACTION_STYLE = {
     "deploy": "cyan",
     "commit": "magenta",
+    "delete": "bold red",
+    "readopt": "green",
     "conflict": "red",
     "blocked": "yellow",
     "none": "dim",
@@ -51,6 +53,12 @@ def reconcile(
     apply: Annotated[
         bool, typer.Option("--apply", help="Apply the plan (default: show it).")
     ] = False,
+    confirm_prune: Annotated[
+        bool,
+        typer.Option(
+            "--confirm-prune", help="Delete orphaned workflows even past the prune guard."
+        ),
+    ] = False,
     tenant: TenantOption = "default",
 ) -> None:
     """Plan a reconcile and show it; with --apply, apply it with a progress bar."""
@@ -66,7 +74,11 @@ def reconcile(
                 ReconcileRequest, ReconcileScope, session, principal,
                 strategy, env, workflow, force, choose, apply,
             )  # fmt: skip
-            outcome = service.reconcile(session, runtime.jobs, principal, request)
+            request = request.model_copy(update={"confirm_prune": confirm_prune})
+            outcome = service.reconcile(
+                session, runtime.jobs, principal, request,
+                prune_guard_percent=runtime.settings.prune_guard_percent,
+            )  # fmt: skip
         if isinstance(outcome, Plan):
             _print_plan(outcome)
             return
@@ -299,6 +311,8 @@ def _print_plan(plan: Any) -> None:
     console.print(table)
     counts = ", ".join(f"{n} {action}" for action, n in sorted(plan.counts.items()))
     console.print(f"plan ({plan.strategy.value}): {counts or 'nothing in scope'}", highlight=False)
+    for why in plan.held:
+        console.print(why, style="yellow", highlight=False, markup=False)
     if plan.acting:
         console.print("apply it with --apply", highlight=False)
 

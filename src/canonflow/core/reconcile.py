@@ -21,6 +21,13 @@ reconcile). A canonical workflow with no mapping in an environment (`absent`) is
 `env_wins` across environments: one canonical workflow has one file, so when two
 environments would commit different versions of it, both are blocked until the caller
 picks one (scope or manual); environments holding the same version commit it once.
+
+Orphaned cells (a linked n8n copy of a canonical workflow deleted in Git): `git_wins` (or a
+manual `git`) deletes the copy from n8n, since Git deleted it; `env_wins` (or a manual
+`env`) re-adopts it: the environment's version is written back to Git as the file and the
+canonical workflow is live again. Re-adopting follows the one-version-per-file rule of
+commits. A plan that would delete more than `percent` % of an environment's live mappings,
+or all of them, is held by the prune guard (`prune_guard_holds`) until confirmed.
 """
 
 from __future__ import annotations
@@ -50,6 +57,8 @@ class Winner(StrEnum):
 class Action(StrEnum):
     DEPLOY = "deploy"  # Git's version is written to n8n
     COMMIT = "commit"  # the environment's version is written to Git
+    DELETE = "delete"  # the n8n copy of a canonical workflow deleted in Git is deleted
+    READOPT = "readopt"  # that copy is written back to Git: the canonical workflow returns
     NONE = "none"
     CONFLICT = "conflict"
     BLOCKED = "blocked"
@@ -66,6 +75,7 @@ class Cell:
     git_hash: str | None = None
     base_hash: str | None = None
     scoped: bool = False  # the caller named this canonical workflow
+    canonical_deleted: bool = False  # deleted in Git: a linked copy is orphaned
 
 
 @dataclass(frozen=True)
@@ -76,13 +86,18 @@ class Decision:
 
     @property
     def acts(self) -> bool:
-        return self.action in (Action.DEPLOY, Action.COMMIT)
+        return self.action in ACTING
+
+
+ACTING = frozenset({Action.DEPLOY, Action.COMMIT, Action.DELETE, Action.READOPT})
 
 
 def decide(
     cell: Cell, strategy: Strategy, *, forced: bool = False, choice: Winner | None = None
 ) -> Decision:
     """What `strategy` does with one cell (see the module notes)."""
+    if cell.canonical_deleted:
+        return _of_deleted(cell, strategy, choice)
     if cell.status is None:
         return _absent(cell, strategy, choice)
     if cell.status is not MappingStatus.LINKED:
@@ -133,6 +148,39 @@ _NOT_LINKED = {
     MappingStatus.DELETED: "deleted",
     MappingStatus.UNTRACKED: "untracked: link it first",
 }
+
+
+def prune_guard_holds(deletes: int, live: int, percent: float) -> bool:
+    """Whether deleting `deletes` of an environment's `live` mappings needs a confirmation:
+    more than `percent` % of them, or all of them."""
+    if deletes <= 0:
+        return False
+    return deletes >= live or deletes * 100 > percent * live
+
+
+def _of_deleted(cell: Cell, strategy: Strategy, choice: Winner | None) -> Decision:
+    """A cell of a canonical workflow deleted in Git: only a linked copy is acted on."""
+    if cell.status is None:
+        return Decision(Action.NONE, "deleted in Git, not in this environment")
+    if cell.status is not MappingStatus.LINKED:
+        return Decision(Action.NONE, f"deleted in Git; {_NOT_LINKED[cell.status]}")
+    orphaned = SyncState.ORPHANED
+    if choice is None and strategy is Strategy.MANUAL:
+        return Decision(
+            Action.NONE,
+            "orphaned (deleted in Git, still in n8n): choose git to delete it from n8n or env "
+            "to re-adopt it",
+            orphaned,
+        )
+    if choice is Winner.GIT or (choice is None and strategy is Strategy.GIT_WINS):
+        return Decision(
+            Action.DELETE, "deleted in Git: delete it from n8n (a snapshot keeps it)", orphaned
+        )
+    return Decision(
+        Action.READOPT,
+        "deleted in Git: re-adopt it (this environment's version is written back to Git)",
+        orphaned,
+    )
 
 
 def _absent(cell: Cell, strategy: Strategy, choice: Winner | None) -> Decision:
@@ -187,7 +235,7 @@ def _one_version_per_file(cells: Sequence[Cell], decisions: list[Decision]) -> l
     write the version the commit replaces)."""
     versions: dict[str, set[str | None]] = defaultdict(set)
     for cell, decision in zip(cells, decisions, strict=True):
-        if decision.action is Action.COMMIT:
+        if decision.action in (Action.COMMIT, Action.READOPT):
             versions[cell.canonical_key].add(cell.env_hash)
     split = {key for key, hashes in versions.items() if len(hashes) > 1}
     if not versions:
@@ -195,7 +243,7 @@ def _one_version_per_file(cells: Sequence[Cell], decisions: list[Decision]) -> l
     result = []
     for cell, decision in zip(cells, decisions, strict=True):
         key = cell.canonical_key
-        if decision.action is Action.COMMIT and key in split:
+        if decision.action in (Action.COMMIT, Action.READOPT) and key in split:
             decision = Decision(
                 Action.BLOCKED,
                 "environments hold different versions of it: commit one (scope the plan to "

@@ -8,6 +8,9 @@ hash both sides last agreed on.
     out_of_date  Git changed since base, env did not: Git is newer
     conflict     both changed since base, differently
     unknown      env or Git hash missing, or no base while they differ
+    orphaned     the canonical workflow was deleted in Git while this n8n copy still exists
+                 (whatever the hashes: never in sync; reconcile deletes it from n8n or
+                 re-adopts it)
 
 For unknown the hashes cannot tell which side is newer; `derive_sync_view` then compares
 the Git commit time with n8n's `updatedAt`.
@@ -29,6 +32,7 @@ class SyncState(StrEnum):
     OUT_OF_DATE = "out_of_date"
     CONFLICT = "conflict"
     UNKNOWN = "unknown"
+    ORPHANED = "orphaned"
 
 
 @dataclass(frozen=True)
@@ -40,9 +44,16 @@ class SyncView:
 
 
 def derive_sync_state(
-    env_hash: str | None, git_hash: str | None, base_hash: str | None
+    env_hash: str | None,
+    git_hash: str | None,
+    base_hash: str | None,
+    *,
+    canonical_deleted: bool = False,
 ) -> SyncState:
-    """The sync state from the environment, Git and base content hashes."""
+    """The sync state from the environment, Git and base content hashes; `orphaned` when
+    the canonical workflow is deleted in Git (its stale Git hash says nothing then)."""
+    if canonical_deleted:
+        return SyncState.ORPHANED
     if env_hash is None or git_hash is None:
         return SyncState.UNKNOWN
     if env_hash == git_hash:
@@ -63,13 +74,15 @@ def derive_sync_view(
     *,
     git_committed_at: datetime | None,
     n8n_updated_at: datetime | None,
+    canonical_deleted: bool = False,
 ) -> SyncView:
     """The sync state plus the newer side.
 
-    drift: env; out_of_date: git; in_sync and conflict: None; unknown: the side with the
-    later timestamp, None if either is missing or they are equal (naive times count as UTC).
+    drift: env; out_of_date: git; in_sync, conflict and orphaned: None; unknown: the side
+    with the later timestamp, None if either is missing or they are equal (naive times count
+    as UTC).
     """
-    state = derive_sync_state(env_hash, git_hash, base_hash)
+    state = derive_sync_state(env_hash, git_hash, base_hash, canonical_deleted=canonical_deleted)
     if state is SyncState.DRIFT:
         return SyncView(state, "env")
     if state is SyncState.OUT_OF_DATE:

@@ -51,16 +51,16 @@ async def matrix_page(
         with read_transaction(runtime.sessions) as session:
             principal = authorize(runtime, session, credentials, Role.VIEWER)
             environments = service.environments_of(session, principal.tenant_id, environment_ids)
-            result = service.page(
+            result = service.page_json(
                 session, principal.tenant_id, environments, filters, after=after, limit=limit
             )
         following = result.next_after
-        body = {
-            "workflows": result.workflows,
+        rest = {
             "environments": [asdict(e) for e in result.environments],
             "next_cursor": encode_cursor([following[0], str(following[1])]) if following else None,
         }
-        return orjson.dumps(body, option=_JSON)
+        workflows = service.encode_workflows(result.workflows)
+        return b'{"workflows":' + workflows + b"," + orjson.dumps(rest, option=_JSON)[1:]
 
     return Response(await run_in_threadpool(work), media_type="application/json")
 

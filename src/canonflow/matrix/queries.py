@@ -3,14 +3,16 @@ cells, joined), one for the summary; filters as EXISTS subqueries on the mapping
 
 The derived state (DESIGN §3) is computed in SQL with the same rules as
 `canonflow.core.sync_state.derive_sync_state`, for linked mappings only; a test checks the
-two agree on every combination.
+two agree on every combination. A deleted canonical workflow's row is on a page while it
+has a live mapping (linked or ignored: its n8n copy exists) in the chosen environments; its
+linked cells are `orphaned`.
 """
 
 from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +48,7 @@ ABSENT = "absent"  # a canonical workflow with no mapping in an environment
 SHORT_HASH = 12  # hex digits shown of each hash
 STATUSES = tuple(status.value for status in MappingStatus)
 STATES = tuple(state.value for state in SyncState)
+HASH_STATES = tuple(s for s in STATES if s != SyncState.ORPHANED.value)  # from hashes alone
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,11 @@ class MatrixFilter:
     problems_only: bool = False  # anything but linked and in_sync in every environment
 
 
-def derived_state(m: Table = MAPPINGS) -> ColumnElement[str | None]:
+def derived_state(
+    m: Table = MAPPINGS, canonical_deleted: ColumnElement[bool] | None = None
+) -> ColumnElement[str | None]:
+    """The derived state of a linked mapping (None otherwise); `orphaned` where
+    `canonical_deleted` (the canonical workflow's `is_deleted`) is true."""
     env, git, base = m.c.env_content_hash, m.c.git_content_hash, m.c.base_content_hash
     state = case(
         (env.is_(None) | git.is_(None), SyncState.UNKNOWN.value),
@@ -68,7 +75,14 @@ def derived_state(m: Table = MAPPINGS) -> ColumnElement[str | None]:
         (env == base, SyncState.OUT_OF_DATE.value),
         else_=SyncState.CONFLICT.value,
     )
-    return case((m.c.status == MappingStatus.LINKED.value, state), else_=None)
+    linked = m.c.status == MappingStatus.LINKED.value
+    if canonical_deleted is None:
+        return case((linked, state), else_=None)
+    return case(
+        (linked & canonical_deleted.is_(True), SyncState.ORPHANED.value),
+        (linked, state),
+        else_=None,
+    )
 
 
 def page_query(
@@ -129,8 +143,8 @@ def _page_template(
     tenant = bindparam("tenant_id", type_=c.c.tenant_id.type)
     shape = MatrixFilter(statuses, states, "?" if search else None, problems_only)
     page = (
-        select(c.c.id, c.c.name, c.c.canonical_slug)
-        .where(c.c.tenant_id == tenant, c.c.is_deleted.is_(False))
+        select(c.c.id, c.c.name, c.c.canonical_slug, c.c.is_deleted)
+        .where(c.c.tenant_id == tenant, or_(c.c.is_deleted.is_(False), _has_live_cell()))
         .where(*_row_conditions(shape))
         .order_by(c.c.name, c.c.id)
         .limit(bindparam("limit", type_=Integer))
@@ -149,11 +163,12 @@ def _page_template(
             cast(m.c.environment_id, String),
             cast(m.c.id, String),
             type_coerce(m.c.status, String),
-            derived_state(),
+            derived_state(canonical_deleted=rows.c.is_deleted),
             _short(m.c.env_content_hash),
             _short(m.c.git_content_hash),
             _short(m.c.base_content_hash),
             UTCText(m.c.n8n_updated_at),
+            rows.c.is_deleted,
         )
         .select_from(
             rows.outerjoin(
@@ -166,6 +181,25 @@ def _page_template(
             )
         )
         .order_by(rows.c.name, rows.c.id)
+    )
+
+
+def _has_live_cell() -> ColumnElement[bool]:
+    """The page's canonical workflow (a deleted one) has a live mapping (its n8n copy
+    exists: linked or ignored) in the chosen environments.
+
+    The outer `is_deleted` inside the subquery keeps it a per-row check: without it
+    PostgreSQL turns the EXISTS into a hashed subplan, one scan of every mapping of the
+    tenant as soon as a page meets a deleted canonical workflow (EXPLAIN in bench/README.md)."""
+    c, m = CANONICALS, MAPPINGS
+    return exists(
+        select(literal(1)).where(
+            c.c.is_deleted.is_(True),
+            m.c.canonical_id == c.c.id,
+            m.c.tenant_id == bindparam("tenant_id", type_=c.c.tenant_id.type),
+            m.c.environment_id.in_(_environment_ids()),
+            m.c.status.in_([MappingStatus.LINKED.value, MappingStatus.IGNORED.value]),
+        )
     )
 
 
@@ -206,12 +240,13 @@ def _short(digest: ColumnElement[str | None]) -> ColumnElement[str | None]:
 
 def summary_statement(tenant_id: uuid.UUID, environment_ids: Sequence[uuid.UUID]) -> Select[Any]:
     """One row per environment, in one pass over its mappings (no join): the environment
-    id, a count per stored status (`STATUSES` order), per derived state (`STATES` order),
-    and of the mappings that have a canonical workflow."""
+    id, a count per stored status (`STATUSES` order), per derived state from the hashes
+    (`HASH_STATES` order: a deleted canonical workflow's are corrected by
+    `deleted_canonical_cells`), and of the mappings that have a canonical workflow."""
     m = MAPPINGS
     state = derived_state()
     counts = [func.count().filter(m.c.status == status) for status in STATUSES]
-    counts += [func.count().filter(state == value) for value in STATES]
+    counts += [func.count().filter(state == value) for value in HASH_STATES]
     counts.append(func.count().filter(m.c.canonical_id.is_not(None)))
     return (
         select(m.c.environment_id, *counts)
@@ -224,10 +259,15 @@ def deleted_canonical_cells(
     tenant_id: uuid.UUID, environment_ids: Sequence[uuid.UUID]
 ) -> Select[Any]:
     """Per environment, the mappings of deleted canonical workflows (few: from the deleted
-    side): the summary's absent count leaves them out."""
+    side): their count (the summary's absent count leaves them out), then of the linked ones
+    (orphaned) the count per derived state from the hashes (`HASH_STATES` order), which the
+    summary takes back from those states."""
     c, m = CANONICALS, MAPPINGS
+    state = derived_state()
+    linked = func.count().filter(m.c.status == MappingStatus.LINKED.value)
+    by_state = [func.count().filter(state == value) for value in HASH_STATES]
     return (
-        select(m.c.environment_id, func.count())
+        select(m.c.environment_id, func.count(), linked, *by_state)
         .select_from(c.join(m, m.c.canonical_id == c.c.id))
         .where(
             c.c.tenant_id == tenant_id,
@@ -236,6 +276,23 @@ def deleted_canonical_cells(
         )
         .group_by(m.c.environment_id)
     )
+
+
+def _state_matches(
+    states: tuple[SyncState, ...], cells: Callable[..., Select[int]]
+) -> list[ColumnElement[bool]]:
+    """A live canonical workflow by its cells' hashes (the EXISTS stays hashable on
+    PostgreSQL, as before); a deleted one by its linked (orphaned) cells."""
+    c, m = CANONICALS, MAPPINGS
+    matches: list[ColumnElement[bool]] = []
+    by_hashes = [s.value for s in states if s is not SyncState.ORPHANED]
+    if by_hashes:
+        hashed = exists(cells(derived_state().in_(by_hashes)))
+        matches.append(and_(c.c.is_deleted.is_(False), hashed))
+    if SyncState.ORPHANED in states:
+        linked = m.c.status == MappingStatus.LINKED.value
+        matches.append(exists(cells(c.c.is_deleted.is_(True), linked)))
+    return matches
 
 
 def _row_conditions(filters: MatrixFilter) -> list[ColumnElement[bool]]:
@@ -274,16 +331,16 @@ def _row_conditions(filters: MatrixFilter) -> list[ColumnElement[bool]]:
     status_matches: list[ColumnElement[bool]] = []
     if stored:
         status_matches.append(exists(cells(m.c.status.in_(stored))))
-    if ABSENT in filters.statuses:
-        status_matches.append(mapped_count() < count)
+    if ABSENT in filters.statuses:  # a live canonical workflow missing somewhere
+        status_matches.append(and_(c.c.is_deleted.is_(False), mapped_count() < count))
     if status_matches:
         conditions.append(or_(*status_matches))
     if filters.states:
-        conditions.append(exists(cells(derived_state().in_([s.value for s in filters.states]))))
+        conditions.append(or_(*_state_matches(filters.states, cells)))
     if filters.problems_only:
         in_sync = and_(
             m.c.status == MappingStatus.LINKED.value,
             m.c.env_content_hash == m.c.git_content_hash,
         )
-        conditions.append(mapped_count(in_sync) < count)
+        conditions.append(or_(c.c.is_deleted.is_(True), mapped_count(in_sync) < count))
     return conditions

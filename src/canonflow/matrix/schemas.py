@@ -10,7 +10,8 @@ from pydantic import BaseModel
 
 class MatrixCell(BaseModel):
     status: str  # linked | untracked | missing | ignored | deleted | absent
-    state: str | None  # in_sync | drift | out_of_date | conflict | unknown (linked only)
+    # in_sync | drift | out_of_date | conflict | unknown | orphaned (linked only)
+    state: str | None
     synced: bool
     mapping_id: uuid.UUID | None = None
     env_hash: str | None = None
@@ -23,6 +24,7 @@ class MatrixRow(BaseModel):
     canonical_id: uuid.UUID
     name: str
     slug: str
+    deleted_in_git: bool  # shown while it has linked (orphaned) copies in n8n
     environments: dict[str, MatrixCell]
 
 

@@ -1,26 +1,27 @@
 """Matrix pages, summary and export rows, as plain dicts ready for orjson.
 
 A page is one statement; the response is built straight from its rows (no ORM objects,
-no per-row validation), which is what keeps a page near the database's own time.
+no per-row validation), one workflow at a time, which is what keeps a page near the
+database's own time.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
+import orjson
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from canonflow import gc_pause
 from canonflow.core.sync_state import SyncState
 from canonflow.db.models import CanonicalWorkflow, Environment
 from canonflow.errors import NotFound
 from canonflow.matrix.queries import (
     ABSENT,
-    STATES,
+    HASH_STATES,
     STATUSES,
     MatrixFilter,
     deleted_canonical_cells,
@@ -28,6 +29,8 @@ from canonflow.matrix.queries import (
     summary_statement,
 )
 
+T = TypeVar("T")
+ORPHANED = SyncState.ORPHANED.value
 IN_SYNC = SyncState.IN_SYNC.value
 EXPORT_CHUNK = 1000  # canonical workflows per statement while exporting
 
@@ -42,6 +45,13 @@ class MatrixEnvironment:
 class MatrixPage:
     environments: list[MatrixEnvironment]
     workflows: list[dict[str, Any]]
+    next_after: tuple[str, uuid.UUID] | None
+
+
+@dataclass
+class MatrixPageJSON:
+    environments: list[MatrixEnvironment]
+    workflows: list[bytes]  # each workflow as JSON
     next_after: tuple[str, uuid.UUID] | None
 
 
@@ -73,16 +83,25 @@ def page(
     after: tuple[str, uuid.UUID] | None,
     limit: int,
 ) -> MatrixPage:
-    ids = [e.id for e in environments]
-    statement, params = page_query(tenant_id, ids, filters, after=after, limit=limit + 1)
-    with gc_pause.paused():  # thousands of small dicts, all alive until serialized
-        workflows = _assemble(session.execute(statement, params).all(), environments)
-    next_after = None
-    if len(workflows) > limit:
-        workflows = workflows[:limit]
-        last = workflows[-1]
-        next_after = (last["name"], uuid.UUID(last["canonical_id"]))
+    """One page of workflows as dicts."""
+    rows = _workflows(session, tenant_id, environments, filters, after=after, limit=limit + 1)
+    workflows, next_after = _take(rows, limit, lambda workflow: workflow)
     return MatrixPage(environments, workflows, next_after)
+
+
+def page_json(
+    session: Session,
+    tenant_id: uuid.UUID,
+    environments: list[MatrixEnvironment],
+    filters: MatrixFilter,
+    *,
+    after: tuple[str, uuid.UUID] | None,
+    limit: int,
+) -> MatrixPageJSON:
+    """One page of workflows, each already serialized (see `_workflows`)."""
+    rows = _workflows(session, tenant_id, environments, filters, after=after, limit=limit + 1)
+    workflows, next_after = _take(rows, limit, _encode)
+    return MatrixPageJSON(environments, workflows, next_after)
 
 
 def export_rows(
@@ -91,35 +110,49 @@ def export_rows(
     environments: list[MatrixEnvironment],
     filters: MatrixFilter,
 ) -> Iterator[dict[str, Any]]:
-    """Every matching workflow, EXPORT_CHUNK at a time (memory stays flat)."""
+    """Every matching workflow, EXPORT_CHUNK per statement, each handed on as soon as its
+    cells are read (memory stays flat; see `_workflows`)."""
     after: tuple[str, uuid.UUID] | None = None
     while True:
-        chunk = page(session, tenant_id, environments, filters, after=after, limit=EXPORT_CHUNK)
-        yield from chunk.workflows
-        if chunk.next_after is None:
+        count, last = 0, None
+        for workflow in _workflows(
+            session, tenant_id, environments, filters, after=after, limit=EXPORT_CHUNK
+        ):
+            yield workflow
+            count, last = count + 1, workflow
+        if count < EXPORT_CHUNK or last is None:
             return
-        after = chunk.next_after
+        after = (last["name"], uuid.UUID(last["canonical_id"]))
+
+
+def encode_workflows(parts: Sequence[bytes]) -> bytes:
+    """A JSON array of workflows serialized by `page_json`."""
+    return b"[" + b",".join(parts) + b"]"
 
 
 def summary(
     session: Session, tenant_id: uuid.UUID, environments: list[MatrixEnvironment]
 ) -> list[dict[str, Any]]:
-    """Per environment: counts per stored status (and `absent`) and per derived state."""
-    rows = {
-        row[0]: row[1:]
-        for row in session.execute(summary_statement(tenant_id, [e.id for e in environments]))
-    }
+    """Per environment: counts per stored status (and `absent`) and per derived state; the
+    linked mappings of deleted canonical workflows count as `orphaned`, never by their
+    hashes (so never as in sync)."""
+    ids = [e.id for e in environments]
+    rows = {row[0]: row[1:] for row in session.execute(summary_statement(tenant_id, ids))}
     of_deleted = {
-        row[0]: row[1]
-        for row in session.execute(deleted_canonical_cells(tenant_id, [e.id for e in environments]))
+        row[0]: row[1:] for row in session.execute(deleted_canonical_cells(tenant_id, ids))
     }
     live = _live_canonicals(session, tenant_id)
+    empty = (0,) * (len(STATUSES) + len(HASH_STATES) + 1)
     result = []
     for environment in environments:
-        counts = rows.get(environment.id) or (0,) * (len(STATUSES) + len(STATES) + 1)
+        counts = rows.get(environment.id) or empty
+        deleted = of_deleted.get(environment.id) or (0,) * (len(HASH_STATES) + 2)
         statuses = {s: n for s, n in zip(STATUSES, counts, strict=False) if n}
-        states = {s: n for s, n in zip(STATES, counts[len(STATUSES) :], strict=False) if n}
-        statuses[ABSENT] = live - (counts[-1] - of_deleted.get(environment.id, 0))
+        by_hashes = zip(HASH_STATES, counts[len(STATUSES) :], deleted[2:], strict=False)
+        states = {s: n - of_orphans for s, n, of_orphans in by_hashes if n - of_orphans}
+        if deleted[1]:
+            states[ORPHANED] = deleted[1]
+        statuses[ABSENT] = live - (counts[-1] - deleted[0])
         result.append(
             {"id": environment.id, "name": environment.name, "statuses": statuses, "states": states}
         )
@@ -137,27 +170,75 @@ def _live_canonicals(session: Session, tenant_id: uuid.UUID) -> int:
     )
 
 
-def _assemble(rows: Sequence[Any], environments: list[MatrixEnvironment]) -> list[dict[str, Any]]:
-    """Rows (one per cell, in canonical order) → one dict per workflow, every environment
-    present (`absent` where there is no cell)."""
+def _workflows(
+    session: Session,
+    tenant_id: uuid.UUID,
+    environments: list[MatrixEnvironment],
+    filters: MatrixFilter,
+    *,
+    after: tuple[str, uuid.UUID] | None,
+    limit: int,
+) -> Generator[dict[str, Any]]:
+    """Up to `limit` workflows, one dict each, every environment present (`absent` where
+    there is no cell), handed on as soon as its last cell is read.
+
+    Rows are read one by one and nothing is kept once handed on, so a page's thousands of
+    small dicts and rows die young: CPython counts container allocations minus frees, so
+    the cyclic collector has almost nothing to do, with no need to turn it off (a request
+    must never turn it off for the whole threaded server)."""
+    ids = [e.id for e in environments]
+    statement, params = page_query(tenant_id, ids, filters, after=after, limit=limit)
+    result = session.execute(statement, params)
+    try:
+        yield from _assemble(result, environments)
+    finally:
+        result.close()
+
+
+def _take(
+    workflows: Generator[dict[str, Any]], limit: int, encode: Callable[[dict[str, Any]], T]
+) -> tuple[list[T], tuple[str, uuid.UUID] | None]:
+    """The first `limit` workflows, encoded, and the keyset of the last when more follow."""
+    taken: list[T] = []
+    last: tuple[str, str] | None = None
+    for workflow in workflows:
+        if len(taken) == limit and last is not None:
+            workflows.close()  # the statement's remaining rows are not read
+            return taken, (last[0], uuid.UUID(last[1]))
+        taken.append(encode(workflow))
+        last = (workflow["name"], workflow["canonical_id"])
+    return taken, None
+
+
+def _encode(workflow: dict[str, Any]) -> bytes:
+    return orjson.dumps(workflow, option=orjson.OPT_NON_STR_KEYS)
+
+
+def _assemble(
+    rows: Iterable[Any], environments: list[MatrixEnvironment]
+) -> Iterator[dict[str, Any]]:
+    """Rows (one per cell, in canonical order) → one dict per workflow."""
     keys = {_uuid_text(str(e.id)): str(e.id) for e in environments}
     keys |= {e.id.hex: str(e.id) for e in environments}  # SQLite's text form of a UUID
     absent = {"status": ABSENT, "state": None, "synced": False}
     template = dict.fromkeys(keys.values(), absent)
-    workflows: list[dict[str, Any]] = []
+    workflow: dict[str, Any] | None = None
     current_id: str | None = None
     cells: dict[str, Any] = {}
-    for canonical_id, name, slug, env_id, mapping_id, status, state, env, git, base, at in rows:
+    for (
+        canonical_id, name, slug, env_id, mapping_id, status, state, env, git, base, at, deleted
+    ) in rows:  # fmt: skip
         if canonical_id != current_id:
+            if workflow is not None:
+                yield workflow
             current_id, cells = canonical_id, dict(template)
-            workflows.append(
-                {
-                    "canonical_id": _uuid_text(canonical_id),
-                    "name": name,
-                    "slug": slug,
-                    "environments": cells,
-                }
-            )
+            workflow = {
+                "canonical_id": _uuid_text(canonical_id),
+                "name": name,
+                "slug": slug,
+                "deleted_in_git": bool(deleted),
+                "environments": cells,
+            }
         if env_id is not None:
             cells[keys[env_id]] = {
                 "status": status,
@@ -169,7 +250,8 @@ def _assemble(rows: Sequence[Any], environments: list[MatrixEnvironment]) -> lis
                 "base_hash": base,
                 "n8n_updated_at": at,
             }
-    return workflows
+    if workflow is not None:
+        yield workflow
 
 
 def _uuid_text(value: str) -> str:

@@ -37,10 +37,21 @@ router = APIRouter(prefix="/api/v1", tags=["reconcile"])
 def reconcile(
     body: ReconcileRequest, session: SessionDep, runtime: RuntimeDep, principal: Operator
 ) -> Any:
-    outcome = service.reconcile(session, runtime.jobs, principal, body)
+    outcome = service.reconcile(
+        session,
+        runtime.jobs,
+        principal,
+        body,
+        prune_guard_percent=runtime.settings.prune_guard_percent,
+    )
     if isinstance(outcome, BackgroundJob):
         return _accepted(outcome)
-    return PlanRead(strategy=outcome.strategy, counts=dict(outcome.counts), items=outcome.items)
+    return PlanRead(
+        strategy=outcome.strategy,
+        counts=dict(outcome.counts),
+        items=outcome.items,
+        prune_guard=outcome.held,
+    )
 
 
 @router.get("/canonical/workflows/{canonical_id}/diff", summary="Semantic diff")

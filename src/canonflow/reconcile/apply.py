@@ -1,9 +1,10 @@
 """The apply job (`canonical.reconcile.apply`): the planned writes, each re-checked just
 before it is made. Deploys run `concurrency` at a time (n8n serves one write while the
-next is read and prepared; an outcome and progress after each); commits go together in
-one Git commit. n8n that stops answering ends the job: the writes in flight finish, none
-start, what was applied is in the job's result and recorded on the mappings, so planning
-again finishes the rest."""
+next is read and prepared; an outcome and progress after each); deletes of orphaned
+workflows follow, one by one; commits and re-adoptions go together in one Git commit.
+n8n that stops answering ends the job: the writes in flight finish, none start, what was
+applied is in the job's result and recorded on the mappings, so planning again finishes
+the rest."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from canonflow.errors import AppError
 from canonflow.jobs.registry import JobContext, JobFailed
 from canonflow.n8n import N8nClient, N8nError
 from canonflow.reconcile.committing import commit_items
+from canonflow.reconcile.deleting import delete_items
 from canonflow.reconcile.deploy_runner import DeployRunner
 from canonflow.reconcile.deploying import Actor
 from canonflow.reconcile.items import ApplyItem, Kind, Outcome, Result
@@ -91,7 +93,10 @@ def run_apply(
             deploys = DeployRunner(context, secrets, cache_root, clients, actor, len(items))
             deploys.keep_alive = apply_lease.renew
             deploys.run([i for i in items if i.kind is Kind.DEPLOY], concurrency, outcomes)
-            commits = [i for i in items if i.kind is Kind.COMMIT]
+            deletes = [i for i in items if i.kind is Kind.DELETE]
+            delete_items(context, clients, actor, deletes, outcomes, len(items))
+            apply_lease.renew()
+            commits = [i for i in items if i.kind in (Kind.COMMIT, Kind.READOPT)]
             if commits:
                 outcomes += commit_items(
                     context.sessions,

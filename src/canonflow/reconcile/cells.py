@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Uuid, bindparam, select, text
+from sqlalchemy import Uuid, bindparam, or_, select, text
 from sqlalchemy.orm import Session
 
 from canonflow.core.status import MappingStatus
@@ -32,6 +32,7 @@ class PlanRow:
     env_hash: str | None = None
     git_hash: str | None = None
     base_hash: str | None = None
+    canonical_deleted: bool = False  # deleted in Git: a linked mapping is orphaned
 
 
 def environments(
@@ -46,17 +47,18 @@ def environments(
 
 
 def canonicals(
-    session: Session, tenant_id: uuid.UUID, wanted: Sequence[uuid.UUID]
+    session: Session,
+    tenant_id: uuid.UUID,
+    wanted: Sequence[uuid.UUID],
+    *,
+    include_deleted: bool = False,
 ) -> list[CanonicalWorkflow]:
-    return list(
-        session.scalars(
-            select(CanonicalWorkflow).where(
-                CanonicalWorkflow.tenant_id == tenant_id,
-                CanonicalWorkflow.id.in_(wanted),
-                CanonicalWorkflow.is_deleted.is_(False),
-            )
-        )
+    query = select(CanonicalWorkflow).where(
+        CanonicalWorkflow.tenant_id == tenant_id, CanonicalWorkflow.id.in_(wanted)
     )
+    if not include_deleted:
+        query = query.where(CanonicalWorkflow.is_deleted.is_(False))
+    return list(session.scalars(query))
 
 
 def plan_rows(
@@ -65,8 +67,9 @@ def plan_rows(
     envs: Sequence[Environment],
     canonical_ids: Sequence[uuid.UUID] | None,
 ) -> list[PlanRow]:
-    """Every mapping of a live canonical workflow in `envs` (not deleted), by name; with
-    `canonical_ids`, only theirs, plus a row for each environment where one is absent."""
+    """Every mapping of a live canonical workflow in `envs` (not deleted), and every linked
+    (orphaned) mapping of one deleted in Git, by name; with `canonical_ids`, only theirs,
+    plus a row for each environment where a live one is absent."""
     c, m = CanonicalWorkflow, WorkflowEnvMap
     names = {e.id: e.name for e in envs}
     query = (
@@ -76,6 +79,7 @@ def plan_rows(
             c.name,
             c.git_blob_id,
             c.content_hash,
+            c.is_deleted,
             m.environment_id,
             m.id.label("mapping_id"),
             m.n8n_workflow_id,
@@ -87,7 +91,7 @@ def plan_rows(
         .join(m, m.canonical_id == c.id)
         .where(
             c.tenant_id == tenant_id,
-            c.is_deleted.is_(False),
+            or_(c.is_deleted.is_(False), m.status == MappingStatus.LINKED),
             m.tenant_id == tenant_id,
             m.environment_id.in_(list(names)),
             m.status != MappingStatus.DELETED,
@@ -128,7 +132,7 @@ def _deleted_cells(
 
 
 def _row(r: Any, environment: str) -> PlanRow:
-    in_git = r.git_blob_id is not None
+    in_git = r.git_blob_id is not None and not r.is_deleted  # deleted: Git holds no version
     return PlanRow(
         canonical_id=r.id,
         slug=r.canonical_slug,
@@ -143,6 +147,7 @@ def _row(r: Any, environment: str) -> PlanRow:
         env_hash=r.env_content_hash,
         git_hash=r.git_content_hash if in_git else None,
         base_hash=r.base_content_hash,
+        canonical_deleted=r.is_deleted,
     )
 
 

@@ -1,6 +1,8 @@
-"""Write definitions into Git (env_wins, restore of a Git snapshot): re-check both sides,
-snapshot Git's version, commit every file in one commit, then push to the branch or open a
-pull request, as the repository is configured (`commit_mode`)."""
+"""Write definitions into Git (env_wins, restore of a Git snapshot, re-adoption of an
+orphaned workflow): re-check both sides, snapshot Git's version (a re-adopted file has
+none: Git deleted it), commit every file in one commit, then push to the branch or open a
+pull request, as the repository is configured (`commit_mode`). A pushed re-adoption makes
+the canonical workflow live again; a proposed one does once merged and synced."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from canonflow.core.definitions import canonical_definition
 from canonflow.core.enums import CommitMode, SnapshotSide
 from canonflow.core.git_layout import render_workflow_file, workflow_file_path
 from canonflow.core.hashing import content_hash, hash_normalized, normalize
+from canonflow.core.status import MappingStatus
 from canonflow.crypto import SecretBox
 from canonflow.db.engine import transaction
 from canonflow.db.models import CanonicalWorkflow, WorkflowEnvMap
@@ -29,7 +32,7 @@ from canonflow.git import blob_id
 from canonflow.n8n import N8nClient, N8nNotFound
 from canonflow.reconcile import snapshots
 from canonflow.reconcile.deploying import Actor
-from canonflow.reconcile.items import ApplyItem, BaseAfter, Outcome, Result
+from canonflow.reconcile.items import ApplyItem, BaseAfter, Kind, Outcome, Result
 from canonflow.repo import service as repositories
 from canonflow.repo.cache import cache_in_use
 from canonflow.repo.service import RepoAccess
@@ -106,7 +109,9 @@ def commit_items(
     result = Result.APPLIED if push else Result.PROPOSED
     for ready in prepared:
         outcomes.append(
-            Outcome(ready.item, result, detail, ready.content_hash, None, snapshot_ids[ready.path])
+            Outcome(
+                ready.item, result, detail, ready.content_hash, None, snapshot_ids.get(ready.path)
+            )
         )
     return outcomes
 
@@ -129,16 +134,21 @@ def _prepare(
             workflows_dir, canonical.canonical_slug
         )
         git_hash = canonical.content_hash
-        if canonical.is_deleted:
+        readopt = item.kind is Kind.READOPT
+        if canonical.is_deleted and not readopt:
             return Outcome(item, Result.STALE, "the workflow was deleted in Git since the plan")
+        if readopt and not canonical.is_deleted:
+            return Outcome(item, Result.STALE, "the workflow is back in Git since the plan")
         mapping = session.scalars(
             select(WorkflowEnvMap).where(
                 WorkflowEnvMap.tenant_id == actor.tenant_id, WorkflowEnvMap.id == item.mapping_id
             )
         ).one_or_none()
+        if readopt and (mapping is None or mapping.status is not MappingStatus.LINKED):
+            return Outcome(item, Result.STALE, "its mapping changed since the plan: plan again")
         n8n_id = mapping.n8n_workflow_id if mapping is not None else None
         refs = reference_slugs(session, actor.tenant_id, item.environment_id)
-        blob = canonical.git_blob_id
+        blob = None if readopt else canonical.git_blob_id  # re-adopted: no file at the tip
         snapshot = _snapshot_source(session, item, actor)
     if item.expected_git_hash is not None and git_hash != item.expected_git_hash:
         return Outcome(item, Result.STALE, "Git changed since the plan: plan again")
@@ -176,6 +186,8 @@ def _snapshot_git(
     taken: dict[str, uuid.UUID] = {}
     with transaction(sessions) as session:
         for ready in prepared:
+            if ready.item.kind is Kind.READOPT:
+                continue  # Git deleted the file: nothing there to keep
             canonical = session.get(CanonicalWorkflow, ready.item.canonical_id)
             assert canonical is not None
             taken[ready.path] = snapshots.take(
@@ -202,6 +214,8 @@ def _record(session: Session, ready: _Prepared, data: bytes, commit: str, actor:
     canonical.content_hash, canonical.name = ready.content_hash, ready.name or canonical.name
     canonical.git_commit, canonical.git_blob_id = commit, blob_id(data)
     canonical.git_file_path, canonical.updated_at = ready.path, now
+    readopt = item.kind is Kind.READOPT
+    canonical.is_deleted = False  # a re-adopted workflow is live again
     m = WorkflowEnvMap
     session.execute(
         update(m)
@@ -219,10 +233,16 @@ def _record(session: Session, ready: _Prepared, data: bytes, commit: str, actor:
         tenant_id=actor.tenant_id,
         actor=actor.name,
         actor_token_id=actor.token_id,
-        action="workflow.commit",
+        action="workflow.readopt" if readopt else "workflow.commit",
         target_type="canonical_workflow",
         target_id=str(item.canonical_id),
-        details={"source": item.source, "commit": commit, "content_hash": ready.content_hash},
+        details={
+            "source": item.source,
+            "commit": commit,
+            "content_hash": ready.content_hash,
+            "mapping_id": str(item.mapping_id) if item.mapping_id else None,
+        }
+        | ({"from_state": "orphaned"} if readopt else {}),
     )
 
 

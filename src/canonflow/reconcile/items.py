@@ -12,6 +12,8 @@ from typing import Any
 class Kind(StrEnum):
     DEPLOY = "deploy"  # write a definition into an environment's n8n
     COMMIT = "commit"  # write a definition into Git
+    DELETE = "delete"  # delete an orphaned workflow from n8n (its canonical is deleted in Git)
+    READOPT = "readopt"  # write an orphaned workflow back to Git: its canonical is live again
 
 
 class BaseAfter(StrEnum):

@@ -13,10 +13,12 @@ from sqlalchemy.orm import Session
 
 from canonflow.core.credential_index import CredentialIndex, index_of_references
 from canonflow.core.deploy import DeployBlocked, build_deploy_body
-from canonflow.core.reconcile import Action, Cell, Decision, Strategy, Winner, plan
+from canonflow.core.reconcile import ACTING, Action, Cell, Decision, Strategy, Winner, plan
+from canonflow.core.sync_state import SyncState
 from canonflow.errors import NotFound
 from canonflow.reconcile import cells
 from canonflow.reconcile.cells import PlanRow
+from canonflow.reconcile.prune_guard import held_environments
 from canonflow.reconcile.schemas import Blocker, PlanItem, ReconcileRequest
 from canonflow.sync import mappings
 
@@ -26,10 +28,11 @@ class Plan:
     strategy: Strategy
     items: list[PlanItem]
     counts: Counter[str] = field(default_factory=Counter)
+    held: list[str] = field(default_factory=list)  # why the prune guard holds deletes
 
     @property
     def acting(self) -> list[PlanItem]:
-        return [i for i in self.items if i.action in (Action.DEPLOY, Action.COMMIT)]
+        return [i for i in self.items if i.action in ACTING]
 
 
 @dataclass
@@ -42,15 +45,23 @@ class TargetFacts:
 
 
 def make_plan(
-    session: Session, tenant_id: uuid.UUID, request: ReconcileRequest, *, check_deploys: bool = True
+    session: Session,
+    tenant_id: uuid.UUID,
+    request: ReconcileRequest,
+    *,
+    prune_guard_percent: float,
+    check_deploys: bool = True,
 ) -> Plan:
     """The plan of `request`. `check_deploys`: check each deploy against its target's
-    credentials and references (an apply skips it: its job blocks the same items itself)."""
+    credentials and references (an apply skips it: its job blocks the same items itself).
+    Deletes the prune guard holds (unless `confirm_prune`) are blocked, and said in `held`."""
     envs = cells.environments(session, tenant_id, request.scope.environment_ids)
     _check_known(request.scope.environment_ids, [e.id for e in envs], "environment")
     canonical_ids = request.scope.canonical_ids
     if canonical_ids is not None:
-        found = [c.id for c in cells.canonicals(session, tenant_id, canonical_ids)]
+        found = [
+            c.id for c in cells.canonicals(session, tenant_id, canonical_ids, include_deleted=True)
+        ]
         _check_known(canonical_ids, found, "canonical workflow")
     rows = cells.plan_rows(session, tenant_id, envs, canonical_ids)
     forced = set(request.force)
@@ -61,11 +72,17 @@ def make_plan(
         forced=[row.mapping_id in forced for row in rows],
         choices=[_choice(request.choices, row) for row in rows],
     )
-    result = Plan(request.strategy, [])
+    held = {}
+    if not request.confirm_prune:
+        held = held_environments(session, tenant_id, rows, decisions, percent=prune_guard_percent)
+    result = Plan(request.strategy, [], held=list(held.values()))
     targets: dict[uuid.UUID, TargetFacts] = {}
     definitions = _definitions(session, tenant_id, rows, decisions) if check_deploys else {}
     for row, decision in zip(rows, decisions, strict=True):
         blockers: list[Blocker] = []
+        if decision.action is Action.DELETE and row.environment_id in held:
+            blockers = [Blocker(kind="prune_guard", detail=held[row.environment_id])]
+            decision = Decision(Action.BLOCKED, held[row.environment_id], decision.state)
         if decision.action is Action.DEPLOY and check_deploys:
             facts = targets.get(row.environment_id) or target_facts(
                 session, tenant_id, row.environment_id
@@ -75,7 +92,8 @@ def make_plan(
             if blockers:
                 decision = Decision(Action.BLOCKED, _blocked_reason(blockers), decision.state)
         result.counts[decision.action.value] += 1
-        if decision.action is not Action.NONE or canonical_ids is not None:
+        shown = decision.action is not Action.NONE or decision.state is SyncState.ORPHANED
+        if shown or canonical_ids is not None:
             result.items.append(_item(row, decision, blockers))
     return result
 
@@ -123,6 +141,7 @@ def _cell(row: PlanRow, *, scoped: bool) -> Cell:
         git_hash=row.git_hash,
         base_hash=row.base_hash,
         scoped=scoped,
+        canonical_deleted=row.canonical_deleted,
     )
 
 

@@ -36,6 +36,11 @@ class ReconcileRequest(BaseModel):
     choices: dict[uuid.UUID, Winner] = Field(
         default_factory=dict, description="manual: mapping id -> the side that wins"
     )
+    confirm_prune: bool = Field(
+        default=False,
+        description="delete from n8n even where that deletes more than the prune guard's "
+        "share (CANONFLOW_PRUNE_GUARD_PERCENT) of an environment's live workflows, or all",
+    )
 
 
 class Blocker(BaseModel):
@@ -63,6 +68,10 @@ class PlanRead(BaseModel):
     strategy: Strategy
     counts: dict[str, int]
     items: list[PlanItem] = Field(description="every mapping the plan does something with")
+    prune_guard: list[str] = Field(
+        default_factory=list,
+        description="per environment, why the prune guard holds its deletes (confirm_prune)",
+    )
 
 
 class SnapshotRead(BaseModel):

@@ -27,12 +27,26 @@ from canonflow.tenancy.service import Principal
 
 
 def reconcile(
-    session: Session, registry: JobRegistry, principal: Principal, request: ReconcileRequest
+    session: Session,
+    registry: JobRegistry,
+    principal: Principal,
+    request: ReconcileRequest,
+    *,
+    prune_guard_percent: float,
 ) -> Plan | BackgroundJob:
-    """The plan (dry run), or a job applying it."""
-    plan = make_plan(session, principal.tenant_id, request, check_deploys=request.dry_run)
+    """The plan (dry run), or a job applying it. An apply the prune guard holds is refused
+    whole (nothing is queued) until the request confirms it."""
+    plan = make_plan(
+        session,
+        principal.tenant_id,
+        request,
+        prune_guard_percent=prune_guard_percent,
+        check_deploys=request.dry_run,
+    )
     if request.dry_run:
         return plan
+    if plan.held:
+        raise Conflict("; ".join(plan.held), details={"counts": dict(plan.counts)})
     items = [_item(i) for i in plan.acting]
     if not items:
         raise Conflict(
@@ -141,6 +155,12 @@ def _item(planned: PlanItem) -> ApplyItem:
         return ApplyItem(
             Kind.COMMIT, planned.canonical_id, planned.environment_id, planned.mapping_id,
             planned.env_hash, planned.git_hash, "environment", label=label,
+        )  # fmt: skip
+    if planned.action in (Action.DELETE, Action.READOPT):
+        kind = Kind.DELETE if planned.action is Action.DELETE else Kind.READOPT
+        return ApplyItem(
+            kind, planned.canonical_id, planned.environment_id, planned.mapping_id,
+            planned.env_hash, None, "environment", label=label,
         )  # fmt: skip
     raise Invalid(f"{planned.action.value} is not applied")
 
