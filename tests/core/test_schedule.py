@@ -1,4 +1,4 @@
-"""The schedule's arithmetic: due times at `k × interval + phase`, phases spread evenly."""
+"""The schedule's arithmetic: due times at `k * interval + phase`, phases spread evenly."""
 
 from __future__ import annotations
 
@@ -72,8 +72,8 @@ def test_phase_is_stable_and_within_the_interval(key: uuid.UUID, interval: int) 
 
 @given(seed=st.integers(min_value=0, max_value=2**32))
 def test_three_thousand_hourly_environments_spread_evenly(seed: int) -> None:
-    """The busiest tenth of the hour gets at most 1.5× its share of starts (the expected
-    busiest tenth of 3,000 uniform starts is about 1.1×)."""
+    """The busiest tenth of the hour gets at most 1.5 times its share of starts (the expected
+    busiest tenth of 3,000 uniform starts is about 1.1 times)."""
     rng = random.Random(seed)
     keys = [uuid.UUID(int=rng.getrandbits(128), version=4) for _ in range(3000)]
     now = datetime(2026, 12, 6, 5, 0, 17, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""When a scheduled sync is due: at `k × interval + phase` seconds after the Unix epoch.
+"""When a scheduled sync is due: at `k * interval + phase` seconds after the Unix epoch.
 
 Each environment (or repository) has a stable phase, a fraction of its interval taken from
 a hash of its id. Due times are a pure function of (interval, phase) and the clock, so a
@@ -33,7 +33,7 @@ def phase_of(key: uuid.UUID, interval_s: int) -> timedelta:
 
 
 def next_due(after: datetime, interval_s: int, phase: timedelta) -> datetime:
-    """The first `EPOCH + k × interval + phase` strictly after `after` (timezone-aware)."""
+    """The first `EPOCH + k * interval + phase` strictly after `after` (timezone-aware)."""
     if interval_s <= 0:
         raise ValueError("an interval of 0 is never due")
     if after.tzinfo is None:

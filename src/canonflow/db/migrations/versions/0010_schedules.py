@@ -35,9 +35,7 @@ def _schedule_columns(table: str, *, with_interval: bool) -> None:
         batch_op.add_column(
             sa.Column("paused", sa.Boolean(), nullable=False, server_default=sa.false())
         )
-        batch_op.add_column(
-            sa.Column("next_sync_at", sa.DateTime(timezone=True), nullable=True)
-        )
+        batch_op.add_column(sa.Column("next_sync_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.create_index(batch_op.f(f"ix_{table}_next_sync_at"), ["next_sync_at"])
     with op.batch_alter_table(table, schema=None) as batch_op:
         if with_interval:
