@@ -53,7 +53,13 @@ def add(
         first = exc.errors()[0]
         raise CliError(f"{first['loc'][0]}: {first['msg']}", exit_code=2) from None
     with runtime_and_session() as (runtime, session):
-        environment = service.create(session, runtime.secrets, cli_principal(session, tenant), data)
+        environment = service.create(
+            session,
+            runtime.secrets,
+            cli_principal(session, tenant),
+            data,
+            min_interval_s=runtime.settings.min_sync_interval_s,
+        )
         console.print(f"environment {environment.name} added ({environment.id})")
 
 
