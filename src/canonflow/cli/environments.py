@@ -9,9 +9,11 @@ from rich.table import Table
 
 from canonflow.cli.common import CliError, console, runtime_and_session, unit_of_work
 from canonflow.cli.context import TenantOption, cli_principal
+from canonflow.cli.schedule import env_schedule
 from canonflow.core.enums import EnvironmentKind
 
 app = typer.Typer(help="n8n environments.", no_args_is_help=True)
+app.command("schedule")(env_schedule)
 
 
 @app.command("add")
