@@ -85,23 +85,11 @@ def active_syncs(session: Session, tenant_ids: Iterable[uuid.UUID]) -> ActiveSyn
     return found
 
 
-def set_next(
-    session: Session, model: Scheduled, tenant_id: uuid.UUID, row_id: uuid.UUID, at: datetime
-) -> None:
-    """A due time is the scheduler's state, not a change of configuration: `updated_at`
-    stays as it was."""
-    session.execute(
-        update(model)
-        .where(model.tenant_id == tenant_id, model.id == row_id)
-        .values(next_sync_at=at, updated_at=model.updated_at)
-        .execution_options(synchronize_session=False)
-    )
-
-
 def set_next_many(
     session: Session, model: Scheduled, values: Sequence[tuple[uuid.UUID, datetime]]
 ) -> None:
-    """Due times for rows found by `unscheduled`, in one executemany."""
+    """Due times for many rows, in one executemany. A due time is the scheduler's state,
+    not a change of configuration: `updated_at` stays as it was."""
     if not values:
         return
     table = cast(Table, model.__table__)

@@ -27,6 +27,7 @@ from canonflow.schedule.repository import ActiveSyncs, Due
 
 TICK_LEASE = "scheduler.tick"
 _SCAN_FACTOR = 10  # due rows read per tick: this many times the batch (capped tenants skip)
+_FIRST_SLOTS = 20_000  # rows given their first due time per tick (all of them, after 0010)
 
 
 @dataclass
@@ -57,7 +58,7 @@ def tick(
 def _tick(session: Session, settings: Settings, registry: JobRegistry, now: datetime) -> TickResult:
     result = TickResult(ran=True)
     for model in (Environment, GitRepository):
-        result.first_scheduled += _schedule_new(session, model, now, settings.scheduler_batch * 10)
+        result.first_scheduled += _schedule_new(session, model, now, _FIRST_SLOTS)
     scan = settings.scheduler_batch * _SCAN_FACTOR
     candidates = sorted(
         schedule_repository.due(session, Environment, now, scan)
@@ -65,52 +66,51 @@ def _tick(session: Session, settings: Settings, registry: JobRegistry, now: date
         key=lambda row: (row.due_at, row.id),
     )
     active = schedule_repository.active_syncs(session, (row.tenant_id for row in candidates))
+    chosen: list[Due] = []
+    advanced: list[Due] = []
     for row in candidates:
-        if len(result.enqueued) >= settings.scheduler_batch:
+        if len(chosen) >= settings.scheduler_batch:
             break
-        _consider(session, registry, settings, active, row, now, result)
+        if _already_active(active, row):
+            result.covered += 1
+            advanced.append(row)
+        elif active.per_tenant.get(row.tenant_id, 0) >= settings.max_concurrent_syncs:
+            result.capped += 1  # stays due: the oldest, it goes first once a sync ends
+        else:
+            _count(active, row)
+            chosen.append(row)
+            advanced.append(row)
+    jobs = enqueue.enqueue(
+        session,
+        registry,
+        [enqueue.scheduled_job(_kind(row), row.tenant_id, row.id) for row in chosen],
+    )
+    result.enqueued = [(row, job.id) for row, job in zip(chosen, jobs, strict=True)]
+    for model in (Environment, GitRepository):
+        schedule_repository.set_next_many(
+            session,
+            model,
+            [(r.id, next_due_for(r.id, now, r.interval_s)) for r in advanced if r.model is model],
+        )
     return result
 
 
-def _consider(
-    session: Session,
-    registry: JobRegistry,
-    settings: Settings,
-    active: ActiveSyncs,
-    row: Due,
-    now: datetime,
-    result: TickResult,
-) -> None:
-    if _already_active(active, row):
-        result.covered += 1
-        _advance(session, row, now)
-        return
-    if active.per_tenant.get(row.tenant_id, 0) >= settings.max_concurrent_syncs:
-        result.capped += 1
-        return
-    job = (
-        enqueue.enqueue_environment(session, registry, row.tenant_id, row.id)
-        if row.model is Environment
-        else enqueue.enqueue_repository(session, registry, row.tenant_id)
-    )
-    _advance(session, row, now)
-    if job is None:  # the enqueue function found one after all
-        result.covered += 1
-        return
+def _kind(row: Due) -> str:
+    return "environment" if row.model is Environment else "repository"
+
+
+def _count(active: ActiveSyncs, row: Due) -> None:
     active.per_tenant[row.tenant_id] = active.per_tenant.get(row.tenant_id, 0) + 1
-    result.enqueued.append((row, job.id))
+    if row.model is Environment:
+        active.environments.add(str(row.id))
+    else:
+        active.repositories.add(row.tenant_id)
 
 
 def _already_active(active: ActiveSyncs, row: Due) -> bool:
     if row.model is Environment:
         return str(row.id) in active.environments
     return row.tenant_id in active.repositories
-
-
-def _advance(session: Session, row: Due, now: datetime) -> None:
-    schedule_repository.set_next(
-        session, row.model, row.tenant_id, row.id, next_due_for(row.id, now, row.interval_s)
-    )
 
 
 def _schedule_new(
