@@ -127,16 +127,21 @@ def test_schedules_keep_two_real_environments_current(
         assert _runs(fast_runtime, dev_id) == runs_when_paused  # paused: no sync since
         assert _names(fast_runtime, dev_id) == {"billing v2"}
 
-        listed = client.get("/api/v1/environments", headers=bearer(token)).json()
-        by_name = {e["name"]: e for e in listed}
-        assert by_name["prod"]["last_sync"]["outcome"] == "succeeded"
-        assert by_name["dev"]["paused"] is True
-
         resumed = client.patch(
             f"/api/v1/environments/{dev_id}", json={"paused": False}, headers=bearer(token)
         )
         assert resumed.status_code == 200
         _wait_for("the edit after resume", lambda: _names(fast_runtime, dev_id) == {"billing v3"})
+
+        for env_id, _ in environments.values():  # settle, then read what the API shows
+            client.patch(
+                f"/api/v1/environments/{env_id}", json={"paused": True}, headers=bearer(token)
+            )
+        _wait_for("no sync queued or running", lambda: _idle(fast_runtime))
+        for listed in client.get("/api/v1/environments", headers=bearer(token)).json():
+            assert listed["paused"] is True and listed["next_sync_at"] is None
+            assert listed["last_sync"]["outcome"] == "succeeded", listed
+            assert listed["last_sync"]["job_id"] is not None
     with transaction(fast_runtime.sessions) as session:
         origins = {job.params.get("origin") for job in session.scalars(select(BackgroundJob))}
     assert origins == {"scheduled"}

@@ -66,20 +66,7 @@ def _tick(session: Session, settings: Settings, registry: JobRegistry, now: date
         key=lambda row: (row.due_at, row.id),
     )
     active = schedule_repository.active_syncs(session, (row.tenant_id for row in candidates))
-    chosen: list[Due] = []
-    advanced: list[Due] = []
-    for row in candidates:
-        if len(chosen) >= settings.scheduler_batch:
-            break
-        if _already_active(active, row):
-            result.covered += 1
-            advanced.append(row)
-        elif active.per_tenant.get(row.tenant_id, 0) >= settings.max_concurrent_syncs:
-            result.capped += 1  # stays due: the oldest, it goes first once a sync ends
-        else:
-            _count(active, row)
-            chosen.append(row)
-            advanced.append(row)
+    chosen, advanced = _choose(candidates, active, settings, result)
     jobs = enqueue.enqueue(
         session,
         registry,
@@ -93,6 +80,29 @@ def _tick(session: Session, settings: Settings, registry: JobRegistry, now: date
             [(r.id, next_due_for(r.id, now, r.interval_s)) for r in advanced if r.model is model],
         )
     return result
+
+
+def _choose(
+    candidates: list[Due], active: ActiveSyncs, settings: Settings, result: TickResult
+) -> tuple[list[Due], list[Due]]:
+    """(rows to enqueue, rows to move to their next slot): those enqueued and those whose
+    sync is already queued or running; a capped tenant's rows stay due, being the oldest
+    they go first once one of its syncs ends."""
+    chosen: list[Due] = []
+    advanced: list[Due] = []
+    for row in candidates:
+        if len(chosen) >= settings.scheduler_batch:
+            break
+        if _already_active(active, row):
+            result.covered += 1
+            advanced.append(row)
+        elif active.per_tenant.get(row.tenant_id, 0) >= settings.max_concurrent_syncs:
+            result.capped += 1
+        else:
+            _count(active, row)
+            chosen.append(row)
+            advanced.append(row)
+    return chosen, advanced
 
 
 def _kind(row: Due) -> str:
