@@ -18,7 +18,9 @@ from tests.factories import make_tenant
 from tests.support.n8n import N8nInstance
 
 
-def _add(runtime: Runtime, n8n: N8nInstance, slug: str, count: int, due_minutes_ago: int) -> list:
+def _add(
+    runtime: Runtime, n8n: N8nInstance, slug: str, count: int, due_minutes_ago: int
+) -> list[str]:
     with transaction(runtime.sessions) as session:
         tenant = make_tenant(session, slug=slug)
         rows = [
