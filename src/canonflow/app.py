@@ -21,25 +21,38 @@ from canonflow.onboarding import api as onboarding_api
 from canonflow.reconcile import api as reconcile_api
 from canonflow.repo import api as repo_api
 from canonflow.runtime import Runtime, build_runtime
+from canonflow.schedule.loop import scheduler_running
 from canonflow.sync import api as sync_api
 
 
-def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
-    """Build the app. The lifespan wires the runtime unless one is passed in (tests, CLI)."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    runtime: Runtime | None = None,
+    scheduler: bool | None = None,
+) -> FastAPI:
+    """Build the app. The lifespan wires the runtime unless one is passed in (tests, CLI),
+    and runs the scheduler loop (`scheduler`: by default only with its own runtime, as in
+    `serve`; never when `CANONFLOW_SCHEDULER_ENABLED` is off)."""
     settings = settings or (runtime.settings if runtime else get_settings())
     configure_logging(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = runtime is None
-        app.state.runtime = runtime or build_runtime(settings)
+        app.state.runtime = current = runtime or build_runtime(settings)
         if owned:
-            app.state.runtime.runner.recover()
+            current.runner.recover()
+        schedules = (owned if scheduler is None else scheduler) and settings.scheduler_enabled
         try:
-            yield
+            if schedules:
+                async with scheduler_running(current.sessions, settings, current.jobs):
+                    yield
+            else:
+                yield
         finally:
             if owned:
-                app.state.runtime.close()
+                current.close()
 
     app = FastAPI(
         title="canonflow",

@@ -52,6 +52,14 @@ class Settings(BaseSettings):
     allowed_networks: Annotated[list[IPvAnyNetwork], NoDecode] = []
     allowed_hosts: Annotated[list[str], NoDecode] = []
     allow_local_repositories: bool = False
+    # schedules (canonflow.schedule): the tick's period, how many syncs one tick may start,
+    # the smallest interval an environment or repository may have, the per-tenant cap on
+    # syncs queued or running, and whether this process runs the tick at all
+    scheduler_tick_s: Annotated[float, Field(gt=0)] = 15.0
+    scheduler_batch: Annotated[int, Field(ge=1, le=10_000)] = 100
+    min_sync_interval_s: Annotated[int, Field(ge=1)] = 60
+    max_concurrent_syncs: Annotated[int, Field(ge=1, le=1000)] = 4
+    scheduler_enabled: bool = True
 
     @field_validator("allowed_networks", "allowed_hosts", mode="before")
     @classmethod

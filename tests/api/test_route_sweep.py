@@ -142,6 +142,9 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("PUT", "/api/v1/repository"): Row(
         Role.ADMIN, lambda _w, _o: Call(body={"url": "https://git.example.test/ops/n8n.git"})
     ),
+    ("PATCH", "/api/v1/repository"): Row(
+        Role.ADMIN, lambda _w, _o: Call(body={"sync_interval_s": 900, "paused": True})
+    ),
     ("POST", "/api/v1/repository/test"): Row(Role.OPERATOR, _none),
     ("POST", "/api/v1/canonical/sync-repo"): Row(Role.OPERATOR, _none),
     ("GET", "/api/v1/canonical/untracked"): Row(Role.VIEWER, _env_query, (_other_env_query,)),

@@ -205,3 +205,62 @@ def test_0009_round_trips_with_data(runtime: Runtime) -> None:
         "missing": (False, 1, None),
         "untracked": (True, None, None),
     }
+
+
+def test_0010_round_trips_schedules_with_data(runtime: Runtime) -> None:
+    """Down to 0009 and up again: intervals survive both ways, an environment that had
+    none (before schedules) gets the hourly default, the scheduler's state starts empty, and
+    the scheduler's lease of no tenant goes (0009 requires a tenant)."""
+    from datetime import timedelta
+
+    from canonflow.db.leases import try_acquire
+    from canonflow.db.models import GitRepository, Lease
+    from canonflow.db.types import utcnow
+
+    with transaction(runtime.sessions) as session:
+        tenant = make_tenant(session)
+        sealed = runtime.secrets.seal("k")
+        session.add_all(
+            [
+                Environment(
+                    tenant_id=tenant.id,
+                    name=name,
+                    base_url="http://n8n",
+                    api_key=sealed,
+                    sync_interval_s=interval,
+                    paused=True,
+                    next_sync_at=utcnow(),
+                )
+                for name, interval in (("dev", 900), ("prod", 0), ("old", 3600))
+            ]
+            + [GitRepository(tenant_id=tenant.id, url="https://g/r.git", sync_interval_s=120)]
+        )
+    assert try_acquire(runtime.sessions, name="scheduler.tick", tenant_id=None, ttl=timedelta(1))
+
+    command.downgrade(alembic_config(runtime.engine), "0009")
+    assert not {"paused", "next_sync_at"} & {
+        c["name"] for c in inspect(runtime.engine).get_columns("environments")
+    }
+    with runtime.engine.begin() as connection:
+        assert connection.execute(text("SELECT count(*) FROM leases")).scalar_one() == 0
+        rows = connection.execute(text("SELECT name, sync_interval_s FROM environments"))
+        kept = {row[0]: row[1] for row in rows}
+        assert kept == {"dev": 900, "prod": 0, "old": 3600}
+        connection.execute(
+            text("UPDATE environments SET sync_interval_s = NULL WHERE name = 'old'")
+        )
+    upgrade(runtime.engine)
+
+    with transaction(runtime.sessions) as session:
+        found = {
+            e.name: (e.sync_interval_s, e.paused, e.next_sync_at)
+            for e in session.scalars(select(Environment))
+        }
+        repository = session.scalars(select(GitRepository)).one()
+        assert (repository.sync_interval_s, repository.paused) == (3600, False)
+        assert session.scalars(select(Lease)).all() == []
+    assert found == {
+        "dev": (900, False, None),
+        "prod": (0, False, None),
+        "old": (3600, False, None),
+    }

@@ -9,9 +9,11 @@ from rich.table import Table
 
 from canonflow.cli.common import CliError, console, runtime_and_session, unit_of_work
 from canonflow.cli.context import TenantOption, cli_principal
+from canonflow.cli.schedule import env_schedule
 from canonflow.core.enums import EnvironmentKind
 
 app = typer.Typer(help="n8n environments.", no_args_is_help=True)
+app.command("schedule")(env_schedule)
 
 
 @app.command("add")
@@ -53,7 +55,13 @@ def add(
         first = exc.errors()[0]
         raise CliError(f"{first['loc'][0]}: {first['msg']}", exit_code=2) from None
     with runtime_and_session() as (runtime, session):
-        environment = service.create(session, runtime.secrets, cli_principal(session, tenant), data)
+        environment = service.create(
+            session,
+            runtime.secrets,
+            cli_principal(session, tenant),
+            data,
+            min_interval_s=runtime.settings.min_sync_interval_s,
+        )
         console.print(f"environment {environment.name} added ({environment.id})")
 
 

@@ -13,6 +13,7 @@ from canonflow.cli import (
     onboarding,
     reconcile,
     repo,
+    schedule,
     server,
     sync,
     tenants,
@@ -43,6 +44,7 @@ app.command("versions")(reconcile.versions)
 app.command("deploy")(reconcile.deploy)
 app.command("snapshots")(reconcile.snapshots)
 app.command("restore")(reconcile.restore)
+app.command("schedule")(schedule.schedule)
 app.command("serve")(server.serve)
 app.command("secret-key")(server.secret_key)
 

@@ -32,7 +32,7 @@ def serve(
             if first is not None:
                 _show_first_token(first.tenant_slug, first.admin_token)
         runtime.runner.recover()
-        app = create_app(runtime=runtime)
+        app = create_app(runtime=runtime, scheduler=True)  # the schedule loop runs in serve
         bind_host, bind_port = host or settings.host, port or settings.port
         console.print(f"canonflow on http://{bind_host}:{bind_port} (API docs at /docs)")
         uvicorn.run(app, host=bind_host, port=bind_port, log_level="warning", access_log=False)

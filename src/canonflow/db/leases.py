@@ -66,7 +66,7 @@ class HeldLease:
 
 
 def try_acquire(
-    sessions: sessionmaker[Session], *, name: str, tenant_id: uuid.UUID, ttl: timedelta
+    sessions: sessionmaker[Session], *, name: str, tenant_id: uuid.UUID | None, ttl: timedelta
 ) -> HeldLease | None:
     """Take the lease unless someone holds an unexpired one."""
     owner = uuid.uuid4().hex

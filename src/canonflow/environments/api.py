@@ -23,25 +23,32 @@ router = APIRouter(prefix="/api/v1/environments", tags=["environments"])
 
 @router.get("", response_model=list[EnvironmentRead])
 def list_environments(session: SessionDep, principal: Viewer) -> list[EnvironmentRead]:
-    return [
-        EnvironmentRead.model_validate(e) for e in repository.list_all(session, principal.tenant_id)
-    ]
+    """Each environment with its schedule (`sync_interval_s`, `paused`, `next_sync_at`) and
+    `last_sync`."""
+    return service.read_all(
+        session, principal.tenant_id, repository.list_all(session, principal.tenant_id)
+    )
 
 
 @router.post("", response_model=EnvironmentRead, status_code=status.HTTP_201_CREATED)
 def create_environment(
     data: EnvironmentCreate, session: SessionDep, runtime: RuntimeDep, principal: Admin
 ) -> EnvironmentRead:
-    return EnvironmentRead.model_validate(service.create(session, runtime.secrets, principal, data))
+    environment = service.create(
+        session,
+        runtime.secrets,
+        principal,
+        data,
+        min_interval_s=runtime.settings.min_sync_interval_s,
+    )
+    return service.read(session, environment)
 
 
 @router.get("/{environment_id}", response_model=EnvironmentRead)
 def get_environment(
     environment_id: uuid.UUID, session: SessionDep, principal: Viewer
 ) -> EnvironmentRead:
-    return EnvironmentRead.model_validate(
-        service.get_or_raise(session, principal.tenant_id, environment_id)
-    )
+    return service.read(session, service.get_or_raise(session, principal.tenant_id, environment_id))
 
 
 @router.patch("/{environment_id}", response_model=EnvironmentRead)
@@ -52,8 +59,17 @@ def update_environment(
     runtime: RuntimeDep,
     principal: Admin,
 ) -> EnvironmentRead:
-    environment = service.update(session, runtime.secrets, principal, environment_id, data)
-    return EnvironmentRead.model_validate(environment)
+    """Change an environment; `sync_interval_s` (0: manual only, else at least
+    CANONFLOW_MIN_SYNC_INTERVAL_S) and `paused` change its schedule."""
+    environment = service.update(
+        session,
+        runtime.secrets,
+        principal,
+        environment_id,
+        data,
+        min_interval_s=runtime.settings.min_sync_interval_s,
+    )
+    return service.read(session, environment)
 
 
 @router.delete("/{environment_id}", status_code=status.HTTP_204_NO_CONTENT)

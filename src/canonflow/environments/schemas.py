@@ -23,7 +23,9 @@ def _clean_base_url(value: str) -> str:
 BaseUrl = Annotated[str, Field(max_length=2000), AfterValidator(_clean_base_url)]
 EnvName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][\w.-]*$")]
 BatchSize = Annotated[int, Field(ge=1, le=5000)]
-SyncInterval = Annotated[int, Field(ge=60, le=7 * 24 * 3600)]
+# 0: manual only; the smallest other value is the operator's (CANONFLOW_MIN_SYNC_INTERVAL_S),
+# checked by the service
+SyncInterval = Annotated[int, Field(ge=0, le=7 * 24 * 3600)]
 
 
 class EnvironmentCreate(BaseModel):
@@ -35,7 +37,8 @@ class EnvironmentCreate(BaseModel):
     kind: EnvironmentKind = EnvironmentKind.OTHER
     is_anchor: bool = False
     batch_size: BatchSize = 100
-    sync_interval_s: SyncInterval | None = None
+    sync_interval_s: SyncInterval = 3600
+    paused: bool = False
 
 
 class EnvironmentUpdate(BaseModel):
@@ -48,6 +51,17 @@ class EnvironmentUpdate(BaseModel):
     is_anchor: bool | None = None
     batch_size: BatchSize | None = None
     sync_interval_s: SyncInterval | None = None
+    paused: bool | None = None
+
+
+class LastSync(BaseModel):
+    """The environment's latest sync run. `outcome`: running, succeeded, incomplete (the
+    listing did not finish, nothing was marked missing) or failed."""
+
+    at: datetime
+    outcome: str
+    duration_s: float | None
+    job_id: uuid.UUID | None
 
 
 class EnvironmentRead(BaseModel):
@@ -59,8 +73,13 @@ class EnvironmentRead(BaseModel):
     base_url: str
     is_anchor: bool
     batch_size: int
-    sync_interval_s: int | None
+    sync_interval_s: int = Field(description="Seconds between scheduled syncs; 0: manual only.")
+    paused: bool
+    next_sync_at: datetime | None = Field(
+        description="When the scheduler next starts a sync (none: paused or manual only)."
+    )
     last_synced_at: datetime | None
+    last_sync: LastSync | None = None
     created_at: datetime
     updated_at: datetime
 

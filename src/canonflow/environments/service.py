@@ -12,8 +12,8 @@ from canonflow import audit
 from canonflow.crypto import SecretBox
 from canonflow.db.models import Environment
 from canonflow.egress import entry as egress_entry
-from canonflow.environments import repository
-from canonflow.environments.schemas import EnvironmentCreate, EnvironmentUpdate
+from canonflow.environments import repository, scheduling
+from canonflow.environments.schemas import EnvironmentCreate, EnvironmentRead, EnvironmentUpdate
 from canonflow.errors import Conflict, NotFound
 from canonflow.tenancy.service import Principal
 
@@ -48,8 +48,14 @@ def get_by_name_or_raise(session: Session, tenant_id: uuid.UUID, name: str) -> E
 
 
 def create(
-    session: Session, secrets: SecretBox, principal: Principal, data: EnvironmentCreate
+    session: Session,
+    secrets: SecretBox,
+    principal: Principal,
+    data: EnvironmentCreate,
+    *,
+    min_interval_s: int,
 ) -> Environment:
+    scheduling.check_interval(data.sync_interval_s, min_interval_s)
     if repository.get_by_name(session, principal.tenant_id, data.name) is not None:
         raise Conflict(f"an environment named {data.name!r} already exists")
     egress_entry.check_http_url("base_url", data.base_url)
@@ -64,8 +70,13 @@ def create(
         is_anchor=data.is_anchor,
         batch_size=data.batch_size,
         sync_interval_s=data.sync_interval_s,
+        paused=data.paused,
     )
     session.add(environment)
+    session.flush()
+    environment.next_sync_at = scheduling.next_slot(
+        environment.id, environment.sync_interval_s, environment.paused
+    )
     session.flush()
     _audit(
         session, principal, "environment.create", environment, data.model_dump(exclude={"api_key"})
@@ -79,9 +90,13 @@ def update(
     principal: Principal,
     environment_id: uuid.UUID,
     data: EnvironmentUpdate,
+    *,
+    min_interval_s: int,
 ) -> Environment:
     environment = get_or_raise(session, principal.tenant_id, environment_id)
-    changes = data.model_dump(exclude_unset=True)
+    changes = {k: v for k, v in data.model_dump(exclude_unset=True).items() if v is not None}
+    if "sync_interval_s" in changes:
+        scheduling.check_interval(changes["sync_interval_s"], min_interval_s)
     _check_base_url(environment, changes.get("base_url"), changes.get("api_key") is not None)
     renamed = changes.get("name") not in (None, environment.name)
     if renamed and repository.get_by_name(session, principal.tenant_id, changes["name"]):
@@ -93,8 +108,11 @@ def update(
     if api_key is not None:
         environment.api_key = secrets.seal(api_key.get_secret_value())
     for field, value in changes.items():
-        if value is not None or field == "sync_interval_s":
-            setattr(environment, field, value)
+        setattr(environment, field, value)
+    if {"sync_interval_s", "paused"} & changes.keys():
+        environment.next_sync_at = scheduling.next_slot(
+            environment.id, environment.sync_interval_s, environment.paused
+        )
     session.flush()
     audited = dict(changes.items()) | ({"api_key": "rotated"} if api_key else {})
     _audit(session, principal, "environment.update", environment, audited)
@@ -123,6 +141,21 @@ def delete(session: Session, principal: Principal, environment_id: uuid.UUID) ->
     _audit(session, principal, "environment.delete", environment, {"name": environment.name})
     session.delete(environment)
     session.flush()
+
+
+def read_all(
+    session: Session, tenant_id: uuid.UUID, environments: list[Environment]
+) -> list[EnvironmentRead]:
+    """Environments as the API shows them, each with its last sync."""
+    last = scheduling.last_syncs(session, tenant_id, (e.id for e in environments))
+    return [
+        EnvironmentRead.model_validate(e).model_copy(update={"last_sync": last.get(e.id)})
+        for e in environments
+    ]
+
+
+def read(session: Session, environment: Environment) -> EnvironmentRead:
+    return read_all(session, environment.tenant_id, [environment])[0]
 
 
 def access(session: Session, secrets: SecretBox, environment: Environment) -> EnvironmentAccess:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event
@@ -44,18 +45,46 @@ def enqueue(
     params: dict[str, Any] | None = None,
     created_by: Principal | None = None,
 ) -> BackgroundJob:
-    registry.get(job_type)  # unknown types fail here, not in the worker
-    job = BackgroundJob(
-        tenant_id=tenant_id,
-        type=job_type,
-        params=params or {},
-        status=JobStatus.QUEUED,
-        created_by_token_id=created_by.token_id if created_by else None,
+    (job,) = enqueue_many(
+        session,
+        registry,
+        [NewJob(tenant_id, job_type, params or {})],
+        created_by=created_by,
     )
-    session.add(job)
-    session.flush()
-    session.info.setdefault(_PENDING_KEY, []).append(job.id)
     return job
+
+
+@dataclass(frozen=True, slots=True)
+class NewJob:
+    tenant_id: uuid.UUID
+    job_type: str
+    params: dict[str, Any]
+
+
+def enqueue_many(
+    session: Session,
+    registry: JobRegistry,
+    new_jobs: list[NewJob],
+    *,
+    created_by: Principal | None = None,
+) -> list[BackgroundJob]:
+    """Queue several jobs in one INSERT (the scheduler's batch); each starts after commit."""
+    for new in new_jobs:
+        registry.get(new.job_type)  # unknown types fail here, not in the worker
+    jobs = [
+        BackgroundJob(
+            tenant_id=new.tenant_id,
+            type=new.job_type,
+            params=new.params,
+            status=JobStatus.QUEUED,
+            created_by_token_id=created_by.token_id if created_by else None,
+        )
+        for new in new_jobs
+    ]
+    session.add_all(jobs)
+    session.flush()
+    session.info.setdefault(_PENDING_KEY, []).extend(job.id for job in jobs)
+    return jobs
 
 
 def get_or_raise(session: Session, tenant_id: uuid.UUID, job_id: uuid.UUID) -> BackgroundJob:

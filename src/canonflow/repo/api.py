@@ -14,6 +14,7 @@ from canonflow.repo.schemas import (
     RepositoryCheck,
     RepositoryPut,
     RepositoryRead,
+    RepositorySchedule,
     RepositorySyncRequest,
 )
 from canonflow.repo.tasks import enqueue_repository_sync
@@ -31,6 +32,17 @@ def put_repository(
     data: RepositoryPut, session: SessionDep, runtime: RuntimeDep, principal: Admin
 ) -> RepositoryRead:
     return service.read(service.put(session, runtime.secrets, principal, data))
+
+
+@router.patch("/api/v1/repository", response_model=RepositoryRead)
+def patch_repository_schedule(
+    data: RepositorySchedule, session: SessionDep, runtime: RuntimeDep, principal: Admin
+) -> RepositoryRead:
+    """Change the repository's schedule: `sync_interval_s` (0: manual only) and `paused`."""
+    repository = service.set_schedule(
+        session, principal, data, min_interval_s=runtime.settings.min_sync_interval_s
+    )
+    return service.read(repository)
 
 
 @router.post("/api/v1/repository/test", response_model=RepositoryCheck)

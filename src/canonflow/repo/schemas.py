@@ -99,6 +99,23 @@ class RepositoryRead(BaseModel):
     commit_mode: CommitMode
     last_synced_commit: str | None
     last_synced_at: datetime | None
+    sync_interval_s: int = Field(description="Seconds between scheduled syncs; 0: manual only.")
+    paused: bool
+    next_sync_at: datetime | None
+
+
+class RepositorySchedule(BaseModel):
+    """The repository's schedule; omit a field to keep it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sync_interval_s: int | None = Field(
+        default=None,
+        ge=0,
+        le=7 * 24 * 3600,
+        description="0: manual only; else at least CANONFLOW_MIN_SYNC_INTERVAL_S.",
+    )
+    paused: bool | None = None
 
 
 class RepositoryCheck(BaseModel):

@@ -15,6 +15,7 @@ from canonflow.core.enums import ForgeProvider
 from canonflow.crypto import Sealed, SecretBox
 from canonflow.db.models import GitRepository
 from canonflow.egress import entry as egress_entry
+from canonflow.environments import scheduling
 from canonflow.errors import Invalid, NotFound
 from canonflow.forge import default_api_url, repository_from_url
 from canonflow.git import RemoteAuth
@@ -24,6 +25,7 @@ from canonflow.repo.schemas import (
     RepositoryAuth,
     RepositoryPut,
     RepositoryRead,
+    RepositorySchedule,
 )
 from canonflow.tenancy.service import Principal
 
@@ -127,7 +129,35 @@ def read(repository: GitRepository) -> RepositoryRead:
         commit_mode=repository.commit_mode,
         last_synced_commit=repository.last_synced_commit,
         last_synced_at=repository.last_synced_at,
+        sync_interval_s=repository.sync_interval_s,
+        paused=repository.paused,
+        next_sync_at=repository.next_sync_at,
     )
+
+
+def set_schedule(
+    session: Session, principal: Principal, data: RepositorySchedule, *, min_interval_s: int
+) -> GitRepository:
+    """Change how often the repository is synced, or pause its schedule."""
+    repository = get_or_raise(session, principal.tenant_id)
+    changes = {k: v for k, v in data.model_dump(exclude_unset=True).items() if v is not None}
+    if "sync_interval_s" in changes:
+        scheduling.check_interval(changes["sync_interval_s"], min_interval_s)
+    for name, value in changes.items():
+        setattr(repository, name, value)
+    repository.next_sync_at = scheduling.next_slot(
+        repository.id, repository.sync_interval_s, repository.paused
+    )
+    session.flush()
+    audit.record_by(
+        session,
+        principal,
+        action="repository.schedule",
+        target_type="git_repository",
+        target_id=str(repository.id),
+        details=changes,
+    )
+    return repository
 
 
 def access(secrets: SecretBox, repository: GitRepository) -> RepoAccess:

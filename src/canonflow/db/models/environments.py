@@ -37,7 +37,11 @@ class Environment(Base):
     base_url: Mapped[str] = mapped_column(String(2000))
     api_key: Mapped[Sealed] = mapped_column(SealedSecret)
     is_anchor: Mapped[bool] = mapped_column(default=False)
-    sync_interval_s: Mapped[int | None]
+    # the schedule: a sync every `sync_interval_s` (0: manual only), at the environment's
+    # phase; `next_sync_at` is set by the scheduler tick (canonflow.schedule)
+    sync_interval_s: Mapped[int] = mapped_column(default=3600)
+    paused: Mapped[bool] = mapped_column(default=False)
+    next_sync_at: Mapped[datetime | None] = mapped_column(index=True)
     batch_size: Mapped[int] = mapped_column(default=100)
     last_synced_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = created_at()
@@ -57,6 +61,9 @@ class GitRepository(Base):
     auth_secret: Mapped[Sealed | None] = mapped_column(SealedSecret)
     last_synced_commit: Mapped[str | None] = mapped_column(String(64))
     last_synced_at: Mapped[datetime | None]
+    sync_interval_s: Mapped[int] = mapped_column(default=3600)  # 0: manual only
+    paused: Mapped[bool] = mapped_column(default=False)
+    next_sync_at: Mapped[datetime | None] = mapped_column(index=True)
     # Where pull requests are opened (onboarding, env_wins); NONE: the pushed branch is all.
     forge_provider: Mapped[ForgeProvider] = mapped_column(
         enum_type(ForgeProvider, "forge_provider"), default=ForgeProvider.NONE

@@ -39,7 +39,10 @@ class BackgroundJob(Base):
 
 class SyncRun(Base):
     __tablename__ = "sync_runs"
-    __table_args__ = (Index(None, "tenant_id", "started_at"),)
+    __table_args__ = (
+        Index(None, "tenant_id", "started_at"),
+        Index(None, "environment_id", "started_at"),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     tenant_id: Mapped[uuid.UUID] = tenant_fk()

@@ -17,7 +17,10 @@ class Lease(Base):
     __tablename__ = "leases"
 
     name: Mapped[str] = mapped_column(String(200), primary_key=True)
-    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    # none for a lease of the whole installation (the scheduler tick's)
+    tenant_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE")
+    )
     owner: Mapped[str] = mapped_column(String(100))
     acquired_at: Mapped[datetime]
     expires_at: Mapped[datetime]
