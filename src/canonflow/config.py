@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     allowed_networks: Annotated[list[IPvAnyNetwork], NoDecode] = []
     allowed_hosts: Annotated[list[str], NoDecode] = []
     allow_local_repositories: bool = False
+    # `GET /metrics` needs `Authorization: Bearer <this>` when set (see canonflow.metrics.api)
+    metrics_token: SecretStr | None = None
 
     @field_validator("allowed_networks", "allowed_hosts", mode="before")
     @classmethod

@@ -1,0 +1,78 @@
+"""Metrics read from the database at scrape time: true whichever process or machine ran
+the work, since every process shares the database. One short read transaction per scrape."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy.orm import Session, sessionmaker
+
+from canonflow.core.enums import JobStatus
+from canonflow.db.engine import read_transaction
+from canonflow.db.types import utcnow
+from canonflow.metrics import queries
+
+
+class DatabaseCollector(Collector):
+    """Jobs by type and status, the queue, sync runs by outcome, mappings by state."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        with read_transaction(self._sessions) as session:
+            jobs = queries.jobs_by_type_and_status(session)
+            depth, oldest = queries.queue(session)
+            syncs = queries.sync_runs_by_outcome(session)
+            mappings = queries.mappings_by_tenant_and_state(session)
+        yield _jobs(jobs)
+        yield from _queue(depth, oldest)
+        yield _labelled(
+            "canonflow_sync_runs",
+            "Recorded sync runs by kind, environment kind and outcome.",
+            ["sync_kind", "environment_kind", "outcome"],
+            syncs,
+        )
+        yield _labelled(
+            "canonflow_mappings",
+            "Workflows per tenant by state: a linked one by its derived sync state, "
+            "others by stored status (deleted ones are not counted).",
+            ["tenant", "state"],
+            mappings,
+        )
+
+
+def _jobs(rows: list[tuple[str, str, int]]) -> GaugeMetricFamily:
+    """Every status of every job type seen, zero when none (so a rate has a series)."""
+    counts = {(job_type, status): count for job_type, status, count in rows}
+    types = sorted({job_type for job_type, _ in counts})
+    family = GaugeMetricFamily(
+        "canonflow_jobs", "Background jobs by type and status.", labels=["type", "status"]
+    )
+    for job_type in types:
+        for status in JobStatus:
+            family.add_metric([job_type, status.value], counts.get((job_type, status.value), 0))
+    return family
+
+
+def _queue(depth: int, oldest: datetime | None) -> Iterator[GaugeMetricFamily]:
+    yield GaugeMetricFamily("canonflow_job_queue_depth", "Jobs waiting to start.", value=depth)
+    age = (utcnow() - oldest).total_seconds() if oldest is not None else 0.0
+    yield GaugeMetricFamily(
+        "canonflow_job_oldest_queued_age_seconds",
+        "How long the oldest queued job has waited (0 when none waits).",
+        value=max(0.0, age),
+    )
+
+
+def _labelled(
+    name: str, documentation: str, labels: list[str], rows: Sequence[tuple[Any, ...]]
+) -> GaugeMetricFamily:
+    family = GaugeMetricFamily(name, documentation, labels=labels)
+    for *values, count in rows:
+        family.add_metric([str(v) for v in values], count)
+    return family

@@ -1,0 +1,78 @@
+"""The grouped reads behind the database-derived metrics.
+
+These are the operator's view across tenants, so unlike every other query in canonflow
+they are not filtered by tenant; they return counts only (no rows, no ids), and each is one
+grouped statement.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, case, func, literal, select
+from sqlalchemy.orm import Session
+
+from canonflow.core.enums import JobStatus
+from canonflow.core.status import MappingStatus
+from canonflow.db.models import BackgroundJob, Environment, SyncRun, Tenant
+from canonflow.matrix.queries import MAPPINGS, derived_state
+
+NO_ENVIRONMENT = "none"  # the environment kind label of a repository sync
+
+
+def jobs_by_type_and_status(session: Session) -> list[tuple[str, str, int]]:
+    rows = session.execute(
+        select(BackgroundJob.type, BackgroundJob.status, func.count()).group_by(
+            BackgroundJob.type, BackgroundJob.status
+        )
+    )
+    return [(job_type, JobStatus(status).value, count) for job_type, status, count in rows]
+
+
+def queue(session: Session) -> tuple[int, datetime | None]:
+    """How many jobs are queued, and when the oldest of them was."""
+    count, oldest = session.execute(
+        select(func.count(), func.min(BackgroundJob.created_at)).where(
+            BackgroundJob.status == JobStatus.QUEUED
+        )
+    ).one()
+    return int(count), oldest
+
+
+def sync_runs_by_outcome(session: Session) -> list[tuple[str, str, str, int]]:
+    """(sync kind, environment kind or `none`, outcome, count) over the recorded runs."""
+    run = SyncRun.__table__
+    outcome = case(
+        (run.c.finished_at.is_(None), literal("running")),
+        (run.c.error.is_not(None), literal("failed")),
+        (run.c.complete.is_(False), literal("incomplete")),
+        else_=literal("succeeded"),
+    )
+    env_kind = func.coalesce(Environment.__table__.c.kind, literal(NO_ENVIRONMENT))
+    statement = (
+        select(run.c.kind, env_kind, outcome, func.count())
+        .select_from(run.outerjoin(Environment, Environment.id == run.c.environment_id))
+        .group_by(run.c.kind, env_kind, outcome)
+    )
+    return [
+        (_value(kind), _value(env), str(out), n) for kind, env, out, n in session.execute(statement)
+    ]
+
+
+def mappings_by_tenant_and_state(session: Session) -> list[tuple[str, str, int]]:
+    """(tenant slug, state, count): a linked mapping counts under its derived sync state,
+    others under their stored status; deleted mappings are left out."""
+    m: Table = MAPPINGS
+    state = func.coalesce(derived_state(m), m.c.status)
+    statement = (
+        select(Tenant.slug, state, func.count())
+        .select_from(m.join(Tenant, Tenant.id == m.c.tenant_id))
+        .where(m.c.status != MappingStatus.DELETED.value)
+        .group_by(Tenant.slug, state)
+    )
+    return [(slug, _value(value), count) for slug, value, count in session.execute(statement)]
+
+
+def _value(value: Any) -> str:
+    return str(getattr(value, "value", value))
