@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, case, func, literal, select
+from sqlalchemy import String, Table, case, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from canonflow.core.enums import JobStatus
@@ -49,7 +49,8 @@ def sync_runs_by_outcome(session: Session) -> list[tuple[str, str, str, int]]:
         (run.c.complete.is_(False), literal("incomplete")),
         else_=literal("succeeded"),
     )
-    env_kind = func.coalesce(Environment.__table__.c.kind, literal(NO_ENVIRONMENT))
+    # as plain text: the enum type would refuse `none` when it reads the rows back
+    env_kind = func.coalesce(cast(Environment.__table__.c.kind, String), literal(NO_ENVIRONMENT))
     statement = (
         select(run.c.kind, env_kind, outcome, func.count())
         .select_from(run.outerjoin(Environment, Environment.id == run.c.environment_id))
@@ -64,7 +65,7 @@ def mappings_by_tenant_and_state(session: Session) -> list[tuple[str, str, int]]
     """(tenant slug, state, count): a linked mapping counts under its derived sync state,
     others under their stored status; deleted mappings are left out."""
     m: Table = MAPPINGS
-    state = func.coalesce(derived_state(m), m.c.status)
+    state = func.coalesce(derived_state(m), cast(m.c.status, String))
     statement = (
         select(Tenant.slug, state, func.count())
         .select_from(m.join(Tenant, Tenant.id == m.c.tenant_id))
