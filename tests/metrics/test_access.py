@@ -3,6 +3,9 @@ one; nobody in production without one. The token is never echoed."""
 
 from __future__ import annotations
 
+import logging
+
+import pytest
 from pydantic import SecretStr
 
 from canonflow.config import Mode
@@ -34,7 +37,10 @@ def test_production_without_a_token_refuses_even_loopback(runtime: Runtime) -> N
     assert "set CANONFLOW_METRICS_TOKEN" in refused.json()["detail"]
 
 
-def test_a_token_is_required_from_anywhere_once_set(runtime: Runtime) -> None:
+def test_a_token_is_required_from_anywhere_once_set(
+    runtime: Runtime, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    caplog.set_level(logging.DEBUG)
     for mode in Mode:
         with scraper(
             runtime, host="198.51.100.7", mode=mode, metrics_token=SecretStr(TOKEN)
@@ -54,6 +60,9 @@ def test_a_token_is_required_from_anywhere_once_set(runtime: Runtime) -> None:
             runtime, host="127.0.0.1", mode=mode, metrics_token=SecretStr(TOKEN)
         ) as client:
             assert client.get("/metrics").status_code == 401  # loopback is no exception
+    captured = capsys.readouterr()
+    assert "/metrics" in caplog.text + captured.out + captured.err  # requests were logged
+    assert TOKEN[:-1] not in caplog.text + captured.out + captured.err
 
 
 def test_metrics_are_not_in_the_api_document(runtime: Runtime) -> None:
