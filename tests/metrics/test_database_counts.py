@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+from prometheus_client import CollectorRegistry
 from sqlalchemy.orm import Session
 
 from canonflow.core.enums import JobStatus, SyncKind
@@ -21,6 +22,7 @@ from canonflow.db.models import (
     WorkflowEnvMap,
 )
 from canonflow.db.types import utcnow
+from canonflow.metrics.collector import DatabaseCollector
 from canonflow.runtime import Runtime
 from tests.factories import make_tenant
 from tests.metrics.helpers import parse, scraper, value
@@ -96,3 +98,31 @@ def _mapping(
     return WorkflowEnvMap(
         tenant_id=tenant_id, environment_id=env_id, n8n_workflow_id=key, status=status
     )
+
+
+def test_the_mapping_counts_are_kept_for_their_ttl(runtime: Runtime) -> None:
+    with transaction(runtime.sessions) as session:
+        tenant = make_tenant(session, slug="kept")
+        key = runtime.secrets.seal("x")
+        env = Environment(tenant_id=tenant.id, name="dev", base_url="http://n8n.test", api_key=key)
+        session.add(env)
+        session.flush()
+        session.add(_mapping(tenant.id, env.id, "one", MappingStatus.UNTRACKED))
+    kept, fresh = (
+        DatabaseCollector(runtime.sessions, mappings_ttl_s=3600),
+        DatabaseCollector(runtime.sessions, mappings_ttl_s=0),
+    )
+    assert _untracked(kept) == _untracked(fresh) == 1
+    with transaction(runtime.sessions) as session:
+        session.add(_mapping(tenant.id, env.id, "two", MappingStatus.UNTRACKED))
+        session.add(BackgroundJob(tenant_id=tenant.id, type="repo.sync"))
+    assert (_untracked(kept), _untracked(fresh)) == (1, 2)
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(kept)
+    assert registry.get_sample_value("canonflow_job_queue_depth") == 1  # the rest is read each time
+
+
+def _untracked(collector: DatabaseCollector) -> float | None:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(collector)
+    return registry.get_sample_value("canonflow_mappings", {"tenant": "kept", "state": "untracked"})

@@ -26,6 +26,7 @@ from canonflow.config import Mode, Settings
 from canonflow.errors import Forbidden, Unauthorized
 from canonflow.metrics import instruments
 from canonflow.metrics.collector import DatabaseCollector
+from canonflow.runtime import Runtime
 
 router = APIRouter(tags=["health"])
 
@@ -41,9 +42,17 @@ def metrics(request: Request, runtime: RuntimeDep, credentials: BearerDep) -> Re
     check_access(runtime.settings, request, credentials.credentials if credentials else None)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_ThisProcess())
-    registry.register(DatabaseCollector(runtime.sessions))
+    registry.register(_database_collector(request, runtime))
     # the classic text format: every Prometheus reads it, and our names need no escaping
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_PLAIN_0_0_4)
+
+
+def _database_collector(request: Request, runtime: Runtime) -> DatabaseCollector:
+    """The app's collector (it keeps the costly mapping counts a while), made on first use."""
+    collector: DatabaseCollector | None = getattr(request.app.state, "metrics_collector", None)
+    if collector is None or collector.sessions is not runtime.sessions:
+        collector = request.app.state.metrics_collector = DatabaseCollector(runtime.sessions)
+    return collector
 
 
 def check_access(settings: Settings, request: Request, presented: str | None) -> None:

@@ -1,9 +1,17 @@
 """Metrics read from the database at scrape time: true whichever process or machine ran
-the work, since every process shares the database. One short read transaction per scrape."""
+the work, since every process shares the database. One short read transaction per scrape.
+
+The mappings per tenant and state are the costly read (every mapping's derived state: about
+0.9 s on SQLite at 400,000 mappings, see bench/README.md), so a collector keeps them for
+`MAPPINGS_TTL_S`: a scraper every 15 s pays for them once a minute, and they lag a sync by
+at most that long.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,19 +24,26 @@ from canonflow.db.engine import read_transaction
 from canonflow.db.types import utcnow
 from canonflow.metrics import queries
 
+MAPPINGS_TTL_S = 60.0
+
+Rows = list[tuple[str, str, int]]
+
 
 class DatabaseCollector(Collector):
     """Jobs by type and status, the queue, sync runs by outcome, mappings by state."""
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self._sessions = sessions
+    def __init__(
+        self, sessions: sessionmaker[Session], *, mappings_ttl_s: float = MAPPINGS_TTL_S
+    ) -> None:
+        self.sessions = sessions
+        self._mappings = _Kept(mappings_ttl_s)
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        with read_transaction(self._sessions) as session:
+        with read_transaction(self.sessions) as session:
             jobs = queries.jobs_by_type_and_status(session)
             depth, oldest = queries.queue(session)
             syncs = queries.sync_runs_by_outcome(session)
-            mappings = queries.mappings_by_tenant_and_state(session)
+            mappings = self._mappings.get(lambda: queries.mappings_by_tenant_and_state(session))
         yield _jobs(jobs)
         yield from _queue(depth, oldest)
         yield _labelled(
@@ -76,3 +91,20 @@ def _labelled(
     for *values, count in rows:
         family.add_metric([str(v) for v in values], count)
     return family
+
+
+class _Kept:
+    """A value read again once it is older than `ttl_s`; one reader at a time (a second
+    scrape waits for the first one's read instead of running it again)."""
+
+    def __init__(self, ttl_s: float) -> None:
+        self._ttl_s = ttl_s
+        self._lock = threading.Lock()
+        self._value: tuple[float, Rows] | None = None
+
+    def get(self, read: Callable[[], Rows]) -> Rows:
+        with self._lock:
+            now = time.monotonic()
+            if self._value is None or now - self._value[0] >= self._ttl_s:
+                self._value = (now, read())
+            return self._value[1]
