@@ -109,8 +109,8 @@ def test_the_mapping_counts_are_kept_for_their_ttl(runtime: Runtime) -> None:
         session.flush()
         session.add(_mapping(tenant.id, env.id, "one", MappingStatus.UNTRACKED))
     kept, fresh = (
-        DatabaseCollector(runtime.sessions, mappings_ttl_s=3600),
-        DatabaseCollector(runtime.sessions, mappings_ttl_s=0),
+        DatabaseCollector(runtime.sessions, kept_s=3600),
+        DatabaseCollector(runtime.sessions, kept_s=0),
     )
     assert _untracked(kept) == _untracked(fresh) == 1
     with transaction(runtime.sessions) as session:

@@ -1,10 +1,11 @@
 """Metrics read from the database at scrape time: true whichever process or machine ran
 the work, since every process shares the database. One short read transaction per scrape.
 
-The mappings per tenant and state are the costly read (every mapping's derived state: about
-0.9 s on SQLite at 400,000 mappings, see bench/README.md), so a collector keeps them for
-`MAPPINGS_TTL_S`: a scraper every 15 s pays for them once a minute, and they lag a sync by
-at most that long.
+The mappings per tenant and state, and the sync runs by outcome, are the costly reads
+(every mapping's derived state, every run joined to its environment: 0.4-0.9 s and
+0.1-0.16 s at 400,000 mappings and 100,000 runs, see bench/README.md), so a collector keeps
+them for `KEPT_S`: a scraper every 15 s pays for them once a minute, and they lag a sync by
+at most that long. The jobs (and the queue) are one scan, read on every scrape.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -24,28 +25,29 @@ from canonflow.db.engine import read_transaction
 from canonflow.db.types import utcnow
 from canonflow.metrics import queries
 
-MAPPINGS_TTL_S = 60.0
+KEPT_S = 60.0
 
-Rows = list[tuple[str, str, int]]
+T = TypeVar("T")
 
 
 class DatabaseCollector(Collector):
     """Jobs by type and status, the queue, sync runs by outcome, mappings by state."""
 
-    def __init__(
-        self, sessions: sessionmaker[Session], *, mappings_ttl_s: float = MAPPINGS_TTL_S
-    ) -> None:
+    def __init__(self, sessions: sessionmaker[Session], *, kept_s: float = KEPT_S) -> None:
         self.sessions = sessions
-        self._mappings = _Kept(mappings_ttl_s)
+        self._syncs: _Kept[list[tuple[str, str, str, int]]] = _Kept(kept_s)
+        self._mappings: _Kept[list[tuple[str, str, int]]] = _Kept(kept_s)
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         with read_transaction(self.sessions) as session:
             jobs = queries.jobs_by_type_and_status(session)
-            depth, oldest = queries.queue(session)
-            syncs = queries.sync_runs_by_outcome(session)
+            syncs = self._syncs.get(lambda: queries.sync_runs_by_outcome(session))
             mappings = self._mappings.get(lambda: queries.mappings_by_tenant_and_state(session))
         yield _jobs(jobs)
-        yield from _queue(depth, oldest)
+        queued = [(count, oldest) for _, status, count, oldest in jobs if status == "queued"]
+        yield from _queue(
+            sum(count for count, _ in queued), min((at for _, at in queued if at), default=None)
+        )
         yield _labelled(
             "canonflow_sync_runs",
             "Recorded sync runs by kind, environment kind and outcome.",
@@ -61,9 +63,9 @@ class DatabaseCollector(Collector):
         )
 
 
-def _jobs(rows: list[tuple[str, str, int]]) -> GaugeMetricFamily:
+def _jobs(rows: list[tuple[str, str, int, datetime | None]]) -> GaugeMetricFamily:
     """Every status of every job type seen, zero when none (so a rate has a series)."""
-    counts = {(job_type, status): count for job_type, status, count in rows}
+    counts = {(job_type, status): count for job_type, status, count, _ in rows}
     types = sorted({job_type for job_type, _ in counts})
     family = GaugeMetricFamily(
         "canonflow_jobs", "Background jobs by type and status.", labels=["type", "status"]
@@ -93,16 +95,16 @@ def _labelled(
     return family
 
 
-class _Kept:
+class _Kept(Generic[T]):
     """A value read again once it is older than `ttl_s`; one reader at a time (a second
     scrape waits for the first one's read instead of running it again)."""
 
     def __init__(self, ttl_s: float) -> None:
         self._ttl_s = ttl_s
         self._lock = threading.Lock()
-        self._value: tuple[float, Rows] | None = None
+        self._value: tuple[float, T] | None = None
 
-    def get(self, read: Callable[[], Rows]) -> Rows:
+    def get(self, read: Callable[[], T]) -> T:
         with self._lock:
             now = time.monotonic()
             if self._value is None or now - self._value[0] >= self._ttl_s:

@@ -21,23 +21,16 @@ from canonflow.matrix.queries import MAPPINGS, derived_state
 NO_ENVIRONMENT = "none"  # the environment kind label of a repository sync
 
 
-def jobs_by_type_and_status(session: Session) -> list[tuple[str, str, int]]:
+def jobs_by_type_and_status(session: Session) -> list[tuple[str, str, int, datetime | None]]:
+    """(type, status, count, oldest `created_at`) per type and status, in one scan: the
+    queued rows give the queue's depth and its oldest job too."""
+    job = BackgroundJob
     rows = session.execute(
-        select(BackgroundJob.type, BackgroundJob.status, func.count()).group_by(
-            BackgroundJob.type, BackgroundJob.status
+        select(job.type, job.status, func.count(), func.min(job.created_at)).group_by(
+            job.type, job.status
         )
     )
-    return [(job_type, JobStatus(status).value, count) for job_type, status, count in rows]
-
-
-def queue(session: Session) -> tuple[int, datetime | None]:
-    """How many jobs are queued, and when the oldest of them was."""
-    count, oldest = session.execute(
-        select(func.count(), func.min(BackgroundJob.created_at)).where(
-            BackgroundJob.status == JobStatus.QUEUED
-        )
-    ).one()
-    return int(count), oldest
+    return [(kind, JobStatus(status).value, count, oldest) for kind, status, count, oldest in rows]
 
 
 def sync_runs_by_outcome(session: Session) -> list[tuple[str, str, str, int]]:
