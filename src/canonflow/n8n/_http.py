@@ -40,7 +40,7 @@ def observed_request(method: str, path: str) -> Iterator[None]:
     started = time.perf_counter()
     try:
         yield
-    except BaseException as exc:
+    except Exception as exc:
         instruments.n8n_request_done(method, path, time.perf_counter() - started, exc)
         raise
     instruments.n8n_request_done(method, path, time.perf_counter() - started, None)
