@@ -17,6 +17,7 @@ from canonflow.jobs import api as jobs_api
 from canonflow.linking import api as linking_api
 from canonflow.logs import configure_logging
 from canonflow.matrix import api as matrix_api
+from canonflow.metrics import api as metrics_api
 from canonflow.onboarding import api as onboarding_api
 from canonflow.reconcile import api as reconcile_api
 from canonflow.repo import api as repo_api
@@ -63,6 +64,7 @@ def create_app(
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(metrics_api.router)
     app.include_router(jobs_api.router)
     app.include_router(environments_api.router)
     app.include_router(sync_api.router)

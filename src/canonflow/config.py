@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     min_sync_interval_s: Annotated[int, Field(ge=1)] = 60
     max_concurrent_syncs: Annotated[int, Field(ge=1, le=1000)] = 4
     scheduler_enabled: bool = True
+    # `GET /metrics` needs `Authorization: Bearer <this>` when set (see canonflow.metrics.api)
+    metrics_token: SecretStr | None = None
 
     @field_validator("allowed_networks", "allowed_hosts", mode="before")
     @classmethod

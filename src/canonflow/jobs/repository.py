@@ -60,12 +60,20 @@ def finish(
     status: JobStatus,
     result: dict[str, Any] | None = None,
     error: str | None = None,
-) -> None:
-    session.execute(
+) -> tuple[str, float] | None:
+    """End a running job; its type and how long it ran (None when it was not running)."""
+    ended = session.execute(
         update(BackgroundJob)
         .where(BackgroundJob.id == job_id, BackgroundJob.status == JobStatus.RUNNING)
         .values(status=status, result=result, error=error, finished_at=utcnow())
-    )
+        .returning(BackgroundJob.type, BackgroundJob.started_at, BackgroundJob.finished_at)
+    ).one_or_none()
+    if ended is None:
+        return None
+    job_type, started_at, finished_at = ended
+    if started_at is None or finished_at is None:
+        return job_type, 0.0
+    return job_type, (finished_at - started_at).total_seconds()
 
 
 def set_progress(session: Session, job_id: uuid.UUID, done: int, total: int | None) -> None:

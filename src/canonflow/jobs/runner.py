@@ -18,6 +18,7 @@ from canonflow.errors import AppError
 from canonflow.failures import known_message, unexpected_message
 from canonflow.jobs import repository
 from canonflow.jobs.registry import JobContext, JobFailed, JobRegistry
+from canonflow.metrics import instruments
 
 log = structlog.get_logger(__name__)
 PROGRESS_INTERVAL_S = 0.5
@@ -123,7 +124,9 @@ class InProcessJobRunner:
         self, job_id: uuid.UUID, status: JobStatus, *, result: Any = None, error: str | None = None
     ) -> None:
         with transaction(self._sessions) as session:
-            repository.finish(session, job_id, status=status, result=result, error=error)
+            ended = repository.finish(session, job_id, status=status, result=result, error=error)
+        if ended is not None:  # observed once committed, by the process that ran the job
+            instruments.job_ended(ended[0], status.value, ended[1])
 
     def _report_progress(self, job_id: uuid.UUID, done: int, total: int | None) -> None:
         now = time.monotonic()

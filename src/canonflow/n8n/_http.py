@@ -8,11 +8,14 @@ import email.utils
 import html
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import orjson
 
+from canonflow.metrics import instruments
 from canonflow.n8n.errors import (
     N8nBusy,
     N8nError,
@@ -29,6 +32,18 @@ from canonflow.redaction import Redactor
 _PRE = re.compile(r"<pre>(.*?)(?:<br\s*/?>|</pre>)", re.IGNORECASE | re.DOTALL)
 _TITLE = re.compile(r"<title>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<[^>]+>")
+
+
+@contextmanager
+def observed_request(method: str, path: str) -> Iterator[None]:
+    """Time one request and count its error (metrics: the path is templated, no ids)."""
+    started = time.perf_counter()
+    try:
+        yield
+    except Exception as exc:
+        instruments.n8n_request_done(method, path, time.perf_counter() - started, exc)
+        raise
+    instruments.n8n_request_done(method, path, time.perf_counter() - started, None)
 
 
 def transport_error(

@@ -41,7 +41,7 @@ from tenacity import RetryCallState, Retrying, stop_after_attempt, wait_random_e
 from canonflow import egress as egress_policy
 from canonflow.egress import EgressPolicy, EgressRefused
 from canonflow.egress.http import egress_transport
-from canonflow.n8n._http import error_for_status, parse_json, transport_error
+from canonflow.n8n._http import error_for_status, observed_request, parse_json, transport_error
 from canonflow.n8n.errors import (
     N8nEgressRefused,
     N8nError,
@@ -299,6 +299,18 @@ class N8nClient:
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
     def _send(
+        self,
+        method: str,
+        path: str,
+        what: str,
+        *,
+        params: Mapping[str, str | int] | None,
+        content: bytes | None,
+    ) -> Any:
+        with observed_request(method, path):
+            return self._send_once(method, path, what, params=params, content=content)
+
+    def _send_once(
         self,
         method: str,
         path: str,
