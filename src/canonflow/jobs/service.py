@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from canonflow import audit
@@ -16,9 +17,23 @@ from canonflow.errors import Conflict, NotFound
 from canonflow.jobs import repository
 from canonflow.jobs.registry import JobRegistry
 from canonflow.jobs.runner import JobRunner
+from canonflow.jobs.spec import PRIORITY, Origin
 from canonflow.tenancy.service import Principal
 
 _PENDING_KEY = "canonflow.jobs.pending"
+
+
+class AfterCommitEngine:
+    """The in-process engine: a job is handed to the runner once its session commits."""
+
+    def __init__(self, factory: sessionmaker[Session], runner: JobRunner) -> None:
+        install_dispatch_on_commit(factory, runner)
+
+    def defer(self, session: Session, job: BackgroundJob) -> None:
+        session.info.setdefault(_PENDING_KEY, []).append(job.id)
+
+    def promote(self, session: Session, job: BackgroundJob) -> None:
+        """The runner reads priorities from the table: nothing to tell it."""
 
 
 def install_dispatch_on_commit(factory: sessionmaker[Session], runner: JobRunner) -> None:
@@ -43,18 +58,53 @@ def enqueue(
     job_type: str,
     params: dict[str, Any] | None = None,
     created_by: Principal | None = None,
+    origin: Origin = Origin.INTERACTIVE,
 ) -> BackgroundJob:
-    registry.get(job_type)  # unknown types fail here, not in the worker
+    """Queue a job, or answer the job already queued under the same queueing key (an
+    interactive request lifts a queued scheduled one to the interactive queue)."""
+    spec = registry.spec(job_type)  # unknown types fail here, not in the worker
+    params = params or {}
+    queueing_key = spec.queueing_key(tenant_id, params)
+    if queueing_key is not None:
+        waiting = repository.queued_with_key(session, queueing_key)
+        if waiting is not None:
+            return _promoted(session, registry, waiting, origin)
     job = BackgroundJob(
         tenant_id=tenant_id,
         type=job_type,
-        params=params or {},
+        params=params,
         status=JobStatus.QUEUED,
+        origin=origin.value,
+        queue=spec.queue_for(origin),
+        priority=PRIORITY[origin],
+        lock_key=spec.lock_key(tenant_id, params),
+        queueing_key=queueing_key,
         created_by_token_id=created_by.token_id if created_by else None,
     )
-    session.add(job)
-    session.flush()
-    session.info.setdefault(_PENDING_KEY, []).append(job.id)
+    try:
+        with session.begin_nested():  # a concurrent enqueue may take the key first
+            session.add(job)
+            session.flush()
+    except IntegrityError:
+        waiting = repository.queued_with_key(session, queueing_key) if queueing_key else None
+        if waiting is None:
+            raise
+        return _promoted(session, registry, waiting, origin)
+    if registry.engine is not None:
+        registry.engine.defer(session, job)
+    return job
+
+
+def _promoted(
+    session: Session, registry: JobRegistry, job: BackgroundJob, origin: Origin
+) -> BackgroundJob:
+    if origin is Origin.INTERACTIVE and job.origin != Origin.INTERACTIVE.value:
+        job.origin = origin.value
+        job.queue = registry.spec(job.type).queue_for(origin)
+        job.priority = PRIORITY[origin]
+        session.flush()
+        if registry.engine is not None:
+            registry.engine.promote(session, job)
     return job
 
 
@@ -66,16 +116,21 @@ def get_or_raise(session: Session, tenant_id: uuid.UUID, job_id: uuid.UUID) -> B
 
 
 def cancel(session: Session, principal: Principal, job_id: uuid.UUID) -> BackgroundJob:
-    """Cancel a queued job. A job that already started runs to its end."""
+    """Cancel a queued job; ask a running one to stop at its next batch boundary."""
     job = get_or_raise(session, principal.tenant_id, job_id)
-    if job.status is not JobStatus.QUEUED:
-        raise Conflict(f"job {job_id} is {job.status.value}; only queued jobs can be cancelled")
-    job.status = JobStatus.CANCELLED
-    job.finished_at = utcnow()
+    if job.status is JobStatus.RUNNING:
+        job.abort_requested = True
+    elif job.status is JobStatus.QUEUED:
+        job.status = JobStatus.CANCELLED
+        job.finished_at = utcnow()
+    else:
+        raise Conflict(
+            f"job {job_id} is {job.status.value}; only queued or running jobs can be cancelled"
+        )
     audit.record_by(
         session,
         principal,
-        action="job.cancel",
+        action="job.abort" if job.status is JobStatus.RUNNING else "job.cancel",
         target_type="background_job",
         target_id=str(job.id),
     )
