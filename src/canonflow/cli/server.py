@@ -23,9 +23,11 @@ def serve(
     from canonflow.runtime import build_runtime
 
     settings = load_settings()
-    runtime = build_runtime(settings)
+    runtime = build_runtime(settings, worker=False)  # its worker starts once migrated
     try:
         migrate.upgrade(runtime.engine)
+        if settings.embedded_worker:
+            runtime.runner.start_worker()
         if settings.bootstrap_admin:
             with transaction(runtime.sessions) as session:
                 first = ensure_first_tenant(session)

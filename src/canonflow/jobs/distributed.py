@@ -183,9 +183,11 @@ class ProcrastinateRunner:
         self._thread: threading.Thread | None = None
         self._heartbeat: Heartbeat | None = None
         if embedded:
-            self.start_embedded()
+            self.start_worker()
 
-    def start_embedded(self) -> None:
+    def start_worker(self) -> None:
+        if self._thread is not None:
+            return
         ready = threading.Event()
         self._thread = threading.Thread(
             target=self._serve, args=(ready,), name="canonflow-worker", daemon=True

@@ -34,6 +34,9 @@ class JobRunner(Protocol):
 
     def dispatch(self, job_id: uuid.UUID) -> None: ...
 
+    def start_worker(self) -> None:
+        """Start running jobs in this process (the embedded worker), if not yet."""
+
     def recover(self) -> None: ...
 
     def wait(self, job_id: uuid.UUID, timeout: float | None = None) -> None: ...
@@ -80,6 +83,9 @@ class InProcessJobRunner:
     def dispatch(self, job_id: uuid.UUID) -> None:
         """A job was committed: look for work now rather than at the next poll."""
         self._wake.set()
+
+    def start_worker(self) -> None:
+        """The dispatcher started with the runner."""
 
     def recover(self) -> None:
         """At start: jobs of dead workers are taken over (a live worker's never are)."""
