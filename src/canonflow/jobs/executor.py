@@ -22,6 +22,7 @@ import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
 from canonflow.core.enums import JobStatus
+from canonflow.db import leases
 from canonflow.db.engine import transaction
 from canonflow.db.models import BackgroundJob
 from canonflow.db.types import utcnow
@@ -121,9 +122,11 @@ class JobExecutor:
         with structlog.contextvars.bound_contextvars(
             job_id=str(context.job_id), job_type=spec.name
         ):
+            token = leases.holder.set(leases.owner_for(context.job_id))
             try:
                 self._attempts(context, spec)
             finally:
+                leases.holder.reset(token)
                 with self._lock:
                     self._running.pop(context.job_id, None)
                     self._last_progress.pop(context.job_id, None)
@@ -237,5 +240,8 @@ class JobExecutor:
         return 0
 
     def _taken_over(self, session: Session, job: BackgroundJob, *, requeued: bool) -> None:
+        released = leases.release_held_by(session, leases.owner_for(job.id))
+        if released:
+            log.warning("a stopped worker's leases released", job_id=str(job.id), count=released)
         if self.on_taken_over is not None:
             self.on_taken_over(session, job, requeued)
