@@ -43,7 +43,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         log_level="WARNING",
         job_workers=4,
         max_concurrent_syncs=2,
-        job_heartbeat_s=0.2,
+        job_heartbeat_s=0.5,
     )
 
 

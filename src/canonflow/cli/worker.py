@@ -28,12 +28,12 @@ def worker(
     Run as many as needed on as many machines; each beats its running jobs, and takes over
     those of a worker that stopped beating (killed, or its machine lost)."""
     from canonflow.jobs.distributed import (
-        Heartbeat,
         ProcrastinateEngine,
         build_app,
         libpq_dsn,
         worker_options,
     )
+    from canonflow.jobs.executor import Heartbeat
     from canonflow.runtime import build_runtime
 
     settings = load_settings()

@@ -26,7 +26,6 @@ from canonflow.db.models import Lease
 from canonflow.db.types import utcnow
 from canonflow.errors import Conflict
 
-
 #: set by the job executor while a job runs: the leases it takes are named after it, so a
 #: dead worker's leases can be released when its job is taken over (`release_held_by`)
 holder: ContextVar[str | None] = ContextVar("lease_holder", default=None)

@@ -32,7 +32,7 @@ from canonflow.db.engine import transaction
 from canonflow.db.models import BackgroundJob
 from canonflow.db.types import utcnow
 from canonflow.jobs import repository
-from canonflow.jobs.executor import JobExecutor
+from canonflow.jobs.executor import Heartbeat, JobExecutor
 from canonflow.jobs.repository import Claim
 from canonflow.jobs.runner import wait_for
 
@@ -134,31 +134,6 @@ def worker_options(
         "update_heartbeat_interval": executor.heartbeat_s,
         "stalled_worker_timeout": executor.stalled_cutoff_s(),
     }
-
-
-class Heartbeat:
-    """Beats this process's running rows and takes over dead workers' ones."""
-
-    def __init__(self, executor: JobExecutor) -> None:
-        self._executor = executor
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="canonflow-heartbeat", daemon=True)
-
-    def start(self) -> Heartbeat:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self._executor.heartbeat_s):
-            try:
-                self._executor.beat()
-            except Exception:
-                log.exception("job heartbeat failed; trying again at the next beat")
 
 
 class ProcrastinateRunner:

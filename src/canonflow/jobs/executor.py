@@ -245,3 +245,28 @@ class JobExecutor:
             log.warning("a stopped worker's leases released", job_id=str(job.id), count=released)
         if self.on_taken_over is not None:
             self.on_taken_over(session, job, requeued)
+
+
+class Heartbeat:
+    """Beats this process's running rows and takes over dead workers' ones."""
+
+    def __init__(self, executor: JobExecutor) -> None:
+        self._executor = executor
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="canonflow-heartbeat", daemon=True)
+
+    def start(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self._executor.heartbeat_s):
+            try:
+                self._executor.beat()
+            except Exception:
+                log.exception("job heartbeat failed; trying again at the next beat")

@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select, text, tuple_, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, text, tuple_, update
 from sqlalchemy.orm import Session
 
 from canonflow.core.enums import JobStatus
@@ -75,7 +75,7 @@ def claim(
     _serialize_claims(session, job.tenant_id)
     if job.not_before is not None and job.not_before > utcnow():
         return Claim.BUSY
-    if job.lock_key is not None and _running(session, BackgroundJob.lock_key == job.lock_key):
+    if job.lock_key is not None and _lock_taken(session, job):
         return Claim.BUSY
     if job.type in capped_types and cap > 0:
         running = _running(
@@ -99,6 +99,26 @@ def claim(
         .execution_options(synchronize_session=False)
     )
     return Claim.CLAIMED if _rowcount(result) == 1 else Claim.GONE
+
+
+def _lock_taken(session: Session, job: BackgroundJob) -> bool:
+    """Its lock key runs, or waits in a job that goes first (higher priority, or equal and
+    older): one lock's jobs start strictly in order, as procrastinate starts them."""
+    if _running(session, BackgroundJob.lock_key == job.lock_key):
+        return True
+    ahead = select(BackgroundJob.id).where(
+        BackgroundJob.lock_key == job.lock_key,
+        BackgroundJob.status == JobStatus.QUEUED,
+        BackgroundJob.id != job.id,
+        or_(
+            BackgroundJob.priority > job.priority,
+            and_(
+                BackgroundJob.priority == job.priority,
+                BackgroundJob.created_at < job.created_at,
+            ),
+        ),
+    )
+    return session.scalar(ahead.limit(1)) is not None
 
 
 def _serialize_claims(session: Session, tenant_id: uuid.UUID) -> None:

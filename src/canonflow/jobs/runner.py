@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from canonflow.db.engine import transaction
 from canonflow.db.models import BackgroundJob
 from canonflow.jobs import repository
-from canonflow.jobs.executor import JobExecutor
+from canonflow.jobs.executor import Heartbeat, JobExecutor
 from canonflow.jobs.registry import JobContext, JobRegistry
 from canonflow.jobs.repository import Claim
 from canonflow.jobs.spec import JobSpec
@@ -72,7 +72,7 @@ class InProcessJobRunner:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._closed = False
-        self._last_beat = 0.0
+        self._heartbeat = Heartbeat(executor).start()  # its own thread: claims never delay it
         self._thread = threading.Thread(target=self._loop, name="canonflow-dispatcher", daemon=True)
         self._thread.start()
 
@@ -105,6 +105,7 @@ class InProcessJobRunner:
     def shutdown(self, *, wait: bool = True) -> None:
         with self._lock:
             self._closed = True
+        self._heartbeat.stop()
         self._wake.set()
         self._thread.join(timeout=5)
         self._pool.shutdown(wait=wait, cancel_futures=not wait)
@@ -121,10 +122,6 @@ class InProcessJobRunner:
                 log.exception("job dispatcher failed; retrying at the next poll")
 
     def _tick(self) -> None:
-        now = time.monotonic()
-        if now - self._last_beat >= self.executor.heartbeat_s:
-            self._last_beat = now
-            self.executor.beat()
         self._fill()
 
     def _fill(self) -> None:
