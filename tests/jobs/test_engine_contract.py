@@ -281,6 +281,22 @@ def test_cancel_a_queued_job_and_abort_a_running_one_at_a_batch_boundary(
     assert len(batches) < 200
 
 
+def test_a_job_past_its_time_limit_fails_at_a_batch_boundary(
+    runtime: Runtime, tenant: Tenant
+) -> None:
+    def endless(context: JobContext) -> None:
+        for done in range(1, 10_000):
+            context.report_progress(done, None)
+            time.sleep(0.05)
+
+    runtime.jobs.register(JobSpec("t.endless", timeout_s=0.3), endless)
+    job_id = enqueue(runtime, tenant, "t.endless")
+    runtime.runner.wait(job_id, timeout=30)
+    job = load(runtime, job_id)
+    assert job.status is JobStatus.FAILED
+    assert "ran past its time limit" in (job.error or "")
+
+
 def test_a_running_job_is_beaten_and_a_dead_workers_job_is_taken_over(
     runtime: Runtime, tenant: Tenant, gate: Gate
 ) -> None:

@@ -34,6 +34,7 @@ from canonflow.jobs.registry import (
     JobContext,
     JobFailed,
     JobRegistry,
+    JobTimedOut,
 )
 from canonflow.jobs.repository import Claim
 from canonflow.jobs.spec import JobSpec
@@ -79,7 +80,7 @@ class JobExecutor:
         self.worker_id = worker_id or new_worker_id()
         #: the engine's part of taking over a dead worker's job (requeued or not)
         self.on_taken_over = on_taken_over
-        self._running: dict[uuid.UUID, float] = {}  # job id -> monotonic start
+        self._running: dict[uuid.UUID, float] = {}  # job id -> monotonic deadline
         self._last_progress: dict[uuid.UUID, float] = {}
         self._lock = threading.Lock()
 
@@ -108,7 +109,7 @@ class JobExecutor:
             )
             spec = self.registry.specs.get(job.type) or JobSpec(job.type)
         with self._lock:
-            self._running[job_id] = time.monotonic()
+            self._running[job_id] = time.monotonic() + spec.timeout_s
         return outcome, context, spec
 
     def run(self, job_id: uuid.UUID) -> Claim:
@@ -192,6 +193,8 @@ class JobExecutor:
             abort = repository.set_progress(session, job_id, done, total)
         if abort:
             raise JobAborted(f"cancelled while running; stopped after {done} items")
+        if now > self._running.get(job_id, now):
+            raise JobTimedOut(f"stopped after {done} items: the job ran past its time limit")
 
     def beat(self) -> None:
         """Beat this worker's running jobs, then take over those of dead workers."""

@@ -24,10 +24,10 @@ class JobAborted(AppError):
     status, code = 409, "job-aborted"
 
 
-class PermanentJobError(AppError):
-    """A failure retrying cannot fix (bad configuration): the job fails at once."""
+class JobTimedOut(AppError):
+    """The job ran past its spec's `timeout_s`: it fails at its next batch boundary."""
 
-    status, code = 422, "job-permanent"
+    status, code = 504, "job-timed-out"
 
 
 @dataclass(frozen=True)
