@@ -133,6 +133,9 @@ def worker_options(
         "fetch_job_polling_interval": FETCH_POLL_S,
         "update_heartbeat_interval": executor.heartbeat_s,
         "stalled_worker_timeout": executor.stalled_cutoff_s(),
+        # our `background_jobs` row is the record: procrastinate's finished rows would only
+        # pile up (a job at its tenant's cap is deferred again every second while it waits)
+        "delete_jobs": "successful",
     }
 
 

@@ -86,8 +86,11 @@ class JobExecutor:
 
     # -- claiming and running -------------------------------------------------------------
 
+    def capped_types(self) -> list[str]:
+        return [spec.name for spec in self.registry.specs.values() if spec.capped]
+
     def claim(self, job_id: uuid.UUID) -> tuple[Claim, JobContext | None, JobSpec | None]:
-        capped = [spec.name for spec in self.registry.specs.values() if spec.capped]
+        capped = self.capped_types()
         with transaction(self.sessions) as session:
             outcome = repository.claim(
                 session,

@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, text, tuple_, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from canonflow.core.enums import JobStatus
 from canonflow.db.models import BackgroundJob
@@ -141,20 +141,37 @@ def _running(session: Session, *conditions: ColumnElement[bool]) -> int:
     )
 
 
-def next_candidates(session: Session, *, limit: int) -> list[uuid.UUID]:
-    """Queued jobs in the order they should start: interactive first, then oldest."""
+def next_candidates(
+    session: Session, *, limit: int, capped_types: Collection[str] = (), cap: int = 0
+) -> list[uuid.UUID]:
+    """Queued jobs in the order they should start (interactive first, then oldest),
+    leaving out those that cannot start now (their lock runs, their tenant is at its cap),
+    so a tenant's thousand waiting syncs never hide another tenant's one."""
     now = utcnow()
-    return list(
-        session.scalars(
-            select(BackgroundJob.id)
-            .where(
-                BackgroundJob.status == JobStatus.QUEUED,
-                or_(BackgroundJob.not_before.is_(None), BackgroundJob.not_before <= now),
-            )
-            .order_by(BackgroundJob.priority.desc(), BackgroundJob.created_at)
-            .limit(limit)
-        )
+    running = aliased(BackgroundJob)
+    locks_held = select(running.lock_key).where(
+        running.status == JobStatus.RUNNING, running.lock_key.is_not(None)
     )
+    query = select(BackgroundJob.id).where(
+        BackgroundJob.status == JobStatus.QUEUED,
+        or_(BackgroundJob.not_before.is_(None), BackgroundJob.not_before <= now),
+        or_(BackgroundJob.lock_key.is_(None), BackgroundJob.lock_key.not_in(locks_held)),
+    )
+    if capped_types and cap > 0:
+        at_cap = (
+            select(running.tenant_id)
+            .where(running.status == JobStatus.RUNNING, running.type.in_(list(capped_types)))
+            .group_by(running.tenant_id)
+            .having(func.count() >= cap)
+        )
+        query = query.where(
+            or_(
+                BackgroundJob.type.not_in(list(capped_types)),
+                BackgroundJob.tenant_id.not_in(at_cap),
+            )
+        )
+    order = (BackgroundJob.priority.desc(), BackgroundJob.created_at)
+    return list(session.scalars(query.order_by(*order).limit(limit)))
 
 
 def queued_without_engine_job(session: Session) -> list[uuid.UUID]:

@@ -130,7 +130,12 @@ class InProcessJobRunner:
         if free <= 0:
             return
         with transaction(self._sessions) as session:
-            candidates = repository.next_candidates(session, limit=200)
+            candidates = repository.next_candidates(
+                session,
+                limit=200,
+                capped_types=self.executor.capped_types(),
+                cap=self.executor.max_concurrent_syncs,
+            )
         for job_id in candidates:
             if free <= 0 or self._closed:
                 return
