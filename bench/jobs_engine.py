@@ -38,7 +38,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=500)
     parser.add_argument("--backend", default="both", choices=["sqlite", "postgresql", "both"])
-    args = parser.parse_args()
+    parser.add_argument("--postgres", action="store_true", help="PostgreSQL only")
+    args, _ = parser.parse_known_args()  # `make bench BENCH_ARGS=...` passes others' flags
+    if args.postgres:
+        args.backend = "postgresql"
     if args.backend in ("sqlite", "both"):
         with tempfile.TemporaryDirectory() as tmp:
             _measure(
