@@ -48,7 +48,7 @@ def list_page(
 class Claim(StrEnum):
     CLAIMED = "claimed"
     GONE = "gone"  # no longer queued: cancelled, or another worker took it
-    BUSY = "busy"  # its lock is held, its tenant is at the cap, or its backoff runs
+    BUSY = "busy"  # its lock is held, or its tenant is at the cap
 
 
 def queued_with_key(session: Session, queueing_key: str) -> BackgroundJob | None:
@@ -73,8 +73,6 @@ def claim(
     if job is None or job.status is not JobStatus.QUEUED:
         return Claim.GONE
     _serialize_claims(session, job.tenant_id)
-    if job.not_before is not None and job.not_before > utcnow():
-        return Claim.BUSY
     if job.lock_key is not None and _lock_taken(session, job):
         return Claim.BUSY
     if job.type in capped_types and cap > 0:
@@ -147,14 +145,12 @@ def next_candidates(
     """Queued jobs in the order they should start (interactive first, then oldest),
     leaving out those that cannot start now (their lock runs, their tenant is at its cap),
     so a tenant's thousand waiting syncs never hide another tenant's one."""
-    now = utcnow()
     running = aliased(BackgroundJob)
     locks_held = select(running.lock_key).where(
         running.status == JobStatus.RUNNING, running.lock_key.is_not(None)
     )
     query = select(BackgroundJob.id).where(
         BackgroundJob.status == JobStatus.QUEUED,
-        or_(BackgroundJob.not_before.is_(None), BackgroundJob.not_before <= now),
         or_(BackgroundJob.lock_key.is_(None), BackgroundJob.lock_key.not_in(locks_held)),
     )
     if capped_types and cap > 0:
@@ -264,16 +260,6 @@ def set_progress(session: Session, job_id: uuid.UUID, done: int, total: int | No
     )
     return bool(
         session.scalar(select(BackgroundJob.abort_requested).where(BackgroundJob.id == job_id))
-    )
-
-
-def ids_with_status(session: Session, status: JobStatus) -> list[uuid.UUID]:
-    return list(
-        session.scalars(
-            select(BackgroundJob.id)
-            .where(BackgroundJob.status == status)
-            .order_by(BackgroundJob.created_at)
-        )
     )
 
 

@@ -38,7 +38,6 @@ class BackgroundJob(Base):
     lock_key: Mapped[str | None] = mapped_column(String(300))
     queueing_key: Mapped[str | None] = mapped_column(String(300))
     attempts: Mapped[int] = mapped_column(default=0)
-    not_before: Mapped[datetime | None]
     heartbeat_at: Mapped[datetime | None]
     worker_id: Mapped[str | None] = mapped_column(String(200))
     abort_requested: Mapped[bool] = mapped_column(default=False)

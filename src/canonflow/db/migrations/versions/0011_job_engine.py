@@ -8,8 +8,8 @@ Create Date: 2026-12-06 05:00:00
   installed package (procrastinate 3.10; no schema change shipped between 3.4 and 3.10).
   A later procrastinate upgrade gets its own revision running the shipped migration files.
   Its tables are kept out of autogenerate (`include_name` in env.py).
-- `background_jobs`: origin, queue, priority, lock and queueing keys, attempts, not_before
-  (a retry's backoff), heartbeat_at and worker_id (stalled-job recovery), abort_requested,
+- `background_jobs`: origin, queue, priority, lock and queueing keys, attempts,
+  heartbeat_at and worker_id (stalled-job recovery), abort_requested,
   engine_job_id (procrastinate's job id); a partial unique index keeps one queued job per
   queueing key.
 """
@@ -44,7 +44,6 @@ def upgrade() -> None:
             batch_op.add_column(sa.Column(name, sa.Integer(), nullable=False, server_default="0"))
         batch_op.add_column(sa.Column("lock_key", sa.String(300), nullable=True))
         batch_op.add_column(sa.Column("queueing_key", sa.String(300), nullable=True))
-        batch_op.add_column(sa.Column("not_before", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("worker_id", sa.String(200), nullable=True))
         batch_op.add_column(
@@ -76,7 +75,6 @@ def downgrade() -> None:
             "abort_requested",
             "worker_id",
             "heartbeat_at",
-            "not_before",
             "queueing_key",
             "lock_key",
             "attempts",
