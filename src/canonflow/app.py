@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         app.state.runtime = runtime or build_runtime(settings)
         if owned:
             app.state.runtime.runner.recover()
+            app.state.runtime.runner.start_worker()
         try:
             yield
         finally:

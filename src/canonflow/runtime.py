@@ -82,7 +82,9 @@ def build_runner(
 
 
 def build_runtime(settings: Settings, *, worker: bool = True) -> Runtime:
-    """`worker=False`: no embedded worker (`canonflow worker` runs its own)."""
+    """`worker=False`: never an embedded worker (`canonflow worker` runs its own). With
+    `worker`, on PostgreSQL the embedded worker (CANONFLOW_EMBEDDED_WORKER) starts with
+    `runtime.runner.start_worker()` or the first job this process defers."""
     from canonflow.git import set_network_timeouts
 
     set_network_timeouts(connect_s=settings.git_connect_timeout_s, io_s=settings.git_io_timeout_s)

@@ -23,11 +23,10 @@ def serve(
     from canonflow.runtime import build_runtime
 
     settings = load_settings()
-    runtime = build_runtime(settings, worker=False)  # its worker starts once migrated
+    runtime = build_runtime(settings)
     try:
         migrate.upgrade(runtime.engine)
-        if settings.embedded_worker:
-            runtime.runner.start_worker()
+        runtime.runner.start_worker()  # on PostgreSQL, if CANONFLOW_EMBEDDED_WORKER
         if settings.bootstrap_admin:
             with transaction(runtime.sessions) as session:
                 first = ensure_first_tenant(session)

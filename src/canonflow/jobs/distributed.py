@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -54,9 +55,15 @@ def libpq_dsn(database_url: str) -> str:
 class ProcrastinateEngine:
     """Defers rows to procrastinate inside the caller's transaction."""
 
+    def __init__(self) -> None:
+        #: called on each defer: the runtime's embedded worker starts with the first job
+        self.on_defer: Callable[[], None] | None = None
+
     def defer(self, session: Session, job: BackgroundJob) -> None:
         job.engine_job_id = self._defer(session, job)
         session.flush()
+        if self.on_defer is not None:
+            self.on_defer()
 
     def promote(self, session: Session, job: BackgroundJob) -> None:
         session.execute(
@@ -78,6 +85,8 @@ class ProcrastinateEngine:
             .values(engine_job_id=engine_id)
             .execution_options(synchronize_session=False)
         )
+        if self.on_defer is not None:
+            self.on_defer()
 
     def taken_over(self, session: Session, job: BackgroundJob, requeued: bool) -> None:
         """A dead worker's job: release its procrastinate job (and its lock)."""
@@ -141,7 +150,9 @@ def worker_options(
 
 class ProcrastinateRunner:
     """The runtime's runner on PostgreSQL; with `embedded`, a worker in a thread of this
-    process (its own App and event loop), as `serve` runs for a one-machine install."""
+    process (its own App and event loop), as `serve` runs for a one-machine install. It
+    starts with `start_worker()` (serve, once migrated) or with the first job this process
+    defers (a CLI command that waits for its job; tests), not before."""
 
     def __init__(
         self,
@@ -160,19 +171,28 @@ class ProcrastinateRunner:
         self._task: asyncio.Task[None] | None = None
         self._thread: threading.Thread | None = None
         self._heartbeat: Heartbeat | None = None
+        self._embedded = embedded
+        self._ready = threading.Event()
+        self._start_lock = threading.Lock()
+        self._closed = False
         if embedded:
-            self.start_worker()
+            engine.on_defer = self._start_in_background
 
     def start_worker(self) -> None:
+        """Start the embedded worker (if configured) and wait until it listens."""
+        self._start_in_background()
         if self._thread is not None:
-            return
-        ready = threading.Event()
-        self._thread = threading.Thread(
-            target=self._serve, args=(ready,), name="canonflow-worker", daemon=True
-        )
-        self._thread.start()
-        ready.wait(timeout=30)
-        self._heartbeat = Heartbeat(self.executor).start()
+            self._ready.wait(timeout=30)
+
+    def _start_in_background(self) -> None:
+        with self._start_lock:
+            if not self._embedded or self._closed or self._thread is not None:
+                return
+            self._thread = threading.Thread(
+                target=self._serve, args=(self._ready,), name="canonflow-worker", daemon=True
+            )
+            self._thread.start()
+            self._heartbeat = Heartbeat(self.executor).start()
 
     def _serve(self, ready: threading.Event) -> None:
         loop = asyncio.new_event_loop()
@@ -209,7 +229,7 @@ class ProcrastinateRunner:
                 self._engine.defer_again(session, job_id, delay_s=0)
 
     def wait(self, job_id: uuid.UUID, timeout: float | None = None) -> None:
-        if self._thread is None:
+        if self._closed:
             return
         wait_for(self.executor.sessions, job_id, timeout)
 
@@ -217,6 +237,10 @@ class ProcrastinateRunner:
         return self.executor.run(job_id)
 
     def shutdown(self, *, wait: bool = True) -> None:
+        with self._start_lock:
+            self._closed = True
+        if self._thread is not None:
+            self._ready.wait(timeout=30)  # its task exists once it listens
         if self._heartbeat is not None:
             self._heartbeat.stop()
         if self._loop is not None and self._task is not None and not self._loop.is_closed():
