@@ -7,7 +7,7 @@ Both engines read the same `JobSpec`: the in-process runner (SQLite) and procras
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -54,7 +54,6 @@ class JobSpec:
     capped: bool = False
     #: a job whose worker died is run again (it is idempotent) rather than failed
     rerun_when_stalled: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def lock_key(self, tenant_id: uuid.UUID, params: dict[str, Any]) -> str | None:
         return _render(self.lock, tenant_id, params)
