@@ -44,6 +44,7 @@ def create_app(
         app.state.runtime = current = runtime or build_runtime(settings)
         if owned:
             current.runner.recover()
+            current.runner.start_worker()
         schedules = (owned if scheduler is None else scheduler) and settings.scheduler_enabled
         try:
             if schedules:

@@ -22,6 +22,12 @@ class LogFormat(StrEnum):
     JSON = "json"
 
 
+class JobEngineName(StrEnum):
+    AUTO = "auto"
+    IN_PROCESS = "in-process"
+    PROCRASTINATE = "procrastinate"
+
+
 class ConfigError(RuntimeError):
     """The configuration cannot work; the message says what to set."""
 
@@ -40,6 +46,14 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: LogFormat = LogFormat.AUTO
     job_workers: Annotated[int, Field(ge=1, le=64)] = 2
+    # the job engine: procrastinate on PostgreSQL, the in-process runner on SQLite ("auto")
+    job_engine: JobEngineName = JobEngineName.AUTO
+    # `serve` (and the CLI) run a worker in-process; turn off when `canonflow worker`s run
+    embedded_worker: bool = True
+    # a running job's row is beaten this often; 6 missed beats and it is taken over
+    job_heartbeat_s: Annotated[float, Field(gt=0)] = 10.0
+    # syncs (environment, repository, inventory) one tenant runs at once
+    max_concurrent_syncs: Annotated[int, Field(ge=1, le=1000)] = 4
     # writes an apply keeps in flight: n8n serves one while canonflow prepares the next
     deploy_concurrency: Annotated[int, Field(ge=1, le=16)] = 2
     bootstrap_admin: bool = True
@@ -58,7 +72,6 @@ class Settings(BaseSettings):
     scheduler_tick_s: Annotated[float, Field(gt=0)] = 15.0
     scheduler_batch: Annotated[int, Field(ge=1, le=10_000)] = 100
     min_sync_interval_s: Annotated[int, Field(ge=1)] = 60
-    max_concurrent_syncs: Annotated[int, Field(ge=1, le=1000)] = 4
     scheduler_enabled: bool = True
     # `GET /metrics` needs `Authorization: Bearer <this>` when set (see canonflow.metrics.api)
     metrics_token: SecretStr | None = None
@@ -85,6 +98,14 @@ class Settings(BaseSettings):
         if self.database_url:
             return normalize_database_url(self.database_url)
         return f"sqlite:///{(self.data_dir / 'canonflow.db').resolve()}"
+
+    @property
+    def uses_procrastinate(self) -> bool:
+        """procrastinate needs PostgreSQL; "auto" picks it there."""
+        postgres = self.resolved_database_url.startswith("postgresql")
+        if self.job_engine is JobEngineName.PROCRASTINATE and not postgres:
+            raise ConfigError("CANONFLOW_JOB_ENGINE=procrastinate needs a PostgreSQL database")
+        return postgres and self.job_engine is not JobEngineName.IN_PROCESS
 
     @property
     def resolved_git_cache_dir(self) -> Path:

@@ -15,9 +15,10 @@ from canonflow.config import Settings
 from canonflow.crypto import SecretBox, build_secret_box
 from canonflow.db.engine import build_engine, build_sessionmaker
 from canonflow.egress import EgressPolicy
+from canonflow.jobs.executor import JobExecutor
 from canonflow.jobs.registry import JobRegistry
-from canonflow.jobs.runner import InProcessJobRunner
-from canonflow.jobs.service import install_dispatch_on_commit
+from canonflow.jobs.runner import InProcessJobRunner, JobRunner
+from canonflow.jobs.service import AfterCommitEngine
 
 
 @dataclass
@@ -27,7 +28,7 @@ class Runtime:
     sessions: sessionmaker[Session]
     secrets: SecretBox
     jobs: JobRegistry
-    runner: InProcessJobRunner
+    runner: JobRunner
     egress: EgressPolicy
     replaced_egress: EgressPolicy  # the process's policy before this runtime installed its own
 
@@ -51,7 +52,39 @@ def register_job_types(registry: JobRegistry, secrets: SecretBox, settings: Sett
     reconcile_tasks.register(registry, secrets, settings)
 
 
-def build_runtime(settings: Settings) -> Runtime:
+def build_runner(
+    settings: Settings, sessions: sessionmaker[Session], registry: JobRegistry, *, worker: bool
+) -> JobRunner:
+    """The job engine: procrastinate on PostgreSQL (an embedded worker when `worker` and
+    CANONFLOW_EMBEDDED_WORKER), the in-process runner otherwise."""
+    executor = JobExecutor(
+        sessions,
+        registry,
+        heartbeat_s=settings.job_heartbeat_s,
+        max_concurrent_syncs=settings.max_concurrent_syncs,
+    )
+    if not settings.uses_procrastinate:
+        runner = InProcessJobRunner(executor, workers=settings.job_workers)
+        registry.engine = AfterCommitEngine(sessions, runner)
+        return runner
+    from canonflow.jobs.distributed import ProcrastinateEngine, ProcrastinateRunner, libpq_dsn
+
+    engine = ProcrastinateEngine()
+    registry.engine = engine
+    executor.on_taken_over = engine.taken_over
+    return ProcrastinateRunner(
+        executor,
+        engine,
+        libpq_dsn(settings.resolved_database_url),
+        concurrency=settings.job_workers,
+        embedded=worker and settings.embedded_worker,
+    )
+
+
+def build_runtime(settings: Settings, *, worker: bool = True) -> Runtime:
+    """`worker=False`: never an embedded worker (`canonflow worker` runs its own). With
+    `worker`, on PostgreSQL the embedded worker (CANONFLOW_EMBEDDED_WORKER) starts with
+    `runtime.runner.start_worker()` or the first job this process defers."""
     from canonflow.git import set_network_timeouts
 
     set_network_timeouts(connect_s=settings.git_connect_timeout_s, io_s=settings.git_io_timeout_s)
@@ -62,8 +95,7 @@ def build_runtime(settings: Settings) -> Runtime:
     secrets = build_secret_box(settings)
     registry = JobRegistry()
     register_job_types(registry, secrets, settings)
-    runner = InProcessJobRunner(sessions, registry, workers=settings.job_workers)
-    install_dispatch_on_commit(sessions, runner)
+    runner = build_runner(settings, sessions, registry, worker=worker)
     return Runtime(
         settings=settings,
         engine=engine,

@@ -153,7 +153,7 @@ def test_unreachable_environment_connection_test_says_why(
     assert "127.0.0.1:9" in body["detail"] and SECRET not in body["detail"]
 
 
-def test_sync_is_enqueued_once(
+def test_a_sync_request_while_one_waits_answers_the_waiting_job(
     client: TestClient, runtime: Runtime, tokens: dict[str, str]
 ) -> None:
     env_id = _create(client, tokens["admin"], base_url="http://127.0.0.1:9").json()["id"]
@@ -164,5 +164,5 @@ def test_sync_is_enqueued_once(
     second = client.post(
         f"/api/v1/canonical/sync-environment/{env_id}", headers=bearer(tokens["operator"])
     )
-    assert second.status_code == 409
-    assert second.json()["job_id"] == first.json()["job_id"]
+    assert second.status_code == 202  # not a 409, not a second job: the queued one
+    assert second.json() == first.json()

@@ -17,6 +17,7 @@ from canonflow.cli import (
     server,
     sync,
     tenants,
+    worker,
 )
 from canonflow.cli.common import report_and_exit
 
@@ -33,6 +34,7 @@ app.add_typer(tenants.token_app, name="token")
 app.add_typer(environments.app, name="env")
 app.add_typer(sync.app, name="sync")
 app.add_typer(repo.app, name="repo")
+app.command("worker")(worker.worker)
 app.command("onboard")(onboarding.onboard)
 app.command("matrix")(matrix.matrix)
 app.command("untracked")(linking.untracked)

@@ -26,6 +26,7 @@ def serve(
     runtime = build_runtime(settings)
     try:
         migrate.upgrade(runtime.engine)
+        runtime.runner.start_worker()  # on PostgreSQL, if CANONFLOW_EMBEDDED_WORKER
         if settings.bootstrap_admin:
             with transaction(runtime.sessions) as session:
                 first = ensure_first_tenant(session)

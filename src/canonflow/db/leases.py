@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -24,6 +25,14 @@ from canonflow.db.engine import transaction
 from canonflow.db.models import Lease
 from canonflow.db.types import utcnow
 from canonflow.errors import Conflict
+
+#: set by the job executor while a job runs: the leases it takes are named after it, so a
+#: dead worker's leases can be released when its job is taken over (`release_held_by`)
+holder: ContextVar[str | None] = ContextVar("lease_holder", default=None)
+
+
+def owner_for(job_id: uuid.UUID) -> str:
+    return f"job:{job_id}"
 
 
 class LeaseLost(Conflict):
@@ -69,7 +78,8 @@ def try_acquire(
     sessions: sessionmaker[Session], *, name: str, tenant_id: uuid.UUID | None, ttl: timedelta
 ) -> HeldLease | None:
     """Take the lease unless someone holds an unexpired one."""
-    owner = uuid.uuid4().hex
+    prefix = holder.get()
+    owner = f"{prefix}:{uuid.uuid4().hex}" if prefix else uuid.uuid4().hex
     now = utcnow()
     try:
         with transaction(sessions) as session:
@@ -86,6 +96,12 @@ def try_acquire(
     except IntegrityError:
         return None
     return HeldLease(name=name, owner=owner, ttl=ttl, sessions=sessions)
+
+
+def release_held_by(session: Session, prefix: str) -> int:
+    """Drop the leases a dead holder took (its job was taken over)."""
+    result = session.execute(delete(Lease).where(Lease.owner.startswith(f"{prefix}:")))
+    return result.rowcount if isinstance(result, CursorResult) else 0
 
 
 def release(lease: HeldLease) -> None:

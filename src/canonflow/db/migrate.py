@@ -11,6 +11,11 @@ from sqlalchemy import Engine
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 
+def include_name(name: str | None, type_: str, _parents: object = None) -> bool:
+    """Autogenerate's filter: procrastinate's tables (revision 0011) are not ours to diff."""
+    return not (type_ == "table" and (name or "").startswith("procrastinate_"))
+
+
 def alembic_config(engine: Engine) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))

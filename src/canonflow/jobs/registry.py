@@ -9,11 +9,25 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from canonflow.db.models import BackgroundJob
 from canonflow.errors import AppError, Invalid
+from canonflow.jobs.spec import JobSpec
 
 
 class ProgressReporter(Protocol):
     def __call__(self, job_id: uuid.UUID, done: int, total: int | None) -> None: ...
+
+
+class JobAborted(AppError):
+    """Someone cancelled the running job: it stops at its next batch boundary."""
+
+    status, code = 409, "job-aborted"
+
+
+class JobTimedOut(AppError):
+    """The job ran past its spec's `timeout_s`: it fails at its next batch boundary."""
+
+    status, code = 504, "job-timed-out"
 
 
 @dataclass(frozen=True)
@@ -44,20 +58,38 @@ class JobFailed(AppError):
 JobHandler = Callable[[JobContext], dict[str, Any] | None]
 
 
+class JobEngine(Protocol):
+    """Hands a flushed `background_jobs` row to whatever runs it, in the same transaction."""
+
+    def defer(self, session: Session, job: BackgroundJob) -> None: ...
+
+    def promote(self, session: Session, job: BackgroundJob) -> None:
+        """A queued job moved to the interactive queue."""
+
+
 @dataclass
 class JobRegistry:
     handlers: dict[str, JobHandler] = field(default_factory=dict)
+    specs: dict[str, JobSpec] = field(default_factory=dict)
+    engine: JobEngine | None = None
 
-    def register(self, job_type: str, handler: JobHandler) -> None:
-        if job_type in self.handlers:
-            raise ValueError(f"job type {job_type!r} is already registered")
-        self.handlers[job_type] = handler
+    def register(self, spec: JobSpec | str, handler: JobHandler) -> None:
+        """Declare a job type; a bare name gets the defaults (no lock, no retry)."""
+        spec = JobSpec(spec) if isinstance(spec, str) else spec
+        if spec.name in self.handlers:
+            raise ValueError(f"job type {spec.name!r} is already registered")
+        self.handlers[spec.name] = handler
+        self.specs[spec.name] = spec
 
     def get(self, job_type: str) -> JobHandler:
         try:
             return self.handlers[job_type]
         except KeyError:
             raise Invalid(f"unknown job type {job_type!r}") from None
+
+    def spec(self, job_type: str) -> JobSpec:
+        self.get(job_type)
+        return self.specs[job_type]
 
     def __contains__(self, job_type: object) -> bool:
         return job_type in self.handlers

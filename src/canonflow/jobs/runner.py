@@ -1,138 +1,158 @@
-"""Job runners. `InProcessJobRunner` runs jobs on a small thread pool inside `serve`."""
+"""Job runners. `InProcessJobRunner`: the embedded engine (SQLite), a dispatcher thread
+feeding a small thread pool, with the semantics procrastinate gives on PostgreSQL: one
+queued job per queueing key (the table's unique index), one running job per lock key, the
+tenant's cap on concurrent syncs, interactive work first, retries, heartbeats."""
 
 from __future__ import annotations
 
 import threading
 import time
 import uuid
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Protocol
+from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol
 
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
-from canonflow.core.enums import JobStatus
 from canonflow.db.engine import transaction
 from canonflow.db.models import BackgroundJob
-from canonflow.errors import AppError
-from canonflow.failures import known_message, unexpected_message
 from canonflow.jobs import repository
-from canonflow.jobs.registry import JobContext, JobFailed, JobRegistry
-from canonflow.metrics import instruments
+from canonflow.jobs.executor import Heartbeat, JobExecutor
+from canonflow.jobs.registry import JobContext, JobRegistry
+from canonflow.jobs.repository import Claim
+from canonflow.jobs.spec import JobSpec
 
 log = structlog.get_logger(__name__)
-PROGRESS_INTERVAL_S = 0.5
+IDLE_POLL_S = 1.0
+WAIT_POLL_S = 0.05
 
 
 class JobRunner(Protocol):
-    """Runs committed `background_jobs` rows by id."""
+    """Runs committed `background_jobs` rows."""
+
+    executor: JobExecutor
 
     def dispatch(self, job_id: uuid.UUID) -> None: ...
 
+    def start_worker(self) -> None:
+        """Start running jobs in this process (the embedded worker), if not yet."""
+
     def recover(self) -> None: ...
+
+    def wait(self, job_id: uuid.UUID, timeout: float | None = None) -> None: ...
+
+    def run(self, job_id: uuid.UUID) -> Claim: ...
 
     def shutdown(self, *, wait: bool = True) -> None: ...
 
 
-class InProcessJobRunner:
-    """A thread pool in this process. Fine for one server on SQLite; not shared."""
+def wait_for(sessions: sessionmaker[Session], job_id: uuid.UUID, timeout: float | None) -> None:
+    """Block until the job's row is finished (any engine, any process)."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        with transaction(sessions) as session:
+            status = session.get(BackgroundJob, job_id, populate_existing=True)
+            if status is None or status.status.finished:
+                return
+        if deadline is not None and time.monotonic() > deadline:
+            raise TimeoutError(f"job {job_id} did not finish within {timeout} s")
+        time.sleep(WAIT_POLL_S)
 
-    def __init__(
-        self, sessions: sessionmaker[Session], registry: JobRegistry, *, workers: int = 2
-    ) -> None:
-        self._sessions = sessions
-        self._registry = registry
+
+class InProcessJobRunner:
+    """Jobs run in this process; the rules live in the database, so a second process on
+    the same database claims safely beside this one."""
+
+    def __init__(self, executor: JobExecutor, *, workers: int = 2) -> None:
+        self.executor = executor
+        self._sessions = executor.sessions
+        self._slots = workers
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="canonflow-job")
-        self._futures: dict[uuid.UUID, Future[None]] = {}
-        self._last_progress: dict[uuid.UUID, float] = {}
+        self._active: set[uuid.UUID] = set()
         self._lock = threading.Lock()
+        self._wake = threading.Event()
         self._closed = False
+        self._heartbeat = Heartbeat(executor).start()  # its own thread: claims never delay it
+        self._thread = threading.Thread(target=self._loop, name="canonflow-dispatcher", daemon=True)
+        self._thread.start()
+
+    @property
+    def registry(self) -> JobRegistry:
+        return self.executor.registry
 
     def dispatch(self, job_id: uuid.UUID) -> None:
-        """Start a committed job. After shutdown it stays queued for the next `recover()`."""
-        with self._lock:
-            if self._closed:
-                log.warning("runner is shut down; job stays queued", job_id=str(job_id))
-                return
-            self._futures[job_id] = self._pool.submit(self.run, job_id)
+        """A job was committed: look for work now rather than at the next poll."""
+        self._wake.set()
+
+    def start_worker(self) -> None:
+        """The dispatcher started with the runner."""
 
     def recover(self) -> None:
-        """After a restart: running jobs were interrupted; queued ones start again."""
-        with transaction(self._sessions) as session:
-            interrupted = repository.fail_interrupted(
-                session, "interrupted: the server stopped while the job ran; run it again"
-            )
-            queued = repository.ids_with_status(session, JobStatus.QUEUED)
-        if interrupted:
-            log.warning("jobs interrupted by a restart marked failed", count=interrupted)
-        for job_id in queued:
-            self.dispatch(job_id)
+        """At start: jobs of dead workers are taken over (a live worker's never are)."""
+        taken = self.executor.recover_stalled()
+        if taken:
+            log.warning("jobs of stopped workers taken over", count=taken)
+        self._wake.set()
 
     def wait(self, job_id: uuid.UUID, timeout: float | None = None) -> None:
-        """Block until a dispatched job has finished (for the CLI and tests)."""
-        with self._lock:
-            future = self._futures.get(job_id)
-        if future is not None:
-            future.result(timeout=timeout)
+        if self._closed:
+            return
+        wait_for(self._sessions, job_id, timeout)
+
+    def run(self, job_id: uuid.UUID) -> Claim:
+        return self.executor.run(job_id)
 
     def shutdown(self, *, wait: bool = True) -> None:
         with self._lock:
             self._closed = True
+        self._heartbeat.stop()
+        self._wake.set()
+        self._thread.join(timeout=5)
         self._pool.shutdown(wait=wait, cancel_futures=not wait)
 
-    def run(self, job_id: uuid.UUID) -> None:
-        """Claim and execute one job, recording its outcome. Never raises."""
-        with transaction(self._sessions) as session:
-            if not repository.claim(session, job_id):
+    def _loop(self) -> None:
+        while not self._closed:
+            self._wake.wait(timeout=min(IDLE_POLL_S, self.executor.heartbeat_s))
+            self._wake.clear()
+            if self._closed:
                 return
-            job = session.get(BackgroundJob, job_id)
-            assert job is not None
-            context = JobContext(
-                job_id=job.id,
-                tenant_id=job.tenant_id,
-                params=dict(job.params),
-                sessions=self._sessions,
-                reporter=self._report_progress,
-            )
-            job_type = job.type
-        with structlog.contextvars.bound_contextvars(job_id=str(job_id), job_type=job_type):
-            self._execute(context, job_type)
+            try:
+                self._tick()
+            except Exception:
+                log.exception("job dispatcher failed; retrying at the next poll")
 
-    def _execute(self, context: JobContext, job_type: str) -> None:
-        started = time.monotonic()
-        try:
-            result = self._registry.get(job_type)(context)
-        except AppError as exc:
-            result = exc.result if isinstance(exc, JobFailed) else None  # what it did before
-            self._finish(context.job_id, JobStatus.FAILED, error=exc.message, result=result)
-            log.warning("job failed", error=exc.message)
-        except Exception as exc:
-            known = known_message(exc)  # an n8n, Git or forge error's message is for a reader
-            error = known or unexpected_message(exc, job_id=context.job_id)
-            self._finish(context.job_id, JobStatus.FAILED, error=error)
-            if known:
-                log.warning("job failed", error=known)
-            else:
-                log.exception("job crashed")  # the full exception goes to the log only
-        else:
-            self._finish(context.job_id, JobStatus.SUCCEEDED, result=result)
-            log.info("job succeeded", seconds=round(time.monotonic() - started, 3))
-        finally:
-            self._last_progress.pop(context.job_id, None)
+    def _tick(self) -> None:
+        self._fill()
 
-    def _finish(
-        self, job_id: uuid.UUID, status: JobStatus, *, result: Any = None, error: str | None = None
-    ) -> None:
-        with transaction(self._sessions) as session:
-            ended = repository.finish(session, job_id, status=status, result=result, error=error)
-        if ended is not None:  # observed once committed, by the process that ran the job
-            instruments.job_ended(ended[0], status.value, ended[1])
-
-    def _report_progress(self, job_id: uuid.UUID, done: int, total: int | None) -> None:
-        now = time.monotonic()
-        finished = total is not None and done >= total
-        if not finished and now - self._last_progress.get(job_id, 0.0) < PROGRESS_INTERVAL_S:
+    def _fill(self) -> None:
+        with self._lock:
+            free = self._slots - len(self._active)
+        if free <= 0:
             return
-        self._last_progress[job_id] = now
         with transaction(self._sessions) as session:
-            repository.set_progress(session, job_id, done, total)
+            candidates = repository.next_candidates(
+                session,
+                limit=200,
+                capped_types=self.executor.capped_types(),
+                cap=self.executor.max_concurrent_syncs,
+            )
+        for job_id in candidates:
+            if free <= 0 or self._closed:
+                return
+            if job_id in self._active:
+                continue
+            _, context, spec = self.executor.claim(job_id)
+            if context is None or spec is None:
+                continue
+            with self._lock:
+                self._active.add(job_id)
+            self._pool.submit(self._execute, context, spec)
+            free -= 1
+
+    def _execute(self, context: JobContext, spec: JobSpec) -> None:
+        try:
+            self.executor.execute(context, spec)
+        finally:
+            with self._lock:
+                self._active.discard(context.job_id)
+            self._wake.set()

@@ -22,6 +22,11 @@ class JobRead(BaseModel):
     progress_total: int | None
     result: dict[str, Any] | None
     error: str | None
+    origin: str  # interactive | scheduled
+    queue: str
+    attempts: int  # runs started (a dead worker's job taken over and run again counts twice)
+    abort_requested: bool
+    engine_job_id: int | None  # procrastinate's job id (PostgreSQL)
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from canonflow import audit
@@ -17,9 +17,23 @@ from canonflow.errors import Conflict, NotFound
 from canonflow.jobs import repository
 from canonflow.jobs.registry import JobRegistry
 from canonflow.jobs.runner import JobRunner
+from canonflow.jobs.spec import PRIORITY, Origin
 from canonflow.tenancy.service import Principal
 
 _PENDING_KEY = "canonflow.jobs.pending"
+
+
+class AfterCommitEngine:
+    """The in-process engine: a job is handed to the runner once its session commits."""
+
+    def __init__(self, factory: sessionmaker[Session], runner: JobRunner) -> None:
+        install_dispatch_on_commit(factory, runner)
+
+    def defer(self, session: Session, job: BackgroundJob) -> None:
+        session.info.setdefault(_PENDING_KEY, []).append(job.id)
+
+    def promote(self, session: Session, job: BackgroundJob) -> None:
+        """The runner reads priorities from the table: nothing to tell it."""
 
 
 def install_dispatch_on_commit(factory: sessionmaker[Session], runner: JobRunner) -> None:
@@ -44,47 +58,54 @@ def enqueue(
     job_type: str,
     params: dict[str, Any] | None = None,
     created_by: Principal | None = None,
+    origin: Origin = Origin.INTERACTIVE,
 ) -> BackgroundJob:
-    (job,) = enqueue_many(
-        session,
-        registry,
-        [NewJob(tenant_id, job_type, params or {})],
-        created_by=created_by,
+    """Queue a job, or answer the job already queued under the same queueing key (an
+    interactive request lifts a queued scheduled one to the interactive queue)."""
+    spec = registry.spec(job_type)  # unknown types fail here, not in the worker
+    params = params or {}
+    queueing_key = spec.queueing_key(tenant_id, params)
+    if queueing_key is not None:
+        waiting = repository.queued_with_key(session, queueing_key)
+        if waiting is not None:
+            return _promoted(session, registry, waiting, origin)
+    job = BackgroundJob(
+        tenant_id=tenant_id,
+        type=job_type,
+        params=params,
+        status=JobStatus.QUEUED,
+        origin=origin.value,
+        queue=spec.queue_for(origin),
+        priority=PRIORITY[origin],
+        lock_key=spec.lock_key(tenant_id, params),
+        queueing_key=queueing_key,
+        created_by_token_id=created_by.token_id if created_by else None,
     )
+    try:
+        with session.begin_nested():  # a concurrent enqueue may take the key first
+            session.add(job)
+            session.flush()
+    except IntegrityError:
+        waiting = repository.queued_with_key(session, queueing_key) if queueing_key else None
+        if waiting is None:
+            raise
+        return _promoted(session, registry, waiting, origin)
+    if registry.engine is not None:
+        registry.engine.defer(session, job)
     return job
 
 
-@dataclass(frozen=True, slots=True)
-class NewJob:
-    tenant_id: uuid.UUID
-    job_type: str
-    params: dict[str, Any]
-
-
-def enqueue_many(
-    session: Session,
-    registry: JobRegistry,
-    new_jobs: list[NewJob],
-    *,
-    created_by: Principal | None = None,
-) -> list[BackgroundJob]:
-    """Queue several jobs in one INSERT (the scheduler's batch); each starts after commit."""
-    for new in new_jobs:
-        registry.get(new.job_type)  # unknown types fail here, not in the worker
-    jobs = [
-        BackgroundJob(
-            tenant_id=new.tenant_id,
-            type=new.job_type,
-            params=new.params,
-            status=JobStatus.QUEUED,
-            created_by_token_id=created_by.token_id if created_by else None,
-        )
-        for new in new_jobs
-    ]
-    session.add_all(jobs)
-    session.flush()
-    session.info.setdefault(_PENDING_KEY, []).extend(job.id for job in jobs)
-    return jobs
+def _promoted(
+    session: Session, registry: JobRegistry, job: BackgroundJob, origin: Origin
+) -> BackgroundJob:
+    if origin is Origin.INTERACTIVE and job.origin != Origin.INTERACTIVE.value:
+        job.origin = origin.value
+        job.queue = registry.spec(job.type).queue_for(origin)
+        job.priority = PRIORITY[origin]
+        session.flush()
+        if registry.engine is not None:
+            registry.engine.promote(session, job)
+    return job
 
 
 def get_or_raise(session: Session, tenant_id: uuid.UUID, job_id: uuid.UUID) -> BackgroundJob:
@@ -95,16 +116,21 @@ def get_or_raise(session: Session, tenant_id: uuid.UUID, job_id: uuid.UUID) -> B
 
 
 def cancel(session: Session, principal: Principal, job_id: uuid.UUID) -> BackgroundJob:
-    """Cancel a queued job. A job that already started runs to its end."""
+    """Cancel a queued job; ask a running one to stop at its next batch boundary."""
     job = get_or_raise(session, principal.tenant_id, job_id)
-    if job.status is not JobStatus.QUEUED:
-        raise Conflict(f"job {job_id} is {job.status.value}; only queued jobs can be cancelled")
-    job.status = JobStatus.CANCELLED
-    job.finished_at = utcnow()
+    if job.status is JobStatus.RUNNING:
+        job.abort_requested = True
+    elif job.status is JobStatus.QUEUED:
+        job.status = JobStatus.CANCELLED
+        job.finished_at = utcnow()
+    else:
+        raise Conflict(
+            f"job {job_id} is {job.status.value}; only queued or running jobs can be cancelled"
+        )
     audit.record_by(
         session,
         principal,
-        action="job.cancel",
+        action="job.abort" if job.status is JobStatus.RUNNING else "job.cancel",
         target_type="background_job",
         target_id=str(job.id),
     )

@@ -13,10 +13,20 @@ from canonflow.errors import Conflict
 from canonflow.jobs import repository as jobs_repository
 from canonflow.jobs import service as jobs
 from canonflow.jobs.registry import JobContext, JobRegistry
+from canonflow.jobs.spec import TRANSIENT_RETRY, JobSpec
 from canonflow.onboarding.inventory import run_inventory
 from canonflow.tenancy.service import Principal
 
 CANONICAL_ONBOARDING_INVENTORY = "canonical.onboarding.inventory"
+INVENTORY_SPEC = JobSpec(
+    CANONICAL_ONBOARDING_INVENTORY,
+    queue="sync",
+    lock="inventory:{tenant_id}",
+    queueing="inventory:{tenant_id}",
+    retry=TRANSIENT_RETRY,
+    timeout_s=3600,
+    capped=True,
+)
 
 
 def register(registry: JobRegistry, secrets: SecretBox) -> None:
@@ -29,7 +39,7 @@ def register(registry: JobRegistry, secrets: SecretBox) -> None:
             progress=context.report_progress,
         ).as_dict()
 
-    registry.register(CANONICAL_ONBOARDING_INVENTORY, run)
+    registry.register(INVENTORY_SPEC, run)
 
 
 def active_inventory(session: Session, principal: Principal) -> BackgroundJob | None:

@@ -7,6 +7,7 @@ from typing import Any
 from canonflow.config import Settings
 from canonflow.crypto import SecretBox
 from canonflow.jobs.registry import JobContext, JobRegistry
+from canonflow.jobs.spec import JobSpec
 from canonflow.reconcile.apply import RECONCILE_APPLY, run_apply
 
 
@@ -19,4 +20,8 @@ def register(registry: JobRegistry, secrets: SecretBox, settings: Settings) -> N
             concurrency=settings.deploy_concurrency,
         )
 
-    registry.register(RECONCILE_APPLY, run)
+    registry.register(APPLY_SPEC, run)
+
+
+# an apply writes to n8n and Git: it is not run again on its own (its leases serialize it)
+APPLY_SPEC = JobSpec(RECONCILE_APPLY, queue="deploy", timeout_s=6 * 3600)

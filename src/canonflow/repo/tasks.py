@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from canonflow.config import Settings
-from canonflow.core.enums import JobStatus
 from canonflow.crypto import SecretBox
 from canonflow.db.models import BackgroundJob
-from canonflow.errors import Conflict
-from canonflow.jobs import repository as jobs_repository
 from canonflow.jobs import service as jobs
 from canonflow.jobs.registry import JobContext, JobRegistry
+from canonflow.jobs.spec import TRANSIENT_RETRY, JobSpec, Origin
 from canonflow.repo.sync import PruneGuard, sync_repository
 from canonflow.tenancy.service import Principal
 
 REPOSITORY_SYNC = "repository.sync"
+REPOSITORY_SYNC_SPEC = JobSpec(
+    REPOSITORY_SYNC,
+    queue="sync",
+    lock="repository-sync:{tenant_id}",
+    queueing="repository-sync:{tenant_id}",
+    retry=TRANSIENT_RETRY,
+    timeout_s=3600,
+    capped=True,
+    rerun_when_stalled=True,
+)
 
 
 def register(registry: JobRegistry, secrets: SecretBox, settings: Settings) -> None:
@@ -36,29 +45,34 @@ def register(registry: JobRegistry, secrets: SecretBox, settings: Settings) -> N
             ),
         ).as_dict()
 
-    registry.register(REPOSITORY_SYNC, run_repository_sync)
+    registry.register(REPOSITORY_SYNC_SPEC, run_repository_sync)
 
 
 def enqueue_repository_sync(
-    session: Session, registry: JobRegistry, principal: Principal, *, confirm_prune: bool = False
+    session: Session,
+    registry: JobRegistry,
+    principal: Principal | None,
+    *,
+    confirm_prune: bool = False,
+    tenant_id: uuid.UUID | None = None,
+    origin: Origin = Origin.INTERACTIVE,
 ) -> BackgroundJob:
-    """Queue a repo sync, unless one is already queued or running for the tenant.
+    """Queue a repo sync: one runs per tenant, one more may wait; a request while one
+    waits answers the waiting one (a confirmed prune carries over to it).
     `confirm_prune`: let it mark more canonical workflows deleted than the prune guard
     allows."""
-    for status in (JobStatus.QUEUED, JobStatus.RUNNING):
-        active = jobs_repository.list_page(
-            session, principal.tenant_id, limit=1, status=status, job_type=REPOSITORY_SYNC
-        )
-        if active:
-            raise Conflict(
-                f"a repository sync is already {status.value} (job {active[0].id})",
-                details={"job_id": str(active[0].id)},
-            )
-    return jobs.enqueue(
+    owner = principal.tenant_id if principal is not None else tenant_id
+    assert owner is not None, "a principal or a tenant_id"
+    job = jobs.enqueue(
         session,
         registry,
-        tenant_id=principal.tenant_id,
+        tenant_id=owner,
         job_type=REPOSITORY_SYNC,
         params={"confirm_prune": confirm_prune},
         created_by=principal,
+        origin=origin,
     )
+    if confirm_prune and not job.params.get("confirm_prune"):
+        job.params = {**job.params, "confirm_prune": True}
+        session.flush()
+    return job

@@ -2,28 +2,36 @@
 
 The scheduler decides what is due; this module alone turns that into jobs of the types a
 user's "sync now" enqueues (`canonflow.sync.tasks`, `canonflow.repo.tasks`), with the
-origin `scheduled` in their params. The tick has already checked, for the whole batch in
-one query, that no sync of the row is queued or running, so this goes to the jobs service
-directly, the whole batch in one INSERT (checking again per job and marking the origin in a
-second statement cost ~5 statements a job, most of the tick's database time in
-`bench/scheduler.py`). Re-point it here when the engine changes.
+origin `scheduled`: through the jobs service's `enqueue`, so a scheduled job gets the
+engine's queue, priority, queueing and lock keys and is deferred like any other (one
+enqueue a job: the batch INSERT measured in `bench/scheduler.py` before the engine landed
+bypassed all of that).
 """
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from canonflow.db.models import BackgroundJob
 from canonflow.jobs import service as jobs
 from canonflow.jobs.registry import JobRegistry
-from canonflow.jobs.service import NewJob
+from canonflow.jobs.spec import Origin
 from canonflow.repo.tasks import REPOSITORY_SYNC
 from canonflow.sync.tasks import ENVIRONMENT_SYNC
 
 SYNC_JOB_TYPES = (ENVIRONMENT_SYNC, REPOSITORY_SYNC)
-ORIGIN_SCHEDULED = "scheduled"
+ORIGIN_SCHEDULED = Origin.SCHEDULED.value
+
+
+@dataclass(frozen=True)
+class NewJob:
+    tenant_id: uuid.UUID
+    job_type: str
+    params: dict[str, Any]
 
 
 def scheduled_job(row_kind: str, tenant_id: uuid.UUID, row_id: uuid.UUID) -> NewJob:
@@ -35,5 +43,15 @@ def scheduled_job(row_kind: str, tenant_id: uuid.UUID, row_id: uuid.UUID) -> New
 
 
 def enqueue(session: Session, registry: JobRegistry, new_jobs: list[NewJob]) -> list[BackgroundJob]:
-    """Enqueue the tick's batch in one INSERT; the jobs start once the tick commits."""
-    return jobs.enqueue_many(session, registry, new_jobs) if new_jobs else []
+    """Enqueue the tick's batch; the jobs start once the tick commits."""
+    return [
+        jobs.enqueue(
+            session,
+            registry,
+            tenant_id=new.tenant_id,
+            job_type=new.job_type,
+            params=new.params,
+            origin=Origin.SCHEDULED,
+        )
+        for new in new_jobs
+    ]

@@ -15,6 +15,7 @@ from alembic import context
 
 import canonflow.db.models  # noqa: F401  (registers every table)
 from canonflow.db.base import Base
+from canonflow.db.migrate import include_name
 
 engine = context.config.attributes["engine"]
 sqlite = engine.dialect.name == "sqlite"
@@ -35,6 +36,7 @@ with engine.connect() as connection:
                 target_metadata=Base.metadata,
                 render_as_batch=sqlite,
                 compare_type=True,
+                include_name=include_name,
             )
             context.run_migrations()
             if sqlite:

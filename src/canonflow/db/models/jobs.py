@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from canonflow.core.enums import JobStatus, SyncKind
@@ -16,11 +16,32 @@ from canonflow.db.types import JSONDocument, utcnow
 
 class BackgroundJob(Base):
     __tablename__ = "background_jobs"
-    __table_args__ = (Index(None, "tenant_id", "created_at"),)
+    __table_args__ = (
+        Index(None, "tenant_id", "created_at"),
+        Index(None, "status", "priority", "created_at"),
+        # at most one job per queueing key waits (the engine's own rule, on both backends)
+        Index(
+            "uq_background_jobs_queueing_key_queued",
+            "queueing_key",
+            unique=True,
+            postgresql_where=text("status = 'queued'"),
+            sqlite_where=text("status = 'queued'"),
+        ),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     tenant_id: Mapped[uuid.UUID] = tenant_fk()
     type: Mapped[str] = mapped_column(String(100))
+    origin: Mapped[str] = mapped_column(String(20), default="interactive")
+    queue: Mapped[str] = mapped_column(String(50), default="default")
+    priority: Mapped[int] = mapped_column(default=0)
+    lock_key: Mapped[str | None] = mapped_column(String(300))
+    queueing_key: Mapped[str | None] = mapped_column(String(300))
+    attempts: Mapped[int] = mapped_column(default=0)
+    heartbeat_at: Mapped[datetime | None]
+    worker_id: Mapped[str | None] = mapped_column(String(200))
+    abort_requested: Mapped[bool] = mapped_column(default=False)
+    engine_job_id: Mapped[int | None] = mapped_column(BigInteger)
     status: Mapped[JobStatus] = mapped_column(
         enum_type(JobStatus, "job_status"), default=JobStatus.QUEUED
     )
