@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from canonflow.config import Settings
 from canonflow.core.enums import JobStatus
 from canonflow.core.schedule import next_due_for
 from canonflow.db.engine import build_sessionmaker, transaction
@@ -26,6 +27,13 @@ from canonflow.sync.tasks import ENVIRONMENT_SYNC
 from tests.factories import make_tenant
 
 NOW = datetime.fromisoformat("2026-12-06T05:00:00+00:00")
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """No embedded worker: on PostgreSQL a job deferred by the tick would otherwise start
+    (procrastinate, in this process) and race the test's own ending of jobs."""
+    return settings.model_copy(update={"embedded_worker": False})
 
 
 @pytest.fixture
