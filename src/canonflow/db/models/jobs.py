@@ -19,6 +19,8 @@ class BackgroundJob(Base):
     __table_args__ = (
         Index(None, "tenant_id", "created_at"),
         Index(None, "status", "priority", "created_at"),
+        # covers the metrics scrape's jobs by type and status (count, oldest) without the rows
+        Index(None, "type", "status", "created_at"),
         # at most one job per queueing key waits (the engine's own rule, on both backends)
         Index(
             "uq_background_jobs_queueing_key_queued",
