@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 from fastapi.testclient import TestClient
 from sqlalchemy import inspect, text
 
@@ -45,6 +46,17 @@ class RecordingClient:
         self.answers.append(f"{method} {path} {response.status_code} {response.headers!r} ")
         self.answers.append(response.text)
         return response
+
+
+@pytest.fixture(autouse=True)
+def restored_logging() -> Iterator[None]:
+    """The app configures structlog to print to the captured stderr at DEBUG: put back what
+    was there, so no later test logs to a closed capture stream."""
+    saved = structlog.get_config()
+    try:
+        yield
+    finally:
+        structlog.configure(**saved)
 
 
 @pytest.fixture
