@@ -91,7 +91,7 @@ def tick_cron(period_s: float) -> str:
     whole = int(period_s)
     if whole != period_s or whole <= 0:
         raise ValueError(_not_expressible(period_s))
-    if 60 % whole == 0:
+    if whole < 60 and 60 % whole == 0:
         return "* * * * * *" if whole == 1 else f"* * * * * */{whole}"
     if whole % 60 == 0 and 3600 % whole == 0:
         return f"*/{whole // 60} * * * * 0"

@@ -169,11 +169,11 @@ def _register_periodic(app: App, job: PeriodicJob, worker_id: str) -> None:
     @app.periodic(cron=job.cron, periodic_id=job.name)
     @app.task(name=name, queue=PERIODIC_QUEUE, priority=PERIODIC_PRIORITY, queueing_lock=name)
     def run_periodic(timestamp: int) -> None:
-        log.debug("periodic job ran", periodic=job.name, timestamp=timestamp, worker=worker_id)
+        log.debug("periodic job ran", periodic=job.name, period_at=timestamp, worker=worker_id)
         try:
             job.run()
         except Exception:  # the next period tries again
-            log.exception("periodic job failed", periodic=job.name, timestamp=timestamp)
+            log.exception("periodic job failed", periodic=job.name, period_at=timestamp)
 
 
 def worker_options(
