@@ -208,3 +208,15 @@ def test_two_workers_run_one_tick_per_period_not_two(runtime: Runtime, workers: 
     assert set(per_period.values()) == {1}, per_period  # both defer, one tick per period
     assert {e["periodic"] for e in ran} == {"scheduler.tick"}
     assert all(isinstance(at, int) for at in per_period)  # the cron's whole seconds
+
+    first.send_signal(signal.SIGTERM)  # the other one's deferrer carries on alone
+    first.wait(timeout=30)
+    last = max(int(str(at)) for at in per_period)
+    while True:
+        later = [e for e in workers.events("periodic job ran") if int(str(e["period_at"])) > last]
+        if len({e["period_at"] for e in later}) >= 3:
+            break
+        assert time.monotonic() < deadline, "the remaining worker did not tick"
+        time.sleep(0.3)
+    assert {str(e["worker"]).split(":")[1] for e in later} == {str(second.pid)}
+    assert set(Counter(e["period_at"] for e in workers.events("periodic job ran")).values()) == {1}
