@@ -45,3 +45,11 @@ def test_settings_come_from_prefixed_environment_variables(
 def test_secret_key_is_hidden_in_repr() -> None:
     settings = Settings(secret_key="a very secret passphrase!")
     assert "a very secret" not in repr(settings)
+
+
+def test_on_postgresql_a_tick_period_cron_cannot_express_is_refused() -> None:
+    with pytest.raises(ConfigError, match="CANONFLOW_SCHEDULER_TICK_S: a tick every 7 s cannot"):
+        Settings(database_url="postgresql://u@h/db", scheduler_tick_s=7)
+    Settings(database_url="postgresql://u@h/db", scheduler_tick_s=7, scheduler_enabled=False)
+    Settings(database_url="sqlite:////tmp/x.db", scheduler_tick_s=0.3)  # SQLite's loop: any
+    Settings(database_url="postgresql://u@h/db", scheduler_tick_s=7, job_engine="in-process")

@@ -11,7 +11,7 @@ from canonflow import __version__
 from canonflow.api import health
 from canonflow.api.problems import install_error_handlers
 from canonflow.api.request_id import RequestIdMiddleware
-from canonflow.config import Settings, get_settings
+from canonflow.config import ConfigError, Settings, get_settings
 from canonflow.environments import api as environments_api
 from canonflow.jobs import api as jobs_api
 from canonflow.linking import api as linking_api
@@ -33,24 +33,31 @@ def create_app(
     scheduler: bool | None = None,
 ) -> FastAPI:
     """Build the app. The lifespan wires the runtime unless one is passed in (tests, CLI),
-    and runs the scheduler loop (`scheduler`: by default only with its own runtime, as in
-    `serve`; never when `CANONFLOW_SCHEDULER_ENABLED` is off)."""
+    and keeps schedules (`scheduler`: by default only with its own runtime, as in `serve`;
+    never when `CANONFLOW_SCHEDULER_ENABLED` is off): on SQLite it runs the scheduler loop;
+    on PostgreSQL it starts the embedded worker now, whose periodic job ticks (the runtime
+    must be built with `scheduler=True`; with CANONFLOW_EMBEDDED_WORKER off this process
+    neither ticks nor runs jobs: `canonflow worker` processes do both)."""
     settings = settings or (runtime.settings if runtime else get_settings())
     configure_logging(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = runtime is None
-        app.state.runtime = current = runtime or build_runtime(settings)
+        schedules = (owned if scheduler is None else scheduler) and settings.scheduler_enabled
+        app.state.runtime = current = runtime or build_runtime(settings, scheduler=schedules)
+        app.state.scheduler_loop = False
         if owned:
             current.runner.recover()
             current.runner.start_worker()
-        schedules = (owned if scheduler is None else scheduler) and settings.scheduler_enabled
         try:
-            if schedules:
+            if schedules and not settings.uses_procrastinate:
+                app.state.scheduler_loop = True
                 async with scheduler_running(current.sessions, settings, current.jobs):
                     yield
             else:
+                if schedules:
+                    _start_periodic_worker(current)
                 yield
         finally:
             if owned:
@@ -76,3 +83,12 @@ def create_app(
     app.include_router(matrix_api.router)
     app.include_router(reconcile_api.router)
     return app
+
+
+def _start_periodic_worker(runtime: Runtime) -> None:
+    """PostgreSQL: the embedded worker ticks; it starts now, not with the first job."""
+    if not runtime.periodic:
+        raise ConfigError(
+            "this runtime has no periodic tick: build it with build_runtime(..., scheduler=True)"
+        )
+    runtime.runner.start_worker()

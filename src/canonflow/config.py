@@ -10,6 +10,8 @@ from typing import Annotated
 from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from canonflow.core.schedule import tick_cron
+
 
 class Mode(StrEnum):
     DEVELOPMENT = "development"
@@ -75,6 +77,8 @@ class Settings(BaseSettings):
     scheduler_enabled: bool = True
     # `GET /metrics` needs `Authorization: Bearer <this>` when set (see canonflow.metrics.api)
     metrics_token: SecretStr | None = None
+    # `canonflow worker` serves `/metrics` on this port (CANONFLOW_HOST) when set
+    worker_metrics_port: Annotated[int | None, Field(ge=1, le=65535)] = None
 
     @field_validator("allowed_networks", "allowed_hosts", mode="before")
     @classmethod
@@ -90,6 +94,16 @@ class Settings(BaseSettings):
                 "CANONFLOW_SECRET_KEY is required in production mode "
                 "(generate one with `canonflow secret-key`)"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _require_a_cron_tick(self) -> Settings:
+        """On PostgreSQL the tick is a procrastinate periodic task: a cron schedule."""
+        if self.scheduler_enabled and self.uses_procrastinate:
+            try:
+                tick_cron(self.scheduler_tick_s)
+            except ValueError as exc:
+                raise ConfigError(f"CANONFLOW_SCHEDULER_TICK_S: {exc}") from None
         return self
 
     @property

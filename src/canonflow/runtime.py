@@ -5,7 +5,9 @@ Used by the app's lifespan, the CLI and the tests, so every entrypoint runs the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,6 +22,9 @@ from canonflow.jobs.registry import JobRegistry
 from canonflow.jobs.runner import InProcessJobRunner, JobRunner
 from canonflow.jobs.service import AfterCommitEngine
 
+if TYPE_CHECKING:
+    from canonflow.jobs.distributed import PeriodicJob
+
 
 @dataclass
 class Runtime:
@@ -31,6 +36,9 @@ class Runtime:
     runner: JobRunner
     egress: EgressPolicy
     replaced_egress: EgressPolicy  # the process's policy before this runtime installed its own
+    #: what this process's procrastinate workers run periodically: the scheduler's tick
+    #: when built with `scheduler` on PostgreSQL (empty otherwise)
+    periodic: Sequence[PeriodicJob] = field(default_factory=tuple)
 
     def close(self) -> None:
         self.runner.shutdown(wait=True)
@@ -52,8 +60,24 @@ def register_job_types(registry: JobRegistry, secrets: SecretBox, settings: Sett
     reconcile_tasks.register(registry, secrets, settings)
 
 
+def periodic_jobs(
+    settings: Settings, sessions: sessionmaker[Session], registry: JobRegistry
+) -> tuple[PeriodicJob, ...]:
+    """The scheduler's tick as a periodic job, on PostgreSQL with the scheduler on."""
+    if not (settings.uses_procrastinate and settings.scheduler_enabled):
+        return ()
+    from canonflow.schedule.loop import periodic_tick
+
+    return (periodic_tick(sessions, settings, registry),)
+
+
 def build_runner(
-    settings: Settings, sessions: sessionmaker[Session], registry: JobRegistry, *, worker: bool
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    registry: JobRegistry,
+    *,
+    worker: bool,
+    periodic: Sequence[PeriodicJob] = (),
 ) -> JobRunner:
     """The job engine: procrastinate on PostgreSQL (an embedded worker when `worker` and
     CANONFLOW_EMBEDDED_WORKER), the in-process runner otherwise."""
@@ -78,13 +102,19 @@ def build_runner(
         libpq_dsn(settings.resolved_database_url),
         concurrency=settings.job_workers,
         embedded=worker and settings.embedded_worker,
+        periodic=periodic,
     )
 
 
-def build_runtime(settings: Settings, *, worker: bool = True) -> Runtime:
+def build_runtime(settings: Settings, *, worker: bool = True, scheduler: bool = False) -> Runtime:
     """`worker=False`: never an embedded worker (`canonflow worker` runs its own). With
     `worker`, on PostgreSQL the embedded worker (CANONFLOW_EMBEDDED_WORKER) starts with
-    `runtime.runner.start_worker()` or the first job this process defers."""
+    `runtime.runner.start_worker()` or the first job this process defers.
+
+    `scheduler`: this process keeps schedules (`serve`, `canonflow worker`). On PostgreSQL
+    its workers then run the tick as a procrastinate periodic job (`runtime.periodic`); on
+    SQLite the app's lifespan runs the loop. Other processes (CLI commands, tests) leave
+    the tick alone even when they run jobs."""
     from canonflow.git import set_network_timeouts
 
     set_network_timeouts(connect_s=settings.git_connect_timeout_s, io_s=settings.git_io_timeout_s)
@@ -95,7 +125,8 @@ def build_runtime(settings: Settings, *, worker: bool = True) -> Runtime:
     secrets = build_secret_box(settings)
     registry = JobRegistry()
     register_job_types(registry, secrets, settings)
-    runner = build_runner(settings, sessions, registry, worker=worker)
+    periodic = periodic_jobs(settings, sessions, registry) if scheduler else ()
+    runner = build_runner(settings, sessions, registry, worker=worker, periodic=periodic)
     return Runtime(
         settings=settings,
         engine=engine,
@@ -105,4 +136,5 @@ def build_runtime(settings: Settings, *, worker: bool = True) -> Runtime:
         runner=runner,
         egress=policy,
         replaced_egress=replaced,
+        periodic=periodic,
     )

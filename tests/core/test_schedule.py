@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,7 @@ from canonflow.core.schedule import (
     parse_interval,
     phase_fraction,
     phase_of,
+    tick_cron,
 )
 
 instants = st.datetimes(
@@ -117,3 +119,35 @@ def test_parse_interval_refuses_nonsense(text: str) -> None:
 def test_format_interval_round_trips(seconds: int) -> None:
     text = format_interval(seconds)
     assert parse_interval("0" if text == "manual" else text) == seconds
+
+
+@pytest.mark.parametrize(
+    ("period_s", "cron"),
+    [
+        (1, "* * * * * *"),
+        (15, "* * * * * */15"),
+        (30.0, "* * * * * */30"),
+        (60, "*/1 * * * * 0"),
+        (900, "*/15 * * * * 0"),
+        (3600, "*/60 * * * * 0"),
+        (7200, "0 */2 * * * 0"),
+        (86400, "0 0 * * * 0"),
+    ],
+)
+def test_a_tick_period_becomes_an_evenly_spaced_cron(period_s: float, cron: str) -> None:
+    assert tick_cron(period_s) == cron
+
+
+@pytest.mark.parametrize("period_s", [1, 2, 5, 15, 20, 30, 60, 120, 300, 900, 1800, 7200])
+def test_the_cron_fires_exactly_every_period(period_s: int) -> None:
+    from croniter import croniter
+
+    fires = croniter(tick_cron(period_s), 1_700_000_003.0)
+    times = [fires.get_next(float) for _ in range(5)]
+    assert {b - a for a, b in itertools.pairwise(times)} == {period_s}
+
+
+@pytest.mark.parametrize("period_s", [0.3, 7, 45, 90, 61, 5400, 172800])
+def test_a_period_cron_cannot_space_evenly_is_refused_readably(period_s: float) -> None:
+    with pytest.raises(ValueError, match=f"a tick every {period_s:g} s cannot be a cron"):
+        tick_cron(period_s)

@@ -1,6 +1,7 @@
-"""Scheduled syncs against two real n8n instances, run by the app's own lifespan loop (what
-`serve` runs): an edit made in n8n reaches canonflow without anyone calling sync; pausing
-stops that; resuming picks the edit up again. On both backends."""
+"""Scheduled syncs against two real n8n instances, kept by the app as `serve` keeps them (its
+lifespan loop on SQLite, its embedded worker's periodic tick on PostgreSQL): an edit made in
+n8n reaches canonflow without anyone calling sync; pausing stops that; resuming picks the
+edit up again. On both backends."""
 
 from __future__ import annotations
 
@@ -28,9 +29,11 @@ DEADLINE_S = 90.0
 
 @pytest.fixture
 def fast_runtime(settings: Settings) -> Iterator[Runtime]:
-    """A runtime whose operator allows 1 s intervals and ticks every 0.3 s."""
+    """A runtime that keeps schedules, whose operator allows 1 s intervals, ticking every
+    second (the shortest cron period on PostgreSQL; SQLite's loop could go faster)."""
     runtime = build_runtime(
-        settings.model_copy(update={"min_sync_interval_s": 1, "scheduler_tick_s": 0.3})
+        settings.model_copy(update={"min_sync_interval_s": 1, "scheduler_tick_s": 1}),
+        scheduler=True,
     )
     yield runtime
     runtime.close()

@@ -1,4 +1,5 @@
-"""`canonflow serve` for real keeps an environment in sync by itself: nobody calls sync."""
+"""`canonflow serve` for real keeps an environment in sync by itself: nobody calls sync (its
+loop on SQLite, its embedded worker's periodic tick on PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ def test_serve_runs_the_schedule(
     settings: Settings, tmp_path: Path, clean_n8n_dev: N8nInstance
 ) -> None:
     env = cli_env(settings) | {
-        "CANONFLOW_SCHEDULER_TICK_S": "0.3",
+        "CANONFLOW_SCHEDULER_TICK_S": "1",  # a cron period on PostgreSQL
         "CANONFLOW_MIN_SYNC_INTERVAL_S": "1",
     }
     port = free_port()

@@ -23,7 +23,7 @@ def serve(
     from canonflow.runtime import build_runtime
 
     settings = load_settings()
-    runtime = build_runtime(settings)
+    runtime = build_runtime(settings, scheduler=True)
     try:
         migrate.upgrade(runtime.engine)
         runtime.runner.start_worker()  # on PostgreSQL, if CANONFLOW_EMBEDDED_WORKER
@@ -33,7 +33,8 @@ def serve(
             if first is not None:
                 _show_first_token(first.tenant_slug, first.admin_token)
         runtime.runner.recover()
-        app = create_app(runtime=runtime, scheduler=True)  # the schedule loop runs in serve
+        # serve keeps schedules: the loop on SQLite, the embedded worker's tick on PostgreSQL
+        app = create_app(runtime=runtime, scheduler=True)
         bind_host, bind_port = host or settings.host, port or settings.port
         console.print(f"canonflow on http://{bind_host}:{bind_port} (API docs at /docs)")
         uvicorn.run(app, host=bind_host, port=bind_port, log_level="warning", access_log=False)

@@ -79,6 +79,36 @@ def format_interval(seconds: int) -> str:
     return f"{seconds}s"
 
 
+_DAY_S = 86400
+
+
+def tick_cron(period_s: float) -> str:
+    """A cron expression (croniter's, seconds as a 6th field, as procrastinate reads it)
+    that fires every `period_s` seconds at even spacing; `ValueError` for a period cron
+    cannot space evenly. Fields count from the start of their unit, so the period must
+    divide it: 1-30 s dividing a minute, whole minutes dividing an hour, whole hours
+    dividing a day."""
+    whole = int(period_s)
+    if whole != period_s or whole <= 0:
+        raise ValueError(_not_expressible(period_s))
+    if whole < 60 and 60 % whole == 0:
+        return "* * * * * *" if whole == 1 else f"* * * * * */{whole}"
+    if whole % 60 == 0 and 3600 % whole == 0:
+        return f"*/{whole // 60} * * * * 0"
+    if whole % 3600 == 0 and _DAY_S % whole == 0:
+        return f"0 */{whole // 3600} * * * 0" if whole < _DAY_S else "0 0 * * * 0"
+    raise ValueError(_not_expressible(period_s))
+
+
+def _not_expressible(period_s: float) -> str:
+    return (
+        f"a tick every {period_s:g} s cannot be a cron schedule: use whole seconds that "
+        "divide a minute (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30), whole minutes that divide "
+        "an hour (60, 120, 180, 240, 300, 600, 900, 1200, 1800, 3600 s) or whole hours "
+        "that divide a day"
+    )
+
+
 def _micros(delta: timedelta) -> int:
     return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
 

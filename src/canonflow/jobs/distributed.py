@@ -9,6 +9,11 @@
   would refuse a job that a stalled-job takeover moves back to waiting beside a newer one).
 - The tenant's sync cap is checked when a worker claims the row; a job at the cap is
   deferred again a moment later, so it holds no worker slot while it waits.
+- Periodic jobs (the scheduler's tick): handed in by the runtime, so this package need not
+  know the scheduler. Every worker's procrastinate deferrer defers them; its
+  `procrastinate_periodic_defers` row per (task, timestamp) makes one job per period across
+  all workers. They go to the `periodic` queue ahead of other work, and only one waits at a
+  time (a queueing lock; no procrastinate lock, which a killed worker would hold forever).
 - Stalled jobs: a worker beats its running rows; any worker takes over the rows of one that
   stopped (`JobExecutor.recover_stalled`), failing the dead worker's procrastinate job so its
   lock is released, and deferring a new one when the row is run again.
@@ -19,9 +24,10 @@ from __future__ import annotations
 import asyncio
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import structlog
@@ -37,8 +43,13 @@ from canonflow.jobs.executor import Heartbeat, JobExecutor
 from canonflow.jobs.repository import Claim
 from canonflow.jobs.runner import wait_for
 
+if TYPE_CHECKING:
+    from procrastinate import App
+
 log = structlog.get_logger(__name__)
 TASK_NAME = "canonflow.run_job"
+PERIODIC_QUEUE = "periodic"
+PERIODIC_PRIORITY = 100  # ahead of interactive (10) and scheduled (0) jobs
 BUSY_RETRY_S = 1.0
 FETCH_POLL_S = 1.0
 _DEFER = text(
@@ -117,11 +128,30 @@ class ProcrastinateEngine:
         )
 
 
-def build_app(executor: JobExecutor, engine: ProcrastinateEngine, dsn: str, pool_size: int) -> Any:
-    """A procrastinate App whose one task runs a `background_jobs` row by id."""
+@dataclass(frozen=True)
+class PeriodicJob:
+    """Work every worker schedules with a cron expression (croniter's, seconds as a 6th
+    field); `run` must not raise for long: a failure is logged and the next period runs."""
+
+    name: str
+    cron: str
+    run: Callable[[], None]
+
+
+def build_app(
+    executor: JobExecutor,
+    engine: ProcrastinateEngine,
+    dsn: str,
+    pool_size: int,
+    periodic: Sequence[PeriodicJob] = (),
+) -> Any:
+    """A procrastinate App whose task runs a `background_jobs` row by id, plus one task
+    per periodic job."""
     from procrastinate import App, PsycopgConnector
 
     app = App(connector=PsycopgConnector(conninfo=dsn, min_size=1, max_size=pool_size))
+    for job in periodic:
+        _register_periodic(app, job, executor.worker_id)
 
     @app.task(name=TASK_NAME)
     def run_job(job_id: str) -> None:
@@ -131,6 +161,19 @@ def build_app(executor: JobExecutor, engine: ProcrastinateEngine, dsn: str, pool
                 engine.defer_again(session, row, delay_s=BUSY_RETRY_S)
 
     return app
+
+
+def _register_periodic(app: App, job: PeriodicJob, worker_id: str) -> None:
+    name = f"canonflow.periodic.{job.name}"
+
+    @app.periodic(cron=job.cron, periodic_id=job.name)
+    @app.task(name=name, queue=PERIODIC_QUEUE, priority=PERIODIC_PRIORITY, queueing_lock=name)
+    def run_periodic(timestamp: int) -> None:
+        log.debug("periodic job ran", periodic=job.name, period_at=timestamp, worker=worker_id)
+        try:
+            job.run()
+        except Exception:  # the next period tries again
+            log.exception("periodic job failed", periodic=job.name, period_at=timestamp)
 
 
 def worker_options(
@@ -162,8 +205,11 @@ class ProcrastinateRunner:
         *,
         concurrency: int,
         embedded: bool,
+        periodic: Sequence[PeriodicJob] = (),
     ) -> None:
         self.executor = executor
+        #: run by this process's workers (the embedded one, or `canonflow worker`'s)
+        self.periodic = tuple(periodic)
         self._engine = engine
         self._dsn = dsn
         self._concurrency = concurrency
@@ -197,7 +243,9 @@ class ProcrastinateRunner:
     def _serve(self, ready: threading.Event) -> None:
         loop = asyncio.new_event_loop()
         self._loop = loop
-        app = build_app(self.executor, self._engine, self._dsn, self._concurrency + 2)
+        app = build_app(
+            self.executor, self._engine, self._dsn, self._concurrency + 2, self.periodic
+        )
         options = worker_options(self.executor, self._concurrency, None)
 
         async def work() -> None:
@@ -215,6 +263,11 @@ class ProcrastinateRunner:
         finally:
             ready.set()
             loop.close()
+
+    @property
+    def worker_running(self) -> bool:
+        """The embedded worker's thread is alive (it listens once `start_worker` returns)."""
+        return self._thread is not None and self._thread.is_alive()
 
     def dispatch(self, job_id: uuid.UUID) -> None:
         """Deferred in the enqueueing transaction already; workers hear of it at commit."""
