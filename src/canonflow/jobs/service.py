@@ -25,9 +25,6 @@ from canonflow.jobs.spec import PRIORITY, Origin
 from canonflow.tenancy.service import Principal
 
 _PENDING_KEY = "canonflow.jobs.pending"
-#: rows per INSERT of a batch: 1,000 rows of 14 columns stay under SQLite's 32,766 and
-#: PostgreSQL's 65,535 bound parameters
-_INSERT_CHUNK = 1000
 
 
 @dataclass(frozen=True)
@@ -103,7 +100,7 @@ def enqueue_many(
 ) -> list[Queued]:
     """Queue many jobs at once (the scheduler's tick): one answer per request, in order.
 
-    The new rows go in one INSERT (per 1,000) that skips a row whose queueing key already
+    The new rows go in one INSERT (per 1,000 rows) that skips a row whose queueing key already
     has a queued job (ON CONFLICT DO NOTHING against the partial unique index, on both
     backends): atomic against an interactive `enqueue` committing meanwhile, which a
     pre-select of the keys would not be (the tick's lease does not hold those back). They
@@ -186,22 +183,24 @@ def _enqueue_one(
 def _insert_skipping_queued_keys(
     session: Session, rows: list[dict[str, Any]]
 ) -> list[BackgroundJob]:
-    """INSERT the rows, skipping those whose queueing key has a queued job; the new ones."""
+    """INSERT the rows, skipping those whose queueing key has a queued job; the new ones.
+
+    One statement compiled once (SQLAlchemy caches it) and sent as one multi-row INSERT per
+    1,000 rows ("insertmanyvalues"): a `.values([...])` of the batch instead was compiled
+    afresh each tick, ~20 ms of Python per tick of 25 rows in `bench/scheduler.py`."""
+    if not rows:
+        return []
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    created: list[BackgroundJob] = []
-    for start in range(0, len(rows), _INSERT_CHUNK):
-        statement = (
-            insert(BackgroundJob)
-            .values(rows[start : start + _INSERT_CHUNK])
-            .on_conflict_do_nothing(
-                index_elements=[BackgroundJob.queueing_key],
-                index_where=text("status = 'queued'"),
-            )
-            .returning(BackgroundJob)
+    statement = (
+        insert(BackgroundJob)
+        .on_conflict_do_nothing(
+            index_elements=[BackgroundJob.queueing_key],
+            index_where=text("status = 'queued'"),
         )
-        created += session.scalars(statement)
-    return created
+        .returning(BackgroundJob)
+    )
+    return list(session.scalars(statement, rows))
 
 
 def _promoted(
