@@ -113,14 +113,7 @@ def enqueue_many(
     for position, row in enumerate(rows):  # created_at keeps the batch's order for the engine
         row["id"] = uuid.uuid4()
         row["created_at"] = first_at + timedelta(microseconds=position)
-    firsts: dict[str, uuid.UUID] = {}  # queueing key -> the batch row that asks for it
-    fresh = []
-    for row in rows:
-        key = row["queueing_key"]
-        if key is None or key not in firsts:
-            fresh.append(row)
-            if key is not None:
-                firsts[key] = row["id"]
+    fresh, firsts = _first_per_key(rows)
     created = {job.id: job for job in _insert_skipping_queued_keys(session, fresh)}
     if created and registry.engine is not None:
         registry.engine.defer_many(session, [created[r["id"]] for r in fresh if r["id"] in created])
@@ -137,6 +130,22 @@ def enqueue_many(
         else:  # the waiting job started meanwhile: this one queues behind it
             answers.append(_enqueue_one(session, registry, request, origin))
     return answers
+
+
+def _first_per_key(
+    rows: list[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], dict[str, uuid.UUID]]:
+    """(the rows to insert: a queueing key's first, and every keyless row; each key's
+    first row's id)."""
+    firsts: dict[str, uuid.UUID] = {}
+    fresh = []
+    for row in rows:
+        key = row["queueing_key"]
+        if key is None or key not in firsts:
+            fresh.append(row)
+            if key is not None:
+                firsts[key] = row["id"]
+    return fresh, firsts
 
 
 def _row_values(registry: JobRegistry, request: JobRequest, origin: Origin) -> dict[str, Any]:
