@@ -6,11 +6,13 @@ import uuid
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import select, update
 
-from canonflow.core.enums import Role
+from canonflow.core.enums import JobStatus, Role
 from canonflow.db.engine import transaction
-from canonflow.db.models import Environment, Tenant
+from canonflow.db.models import BackgroundJob, Environment, Tenant
+from canonflow.db.types import utcnow
+from canonflow.onboarding.tasks import CANONICAL_ONBOARDING_INVENTORY
 from canonflow.runtime import Runtime
 from tests.factories import bearer, make_tenant, make_token
 from tests.onboarding.conftest import Estate
@@ -102,7 +104,7 @@ def test_inventory_job_create_pr_and_completion(
     assert final["complete"] is True and final["pull_request"]["branch"] == pr.json()["branch"]
 
 
-def test_a_second_inventory_is_refused_while_one_is_queued(
+def test_a_second_inventory_while_one_is_queued_answers_the_queued_one(
     client: TestClient, estate: Estate, runtime: Runtime
 ) -> None:
     headers = _token(runtime, estate.tenant_id)
@@ -110,10 +112,52 @@ def test_a_second_inventory_is_refused_while_one_is_queued(
     first = client.post("/api/v1/canonical/onboard/inventory", headers=headers)
     assert first.status_code == 202
     second = client.post("/api/v1/canonical/onboard/inventory", headers=headers)
-    assert second.status_code == 409
-    assert second.json()["job_id"] == first.json()["job_id"]
+    assert second.status_code == 202, second.text
+    assert second.json() == first.json()  # the queued job's body, not a second job
+    assert second.json()["status"] == "queued"
+    assert _inventories(runtime, estate.tenant_id) == [JobStatus.QUEUED]
     report = _preflight(client, headers)
     assert any("already queued" in e for e in report["errors"])
+
+
+def test_while_an_inventory_runs_at_most_one_more_waits(
+    client: TestClient, estate: Estate, runtime: Runtime
+) -> None:
+    headers = _token(runtime, estate.tenant_id)
+    runtime.runner.shutdown(wait=True)  # the running one stays running: nothing ends it
+    with transaction(runtime.sessions) as session:
+        running = BackgroundJob(
+            tenant_id=estate.tenant_id,
+            type=CANONICAL_ONBOARDING_INVENTORY,
+            status=JobStatus.RUNNING,
+            lock_key=f"inventory:{estate.tenant_id}",
+            queueing_key=f"inventory:{estate.tenant_id}",
+            worker_id="elsewhere:1:abc",
+            heartbeat_at=utcnow(),
+            started_at=utcnow(),
+        )
+        session.add(running)
+    answers = [
+        client.post("/api/v1/canonical/onboard/inventory", headers=headers) for _ in range(5)
+    ]
+    assert {a.status_code for a in answers} == {202}
+    waiting = {a.json()["job_id"] for a in answers}
+    assert len(waiting) == 1 and str(running.id) not in waiting
+    assert sorted(_inventories(runtime, estate.tenant_id)) == [JobStatus.QUEUED, JobStatus.RUNNING]
+    done = client.get("/api/v1/canonical/onboard/completion", headers=headers).json()
+    assert done["status"] == "inventory_running" and done["inventory_job_id"] == str(running.id)
+
+
+def _inventories(runtime: Runtime, tenant_id: uuid.UUID) -> list[JobStatus]:
+    with transaction(runtime.sessions) as session:
+        return list(
+            session.scalars(
+                select(BackgroundJob.status).where(
+                    BackgroundJob.tenant_id == tenant_id,
+                    BackgroundJob.type == CANONICAL_ONBOARDING_INVENTORY,
+                )
+            )
+        )
 
 
 def test_viewers_cannot_start_anything(

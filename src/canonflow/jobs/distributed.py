@@ -34,6 +34,7 @@ import structlog
 from sqlalchemy import text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from canonflow.db.engine import transaction
 from canonflow.db.models import BackgroundJob
@@ -56,6 +57,21 @@ _DEFER = text(
     "SELECT unnest(procrastinate_defer_jobs_v1(ARRAY[ROW(:queue, :task, :priority, :lock, "
     "NULL, CAST(:args AS jsonb), CAST(:at AS timestamptz))]::procrastinate_job_to_defer_v1[]))"
 )
+#: a batch in one call, from parallel arrays (one statement whatever the batch's size)
+_DEFER_MANY = text(
+    "SELECT unnest(procrastinate_defer_jobs_v1(ARRAY("
+    "SELECT ROW(t.queue, :task, t.priority, t.lock, NULL, CAST(t.args AS jsonb), NULL)"
+    "::procrastinate_job_to_defer_v1 "
+    "FROM unnest(CAST(:queues AS text[]), CAST(:priorities AS integer[]), "
+    "CAST(:locks AS text[]), CAST(:args AS text[])) WITH ORDINALITY AS t(queue, priority, lock, "
+    "args, n) ORDER BY t.n)))"
+)
+#: procrastinate does not promise its ids in the input's order: pair them by the args
+_FILL_ENGINE_IDS = text(
+    "UPDATE background_jobs AS b SET engine_job_id = p.id FROM procrastinate_jobs AS p "
+    "WHERE p.id = ANY(CAST(:ids AS bigint[])) AND b.id = CAST(p.args ->> 'job_id' AS uuid) "
+    "RETURNING b.id, p.id"
+)
 
 
 def libpq_dsn(database_url: str) -> str:
@@ -73,6 +89,28 @@ class ProcrastinateEngine:
     def defer(self, session: Session, job: BackgroundJob) -> None:
         job.engine_job_id = self._defer(session, job)
         session.flush()
+        if self.on_defer is not None:
+            self.on_defer()
+
+    def defer_many(self, session: Session, jobs: Sequence[BackgroundJob]) -> None:
+        """One `procrastinate_defer_jobs_v1` call for the batch, then one UPDATE that fills
+        each row's `engine_job_id`: two statements whatever the batch's size."""
+        if not jobs:
+            return
+        engine_ids = session.scalars(
+            _DEFER_MANY,
+            {
+                "task": TASK_NAME,
+                "queues": [job.queue for job in jobs],
+                "priorities": [job.priority for job in jobs],
+                "locks": [job.lock_key for job in jobs],
+                "args": [orjson.dumps({"job_id": str(job.id)}).decode() for job in jobs],
+            },
+        ).all()
+        rows = session.execute(_FILL_ENGINE_IDS, {"ids": list(engine_ids)})
+        filled: dict[uuid.UUID, int] = {row[0]: row[1] for row in rows}
+        for job in jobs:
+            set_committed_value(job, "engine_job_id", filled[job.id])
         if self.on_defer is not None:
             self.on_defer()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -62,6 +62,9 @@ class JobEngine(Protocol):
     """Hands a flushed `background_jobs` row to whatever runs it, in the same transaction."""
 
     def defer(self, session: Session, job: BackgroundJob) -> None: ...
+
+    def defer_many(self, session: Session, jobs: Sequence[BackgroundJob]) -> None:
+        """Several flushed rows at once (in one round trip where the engine can)."""
 
     def promote(self, session: Session, job: BackgroundJob) -> None:
         """A queued job moved to the interactive queue."""

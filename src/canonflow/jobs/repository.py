@@ -60,6 +60,18 @@ def queued_with_key(session: Session, queueing_key: str) -> BackgroundJob | None
     ).one_or_none()
 
 
+def queued_with_keys(session: Session, queueing_keys: Collection[str]) -> dict[str, BackgroundJob]:
+    if not queueing_keys:
+        return {}
+    jobs = session.scalars(
+        select(BackgroundJob).where(
+            BackgroundJob.queueing_key.in_(list(queueing_keys)),
+            BackgroundJob.status == JobStatus.QUEUED,
+        )
+    )
+    return {job.queueing_key: job for job in jobs if job.queueing_key is not None}
+
+
 def claim(
     session: Session,
     job_id: uuid.UUID,

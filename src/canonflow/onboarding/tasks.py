@@ -9,7 +9,6 @@ from sqlalchemy.orm import Session
 from canonflow.core.enums import JobStatus
 from canonflow.crypto import SecretBox
 from canonflow.db.models import BackgroundJob
-from canonflow.errors import Conflict
 from canonflow.jobs import repository as jobs_repository
 from canonflow.jobs import service as jobs
 from canonflow.jobs.registry import JobContext, JobRegistry
@@ -59,13 +58,8 @@ def active_inventory(session: Session, principal: Principal) -> BackgroundJob | 
 def enqueue_inventory(
     session: Session, registry: JobRegistry, principal: Principal
 ) -> BackgroundJob:
-    """Queue an inventory, unless one is already queued or running for the tenant."""
-    active = active_inventory(session, principal)
-    if active is not None:
-        raise Conflict(
-            f"an onboarding inventory is already {active.status.value} (job {active.id})",
-            details={"job_id": str(active.id)},
-        )
+    """Queue an inventory, as a sync is queued: one runs per tenant (its lock key) and at
+    most one more waits (its queueing key); a request while one waits answers that one."""
     return jobs.enqueue(
         session,
         registry,

@@ -67,12 +67,16 @@ def _tick(session: Session, settings: Settings, registry: JobRegistry, now: date
     )
     active = schedule_repository.active_syncs(session, (row.tenant_id for row in candidates))
     chosen, advanced = _choose(candidates, active, settings, result)
-    jobs = enqueue.enqueue(
+    answers = enqueue.enqueue(
         session,
         registry,
         [enqueue.scheduled_job(_kind(row), row.tenant_id, row.id) for row in chosen],
     )
-    result.enqueued = [(row, job.id) for row, job in zip(chosen, jobs, strict=True)]
+    for row, (job, created) in zip(chosen, answers, strict=True):
+        if created:
+            result.enqueued.append((row, job.id))
+        else:  # a "sync now" queued it since `active_syncs` read: it serves this slot
+            result.covered += 1
     for model in (Environment, GitRepository):
         schedule_repository.set_next_many(
             session,
