@@ -39,6 +39,8 @@ from typing import Any
 
 from cryptography.fernet import Fernet
 
+from bench import _scheduler_workers as workers
+
 TICK_S = 15
 HOUR_S = 3600
 DB_TARGET_MS = 50.0
@@ -265,12 +267,16 @@ def main() -> None:
     parser.add_argument("--per-tenant", type=int, default=3, choices=(1, 2, 3))
     parser.add_argument("--profile", action="store_true", help="database time by statement")
     parser.add_argument("--analyze", action="store_true", help="ANALYZE after the first tick")
+    workers.add_arguments(parser)
     args = parser.parse_args()
-    if args.postgres:
+    if args.postgres or args.workers_bench or args.workers_only:
         from tests.support.postgres import running_cluster
 
         with running_cluster() as cluster:
-            run(cluster.url(), args)
+            if not args.workers_only:
+                run(cluster.url(), args)
+            if workers.wanted(args):
+                workers.run(cluster, args)
     else:
         with tempfile.TemporaryDirectory() as tmp:
             run(f"sqlite:///{tmp}/bench.db", args)
