@@ -158,12 +158,13 @@ def apply_links(
     tenant_id: uuid.UUID,
     links: list[NewLink],
     *,
-    cause: StateCause = StateCause.LINK,
+    cause: StateCause | None = StateCause.LINK,
 ) -> set[uuid.UUID]:
     """Link each mapping, guarded: one whose status changed since it was read (a user, a
     sync) is left alone. The link records agreement: base = the Git side. A missing or
     deleted mapping holding the canonical in that environment lets go of it (DESIGN
-    section 3). Returns the mapping ids linked."""
+    section 3). Returns the mapping ids linked. The state changes are recorded with `cause`
+    (None: the caller records them once its flow is done)."""
     now = utcnow()
     updates: list[dict[str, Any]] = []
     for link in links:
@@ -207,5 +208,7 @@ def apply_links(
     ]
     if events:
         session.execute(insert(STATUS_EVENTS), events)
-    record_state_changes(session, tenant_id, cause, mapping_ids=[u["id"] for u in done], at=now)
+    if cause is not None:
+        ids = [u["id"] for u in done]
+        record_state_changes(session, tenant_id, cause, mapping_ids=ids, at=now)
     return {u["id"] for u in done}

@@ -102,7 +102,8 @@ def link_environment(
     )
     _report_unlinked(outcome, reasons, untracked)
     set_missing_base(session, environment_id)
-    # rehashed references and bases set here change states the links did not record
+    # recorded once the links, rehashed references and bases are all in: no passing drift
+    # of a workflow whose references resolve only once its callee is linked
     record_state_changes(session, tenant_id, StateCause.ONBOARDING, environment_id=environment_id)
     return outcome
 
@@ -234,7 +235,7 @@ def _apply(
         for link in planned
         if rows[link.workflow_id].status is MappingStatus.UNTRACKED
     ]
-    done = apply_links(session, tenant_id, links, cause=StateCause.ONBOARDING)
+    done = apply_links(session, tenant_id, links, cause=None)  # recorded once, at the end
     outcome.linked.update(
         label or link.reason.value for link in planned if uuid.UUID(link.workflow_id) in done
     )
