@@ -264,3 +264,28 @@ def _short(digest: str | None) -> str | None:
     if digest is None:
         return None
     return digest.removeprefix(HASH_PREFIX)[:SHORT_HASH]
+
+
+def daily_states(
+    session: Session, tenant_id: uuid.UUID, workflow: dict[str, Any], *, days: int
+) -> dict[uuid.UUID, list[str | None]]:
+    """Per environment, the workflow's cell state at the end of each of the last `days` UTC
+    days (oldest first; None before the cell existed): today's state, walked back through
+    the workflow's timeline."""
+    today = datetime.now(UTC).date()
+    start = datetime.combine(today - timedelta(days=days - 1), time.min, tzinfo=UTC)
+    changes = history(session, tenant_id, workflow["id"], since=start, limit=100_000)
+    result: dict[uuid.UUID, list[str | None]] = {}
+    for cell in workflow["environments"]:
+        if cell["mapping_id"] is None:
+            continue
+        state: str | None = cell["state"]
+        mine = [c for c in changes if c["mapping_id"] == cell["mapping_id"]]
+        series: list[str | None] = []
+        for offset in range(days):
+            day = today - timedelta(days=offset)
+            series.append(state)
+            for change in reversed([c for c in mine if c["at"].astimezone(UTC).date() == day]):
+                state = change["from_state"]
+        result[cell["environment_id"]] = list(reversed(series))
+    return result
