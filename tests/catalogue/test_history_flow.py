@@ -7,10 +7,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import select
+
 from canonflow.catalogue.states import unrecorded
 from canonflow.db.engine import transaction
+from canonflow.db.models import WorkflowEnvMap
+from canonflow.repo.sync import PruneGuard, sync_repository
 from tests.onboarding.conftest import estate  # noqa: F401 (a fixture, over the conftest's)
-from tests.reconcile.conftest import Linked, linked, set_value  # noqa: F401 (a fixture)
+from tests.reconcile.conftest import (  # noqa: F401 (a fixture)
+    MAX_FILE_BYTES,
+    Linked,
+    linked,
+    set_value,
+)
+from tests.support.n8n_fixtures import make_workflow
 
 URL = "/api/v1/canonical/workflows"
 
@@ -97,3 +107,47 @@ def test_history_of_a_real_sequence(linked: Linked) -> None:  # noqa: F811
     assert cells["prod"]["active"] is False and cells["prod"]["n8n_workflow_id"]
     assert got["git_commit"] and got["definition"]["name"] == "Orders"
     assert got["events"][0]["to_status"] == "deleted"  # newest first
+
+
+def test_a_manual_link_and_a_deletion_in_git_are_recorded(linked: Linked) -> None:  # noqa: F811
+    o = linked
+    o.e.create("dev", make_workflow("Invoices", 3))
+    o.sync("dev")
+    _assert_recorded(o)
+    with transaction(o.e.runtime.sessions) as session:
+        [mapping_id] = session.scalars(
+            select(WorkflowEnvMap.id).where(
+                WorkflowEnvMap.tenant_id == o.e.tenant_id,
+                WorkflowEnvMap.workflow_name == "Invoices",
+            )
+        )
+    response = o.client.post(
+        "/api/v1/canonical/link",
+        json={"mapping_id": str(mapping_id), "create_canonical": True},
+        headers=o.headers,
+    )
+    assert response.status_code == 200, response.text
+    _assert_recorded(o)
+    # a new canonical workflow (no file yet): its Git hash is its own, so in sync at once
+    assert _history(o, "invoices") == [("dev", "untracked", "in_sync", "link")]
+
+    before = datetime.now(UTC)
+    o.e.clone.git("pull", "--quiet", "origin", "main")
+    o.e.clone.git("rm", "--quiet", "workflows/billing.json")
+    o.e.clone.commit("billing is retired")
+    o.e.clone.git("push", "--quiet", "origin", "HEAD:main")
+    sync_repository(
+        o.e.runtime.sessions,
+        o.e.runtime.secrets,
+        tenant_id=o.e.tenant_id,
+        cache_root=o.e.runtime.settings.resolved_git_cache_dir,
+        max_file_bytes=MAX_FILE_BYTES,
+        prune_guard=PruneGuard(confirmed=True),  # 1 of 4 is past the guard's 20 %
+    )
+    _assert_recorded(o)
+    assert sorted(_history(o, "billing", since=before.isoformat())) == [
+        ("dev", "in_sync", "orphaned", "repo_sync"),
+        ("prod", "in_sync", "orphaned", "repo_sync"),
+    ]
+    listed = o.client.get(URL, params={"state": "orphaned", "deleted": "true"}, headers=o.headers)
+    assert [item["slug"] for item in listed.json()["items"]] == ["billing"]
