@@ -157,20 +157,16 @@ def load(url: str, args: argparse.Namespace) -> Estate:
 
 def _statements(runtime: Any, estate: Estate, days: int) -> list[str]:
     """The trend's two statements, compiled with literal values, as the service runs them."""
-    from canonflow.catalogue import queries, service
-    from canonflow.db.engine import read_transaction
+    from canonflow.catalogue import queries
 
-    with read_transaction(runtime.sessions) as session:
-        environments = service.environment_ids(session, estate.tenant_id, None)
-    ids = [e[0] for e in environments]
     first = datetime.now(UTC).date() - timedelta(days=days - 1)
     start = datetime.combine(first, clock.min, tzinfo=UTC)
     dialect = runtime.engine.dialect
     return [
         str(s.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
         for s in (
-            queries.current_counts(estate.tenant_id, ids),
-            queries.window_changes(estate.tenant_id, ids, start),
+            queries.current_counts(estate.tenant_id, None),
+            queries.window_changes(estate.tenant_id, None, start),
         )
     ]
 

@@ -7,7 +7,8 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+import orjson
+from fastapi import APIRouter, Query, Response
 
 from canonflow.api.deps import SessionDep, Viewer
 from canonflow.api.pagination import decode_cursor, encode_cursor
@@ -20,7 +21,6 @@ from canonflow.catalogue.schemas import (
     DriftTrendRead,
     HistoryRead,
     StateChangeRead,
-    TrendDay,
 )
 from canonflow.catalogue.states import CELL_STATES
 from canonflow.errors import Invalid
@@ -92,11 +92,14 @@ def drift_trend(
     principal: Viewer,
     days: Annotated[int, Query(ge=1, le=366)] = 30,
     environment_id: uuid.UUID | None = None,
-) -> DriftTrendRead:
+) -> Response:
+    """Serialized with orjson straight from the service's dicts (the shape is
+    `DriftTrendRead`): 20 environments x 30 days are 600 items, and validating them again
+    cost a third of the answer (bench/drift_trend.py)."""
     items = service.drift_trend(
         session, principal.tenant_id, days=days, environment_id=environment_id
     )
-    return DriftTrendRead(items=[TrendDay.model_validate(i) for i in items])
+    return Response(orjson.dumps({"items": items}), media_type="application/json")
 
 
 def _after(cursor: str) -> tuple[str, uuid.UUID]:

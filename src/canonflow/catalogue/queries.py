@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    Integer,
     Select,
     String,
     Table,
@@ -26,6 +27,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
 from canonflow.core.status import MappingStatus
+from canonflow.core.sync_state import SyncState
 from canonflow.db.models import Environment, StateChange, StatusEvent
 from canonflow.matrix.queries import CANONICALS, MAPPINGS
 
@@ -33,6 +35,7 @@ CHANGES: Table = StateChange.__table__  # type: ignore[assignment]
 EVENTS: Table = StatusEvent.__table__  # type: ignore[assignment]
 ENVIRONMENTS: Table = Environment.__table__  # type: ignore[assignment]
 DELETED = MappingStatus.DELETED.value
+DRIFT, IN_SYNC = SyncState.DRIFT.value, SyncState.IN_SYNC.value
 
 
 @dataclass(frozen=True)
@@ -209,53 +212,64 @@ def history_statement(
     return statement
 
 
-def current_counts(tenant_id: uuid.UUID, environment_ids: list[uuid.UUID]) -> Select[Any]:
-    """Today's cells per environment and recorded state (an index-only scan on PostgreSQL)."""
+def current_counts(tenant_id: uuid.UUID, environment_id: uuid.UUID | None) -> Select[Any]:
+    """Today's cells per environment and recorded state (an index-only scan on PostgreSQL),
+    of the tenant or of one environment."""
     m = MAPPINGS
-    return (
+    statement = (
         select(m.c.environment_id, m.c.derived_state, func.count())
-        .where(m.c.tenant_id == tenant_id, m.c.environment_id.in_(environment_ids))
+        .where(m.c.tenant_id == tenant_id)
         .group_by(m.c.environment_id, m.c.derived_state)
     )
+    if environment_id is not None:
+        statement = statement.where(m.c.environment_id == environment_id)
+    return statement
 
 
 def window_changes(
-    tenant_id: uuid.UUID, environment_ids: list[uuid.UUID], start: datetime
+    tenant_id: uuid.UUID, environment_id: uuid.UUID | None, start: datetime
 ) -> Select[Any]:
-    """The changes since `start`, per environment, UTC day, from and to state: their count,
-    and the seconds each spent in `from_state` (summed; `since` is when it entered it)."""
+    """The changes since `start`, per environment, UTC day (days since 1970-01-01), from and
+    to state: their count, and the seconds spent in drift by those that went back in sync
+    (`since` is when each entered its `from_state`). Only indexed columns are read."""
     s = CHANGES
-    day = UTCDay(s.c.at)
-    seconds = func.sum(SecondsBetween(s.c.since, s.c.at))
-    return (
+    day = UTCDayNumber(s.c.at)
+    synced = and_(s.c.from_state == DRIFT, s.c.to_state == IN_SYNC)
+    seconds = func.sum(SecondsBetween(s.c.since, s.c.at)).filter(synced)
+    statement = (
         select(s.c.environment_id, day, s.c.from_state, s.c.to_state, func.count(), seconds)
         .where(s.c.tenant_id == tenant_id, s.c.at >= start)
-        .where(s.c.environment_id.in_(environment_ids))
         .group_by(s.c.environment_id, day, s.c.from_state, s.c.to_state)
     )
+    if environment_id is not None:
+        statement = statement.where(s.c.environment_id == environment_id)
+    return statement
 
 
 def _escape_like(text: str) -> str:
     return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
 
 
-class UTCDay(FunctionElement[str]):
-    """A UTC timestamp's day as `YYYY-MM-DD`."""
+class UTCDayNumber(FunctionElement[int]):
+    """A timestamp's UTC day as days since 1970-01-01 (arithmetic, no text formatting:
+    it runs once per change in the trend's window)."""
 
     inherit_cache = True
-    type = String()
-    name = "utc_day"
+    type = Integer()
+    name = "utc_day_number"
 
 
-@compiles(UTCDay, "postgresql")
-def _utc_day_postgresql(element: UTCDay, compiler: Any, **kw: Any) -> str:
-    return f"to_char({compiler.process(element.clauses, **kw)} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+@compiles(UTCDayNumber, "postgresql")
+def _utc_day_postgresql(element: UTCDayNumber, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(element.clauses, **kw)
+    return f"(({column} AT TIME ZONE 'UTC')::date - DATE '1970-01-01')"
 
 
-@compiles(UTCDay, "sqlite")
-def _utc_day_sqlite(element: UTCDay, compiler: Any, **kw: Any) -> str:
+@compiles(UTCDayNumber, "sqlite")
+def _utc_day_sqlite(element: UTCDayNumber, compiler: Any, **kw: Any) -> str:
     # stored as 'YYYY-MM-DD HH:MM:SS.ffffff' in UTC (canonflow.db.types.UTCDateTime)
-    return f"substr({compiler.process(element.clauses, **kw)}, 1, 10)"
+    column = compiler.process(element.clauses, **kw)
+    return f"CAST(julianday(substr({column}, 1, 10)) - 2440587.5 AS INTEGER)"
 
 
 class SecondsBetween(FunctionElement[float]):

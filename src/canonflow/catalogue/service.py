@@ -24,7 +24,8 @@ from canonflow.errors import NotFound
 SHORT_HASH = 12
 EVENTS_SHOWN = 20
 DRIFT, IN_SYNC = SyncState.DRIFT.value, SyncState.IN_SYNC.value
-NOT_COUNTED = {"deleted"}  # a deleted mapping is no workflow of the environment any more
+NOT_COUNTED = {"deleted"}
+EPOCH = date(1970, 1, 1)  # a deleted mapping is no workflow of the environment any more
 
 
 @dataclass
@@ -135,15 +136,15 @@ def drift_trend(
     today = (now or datetime.now(UTC)).astimezone(UTC).date()
     first = today - timedelta(days=days - 1)
     environments = environment_ids(session, tenant_id, environment_id)
-    ids = [e[0] for e in environments]
     current: dict[uuid.UUID, dict[str, int]] = defaultdict(dict)
-    for env, state, count in session.execute(queries.current_counts(tenant_id, ids)):
+    for env, state, count in session.execute(queries.current_counts(tenant_id, environment_id)):
         if state is not None:
             current[env][state] = count
     start = datetime.combine(first, time.min, tzinfo=UTC)
     changes: dict[tuple[uuid.UUID, str], list[tuple[Any, ...]]] = defaultdict(list)
-    for row in session.execute(queries.window_changes(tenant_id, ids, start)):
-        changes[(row[0], row[1])].append(tuple(row))
+    for row in session.execute(queries.window_changes(tenant_id, environment_id, start)):
+        day = (EPOCH + timedelta(days=row[1])).isoformat()
+        changes[(row[0], day)].append(tuple(row))
     items: list[dict[str, Any]] = []
     for env, _name, created in environments:
         days_of_env = _days(first, today, created, [d for e, d in changes if e == env])

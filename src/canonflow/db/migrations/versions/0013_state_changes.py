@@ -6,7 +6,8 @@ Create Date: 2026-12-06 16:00:00
 
 - `state_changes` (DESIGN section 2): one row per change of a cell's state (mapping, from,
   to, cause, at, and `since`, when the mapping entered `from`), indexed for the drift trend
-  (`tenant_id, at`) and per-workflow history (`tenant_id, canonical_id, at`).
+  (`tenant_id, at`, then every column it reads: an index-only scan) and per-workflow
+  history (`tenant_id, canonical_id, at`).
 - `workflow_env_map.derived_state` / `derived_state_at`: the cell's state as last
   recorded, backfilled here with the expression `canonflow.catalogue.states.cell_state`
   builds (the derived state of a linked mapping, `orphaned` when its canonical workflow is
@@ -83,7 +84,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_state_changes")),
     )
     with op.batch_alter_table("state_changes", schema=None) as batch_op:
-        batch_op.create_index("ix_state_changes_tenant_at", ["tenant_id", "at"])
+        batch_op.create_index(
+            "ix_state_changes_trend",
+            ["tenant_id", "at", "environment_id", "from_state", "to_state", "since"],
+        )
         batch_op.create_index(
             "ix_state_changes_tenant_canonical_at", ["tenant_id", "canonical_id", "at"]
         )
@@ -107,5 +111,5 @@ def downgrade() -> None:
         batch_op.drop_column("derived_state")
     with op.batch_alter_table("state_changes", schema=None) as batch_op:
         batch_op.drop_index("ix_state_changes_tenant_canonical_at")
-        batch_op.drop_index("ix_state_changes_tenant_at")
+        batch_op.drop_index("ix_state_changes_trend")
     op.drop_table("state_changes")
