@@ -11,6 +11,7 @@ from canonflow import __version__
 from canonflow.api import health
 from canonflow.api.problems import install_error_handlers
 from canonflow.api.request_id import RequestIdMiddleware
+from canonflow.catalogue import api as catalogue_api
 from canonflow.config import ConfigError, Settings, get_settings
 from canonflow.environments import api as environments_api
 from canonflow.jobs import api as jobs_api
@@ -81,6 +82,8 @@ def create_app(
     app.include_router(linking_api.router)
     app.include_router(onboarding_api.router)
     app.include_router(matrix_api.router)
+    app.include_router(catalogue_api.router)  # before reconcile's /workflows/{id}/...
+    app.include_router(catalogue_api.trend_router)
     app.include_router(reconcile_api.router)
     return app
 

@@ -222,6 +222,24 @@ ROUTES: dict[tuple[str, str], Row] = {
             ),
         ),
     ),
+    ("GET", "/api/v1/canonical/workflows"): Row(Role.VIEWER, _none),
+    ("GET", "/api/v1/canonical/workflows/{canonical_id}"): Row(
+        Role.VIEWER,
+        lambda w, _o: Call(path={"canonical_id": w.canonical}),
+        (lambda _w, o: Call(path={"canonical_id": o.canonical}),),
+    ),
+    # a slug names a workflow within the tenant: the other tenant's "billing" is never read
+    ("GET", "/api/v1/canonical/workflows/by-slug/{slug}"): Row(
+        Role.VIEWER,
+        lambda _w, _o: Call(path={"slug": "billing"}),
+        (lambda _w, _o: Call(path={"slug": "no-such-workflow"}),),
+    ),
+    ("GET", "/api/v1/canonical/workflows/{canonical_id}/history"): Row(
+        Role.VIEWER,
+        lambda w, _o: Call(path={"canonical_id": w.canonical}),
+        (lambda _w, o: Call(path={"canonical_id": o.canonical}),),
+    ),
+    ("GET", "/api/v1/workflows/drift-trend"): Row(Role.VIEWER, _env_query, (_other_env_query,)),
     ("GET", "/api/v1/snapshots"): Row(
         Role.VIEWER,
         lambda w, _o: Call(query={"canonical_id": w.canonical}),

@@ -38,6 +38,7 @@ EXPECTED_TABLES = {
     "audit_log",
     "credential_bindings",
     "snapshots",
+    "state_changes",
     "leases",
     "onboardings",
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from canonflow.cli import (
+    catalogue,
     db,
     environments,
     hashing,
@@ -37,6 +38,8 @@ app.add_typer(repo.app, name="repo")
 app.command("worker")(worker.worker)
 app.command("onboard")(onboarding.onboard)
 app.command("matrix")(matrix.matrix)
+app.command("workflows")(catalogue.workflows)
+app.command("show")(catalogue.show)
 app.command("untracked")(linking.untracked)
 app.command("link")(linking.link)
 app.command("hash")(hashing.hash_files)

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from canonflow import audit
+from canonflow.catalogue.states import StateCause, record_state_changes
 from canonflow.core.slugs import assign_slug, slugify
 from canonflow.core.status import (
     MappingEvent,
@@ -234,6 +235,16 @@ def _change_status(
     )
     mapping.status, mapping.status_changed_at = new, now
     session.flush()
+    record_state_changes(
+        session, principal.tenant_id, _CAUSES[event], mapping_ids=[mapping.id], at=now
+    )
+
+
+_CAUSES = {
+    MappingEvent.USER_IGNORED: StateCause.IGNORE,
+    MappingEvent.USER_UNIGNORED: StateCause.UNIGNORE,
+    MappingEvent.DELETED: StateCause.DELETE,
+}
 
 
 def _audit(

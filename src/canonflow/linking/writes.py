@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Table, insert, null, select
 from sqlalchemy.orm import Session
 
+from canonflow.catalogue.states import StateCause, record_state_changes
 from canonflow.core.definitions import canonical_definition
 from canonflow.core.enums import WorkflowProvider
 from canonflow.core.git_layout import workflow_file_path
@@ -152,11 +153,18 @@ def create_canonicals(
     return created
 
 
-def apply_links(session: Session, tenant_id: uuid.UUID, links: list[NewLink]) -> set[uuid.UUID]:
+def apply_links(
+    session: Session,
+    tenant_id: uuid.UUID,
+    links: list[NewLink],
+    *,
+    cause: StateCause | None = StateCause.LINK,
+) -> set[uuid.UUID]:
     """Link each mapping, guarded: one whose status changed since it was read (a user, a
     sync) is left alone. The link records agreement: base = the Git side. A missing or
     deleted mapping holding the canonical in that environment lets go of it (DESIGN
-    section 3). Returns the mapping ids linked."""
+    section 3). Returns the mapping ids linked. The state changes are recorded with `cause`
+    (None: the caller records them once its flow is done)."""
     now = utcnow()
     updates: list[dict[str, Any]] = []
     for link in links:
@@ -200,4 +208,7 @@ def apply_links(session: Session, tenant_id: uuid.UUID, links: list[NewLink]) ->
     ]
     if events:
         session.execute(insert(STATUS_EVENTS), events)
+    if cause is not None:
+        ids = [u["id"] for u in done]
+        record_state_changes(session, tenant_id, cause, mapping_ids=ids, at=now)
     return {u["id"] for u in done}

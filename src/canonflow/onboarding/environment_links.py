@@ -20,6 +20,7 @@ from sqlalchemy import String, Text, bindparam, cast, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from canonflow.catalogue.states import StateCause, record_state_changes
 from canonflow.core.autolink import Candidate, Link, UnlinkedReason, plan_auto_links
 from canonflow.core.definitions import mentions_workflows
 from canonflow.core.hashing import HASH_VERSION, body_hash_documents, hash_workflows
@@ -101,6 +102,9 @@ def link_environment(
     )
     _report_unlinked(outcome, reasons, untracked)
     set_missing_base(session, environment_id)
+    # recorded once the links, rehashed references and bases are all in: no passing drift
+    # of a workflow whose references resolve only once its callee is linked
+    record_state_changes(session, tenant_id, StateCause.ONBOARDING, environment_id=environment_id)
     return outcome
 
 
@@ -231,7 +235,7 @@ def _apply(
         for link in planned
         if rows[link.workflow_id].status is MappingStatus.UNTRACKED
     ]
-    done = apply_links(session, tenant_id, links)
+    done = apply_links(session, tenant_id, links, cause=None)  # recorded once, at the end
     outcome.linked.update(
         label or link.reason.value for link in planned if uuid.UUID(link.workflow_id) in done
     )

@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from canonflow.catalogue.states import StateCause
 from canonflow.core.definitions import mentions_workflows
 from canonflow.core.onboarding import AnchorWorkflow, plan_slugs
 from canonflow.core.status import MappingStatus
@@ -254,7 +255,9 @@ def _canonicals_from_anchor(
         with transaction(sessions) as session:
             for part in group:  # a part's JSON in memory at a time
                 created = _create_part(session, tenant_id, part, plan)
-                result.anchor_linked += len(apply_links(session, tenant_id, created.links))
+                result.anchor_linked += len(
+                    apply_links(session, tenant_id, created.links, cause=StateCause.ONBOARDING)
+                )
                 result.canonicals_created += len(created.links)
                 result.unresolved_references |= created.unresolved
                 result.invalid += [

@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from canonflow import audit
+from canonflow.catalogue.states import StateCause, record_state_changes
 from canonflow.core.definitions import canonical_definition
 from canonflow.core.enums import CommitMode, SnapshotSide
 from canonflow.core.git_layout import render_workflow_file, workflow_file_path
@@ -228,6 +229,10 @@ def _record(session: Session, ready: _Prepared, data: bytes, commit: str, actor:
             .where(m.id == item.mapping_id, m.env_content_hash == ready.content_hash)
             .values(base_content_hash=ready.content_hash)
         )
+    session.flush()
+    record_state_changes(
+        session, actor.tenant_id, StateCause.COMMIT, canonical_ids=[item.canonical_id], at=now
+    )
     audit.record(
         session,
         tenant_id=actor.tenant_id,

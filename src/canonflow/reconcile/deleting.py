@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from canonflow import audit
+from canonflow.catalogue.states import StateCause, record_state_changes
 from canonflow.core.enums import SnapshotSide
 from canonflow.core.hashing import content_hash
 from canonflow.core.status import MappingEvent, MappingFacts, MappingStatus, transition
@@ -149,6 +150,9 @@ def _record(
         )
     )
     session.flush()
+    record_state_changes(
+        session, actor.tenant_id, StateCause.DELETE, mapping_ids=[mapping.id], at=now
+    )
     audit.record(
         session,
         tenant_id=actor.tenant_id,

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from canonflow.catalogue.states import StateCause, record_state_changes
 from canonflow.core.hashing import version_of
 from canonflow.core.status import MappingEvent, MappingFacts, MappingState, MappingStatus, step
 from canonflow.db.models import AuditEntry, CanonicalWorkflow, StatusEvent, WorkflowEnvMap
@@ -93,12 +94,23 @@ def record(session: Session, written: Sequence[Written], actor: Actor) -> list[O
     if rows.events:
         session.execute(insert(_EVENTS), rows.events)
     session.execute(insert(_AUDIT), rows.audits)
+    _record_states(session, actor.tenant_id, written, rows, now)
     return [
         Outcome(
             p.item, Result.APPLIED, _detail(p, digest), digest, str(answer["id"]), p.snapshot_id
         )
         for p, answer, digest in written
     ]
+
+
+def _record_states(
+    session: Session, tenant_id: uuid.UUID, written: Sequence[Written], rows: _Rows, at: datetime
+) -> None:
+    """The cells written change state: `restore` where the item keeps the base, else `deploy`."""
+    ids = {row["key"] for row in rows.updates} | {row["id"] for row in rows.inserts}
+    restored = any(p.item.base_after is BaseAfter.KEEP for p, _answer, _digest in written)
+    cause = StateCause.RESTORE if restored else StateCause.DEPLOY
+    record_state_changes(session, tenant_id, cause, mapping_ids=ids, at=at)
 
 
 def _place(

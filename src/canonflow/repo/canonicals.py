@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from canonflow.catalogue.states import StateCause, record_state_changes
 from canonflow.core.enums import WorkflowProvider
 from canonflow.core.git_files import (
     CandidateFile,
@@ -202,6 +203,9 @@ def apply(
             changed_hashes,
         )
     outcome.created, outcome.updated = len(inserts), len(updates)
+    # New canonical workflows have no mapping yet; changed and deleted ones may change state.
+    touched = deleted + [u["id"] for u in updates]
+    record_state_changes(session, tenant_id, StateCause.REPO_SYNC, canonical_ids=touched, at=now)
     return outcome
 
 

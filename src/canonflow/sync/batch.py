@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 from sqlalchemy.orm import Session, sessionmaker
 
+from canonflow.catalogue.states import StateCause, record_state_changes
 from canonflow.core.hashing import HASH_VERSION, version_of
 from canonflow.core.status import (
     MappingEvent,
@@ -132,6 +133,13 @@ class BatchApplier:
                 if u["status"] != u["expected_status"] and u["id"] not in skipped
             ]
             mappings.insert_status_events(session, events)
+            record_state_changes(
+                session,
+                self.tenant_id,
+                StateCause.ENV_SYNC,
+                mapping_ids=[row["id"] for row in batch.inserts + batch.updates],
+                at=now,
+            )
         batch.updated = len(batch.updates) - len(skipped)
 
     def _first_sightings(

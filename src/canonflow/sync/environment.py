@@ -20,6 +20,7 @@ import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
 from canonflow import gc_pause
+from canonflow.catalogue.states import StateCause, record_state_changes
 from canonflow.core.autolink import Candidate, plan_auto_links
 from canonflow.core.enums import SyncKind
 from canonflow.core.status import MappingStatus
@@ -281,6 +282,13 @@ class _Run:
                 if u["id"] not in skipped and u["status"] != u["expected_status"]
             ]
             mappings.insert_status_events(session, events)
+            record_state_changes(
+                session,
+                self.access.tenant_id,
+                StateCause.ENV_SYNC,
+                mapping_ids=[u["id"] for u in updates],
+                at=now,
+            )
         self.result.missing = len(events)
 
     def _auto_link(self, applier: BatchApplier) -> None:
@@ -333,6 +341,13 @@ class _Run:
                 if u["id"] not in skipped
             ]
             mappings.insert_status_events(session, events)
+            record_state_changes(  # the linked ones and those that let go of their canonical
+                session,
+                self.access.tenant_id,
+                StateCause.ENV_SYNC,
+                environment_id=self.access.environment_id,
+                at=now,
+            )
         self.result.auto_linked = len(events)
 
 

@@ -1,7 +1,7 @@
 """Every table of the data model (DESIGN section 2)."""
 
 from canonflow.db.models.environments import CredentialBinding, Environment, GitRepository
-from canonflow.db.models.history import AuditEntry, Snapshot, StatusEvent
+from canonflow.db.models.history import AuditEntry, Snapshot, StateChange, StatusEvent
 from canonflow.db.models.jobs import BackgroundJob, SyncRun
 from canonflow.db.models.leases import Lease
 from canonflow.db.models.onboarding import Onboarding
@@ -19,6 +19,7 @@ __all__ = [
     "Lease",
     "Onboarding",
     "Snapshot",
+    "StateChange",
     "StatusEvent",
     "SyncRun",
     "Tenant",

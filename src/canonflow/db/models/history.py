@@ -37,6 +37,47 @@ class StatusEvent(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class StateChange(Base):
+    """A cell's recorded state changed (DESIGN section 2): the timeline that per-workflow
+    history and the drift trend read. `from_state` is None when the mapping first appears;
+    `since` is when the mapping entered `from_state` (the previous change), so a time to
+    sync is `at - since` without a window function."""
+
+    __tablename__ = "state_changes"
+    __table_args__ = (
+        # The drift trend: a tenant's changes in a window of time, every column the trend
+        # reads in the index (an index-only scan: bench/README.md, drift_trend).
+        Index(
+            "ix_state_changes_trend",
+            "tenant_id",
+            "at",
+            "environment_id",
+            "from_state",
+            "to_state",
+            "since",
+        ),
+        # Per-workflow history.
+        Index("ix_state_changes_tenant_canonical_at", "tenant_id", "canonical_id", "at"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    tenant_id: Mapped[uuid.UUID] = tenant_fk()
+    mapping_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("workflow_env_map.id", ondelete="SET NULL")
+    )
+    canonical_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("canonical_workflows.id", ondelete="SET NULL")
+    )
+    environment_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("environments.id", ondelete="CASCADE")
+    )
+    from_state: Mapped[str | None] = mapped_column(String(20))
+    to_state: Mapped[str] = mapped_column(String(20))
+    cause: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    since: Mapped[datetime | None]
+
+
 class AuditEntry(Base):
     __tablename__ = "audit_log"
     __table_args__ = (Index(None, "tenant_id", "at"),)

@@ -68,6 +68,10 @@ class WorkflowEnvMap(Base):
             sqlite_where=text("canonical_id IS NULL"),
             postgresql_where=text("canonical_id IS NULL"),
         ),
+        # The drift trend's counts of today: per environment and recorded state, index only.
+        Index(
+            "ix_workflow_env_map_tenant_env_state", "tenant_id", "environment_id", "derived_state"
+        ),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -99,5 +103,10 @@ class WorkflowEnvMap(Base):
     )
     is_deleted: Mapped[bool] = mapped_column(default=False)
     status_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The cell's state as last recorded in `state_changes` (the derived state of a linked
+    # mapping, else its stored status) and since when: written only by
+    # `canonflow.catalogue.states.record_state_changes`, never by hand.
+    derived_state: Mapped[str | None] = mapped_column(String(20))
+    derived_state_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
