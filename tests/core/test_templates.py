@@ -103,9 +103,7 @@ def test_the_description_falls_back_to_the_workflows_own() -> None:
 
 
 def test_placeholders_are_found_with_their_location_and_n8n_expressions_are_not() -> None:
-    found = sorted(
-        (name, location(path)) for name, path in placeholders(parsed().definition)
-    )
+    found = sorted((name, location(path)) for name, path in placeholders(parsed().definition))
     assert found == [
         ("channel", "name"),
         ("channel", "nodes[0].parameters.path"),
@@ -281,9 +279,9 @@ def test_any_text_value_round_trips_through_the_file(value: str) -> None:
         with pytest.raises(BadParameters):
             instantiate(template, {"channel": value, "level": "x"})
         return
-    path = orjson.loads(instantiate(template, {"channel": value, "level": "x"}).data)["nodes"][
-        0
-    ]["parameters"]["path"]
+    path = orjson.loads(instantiate(template, {"channel": value, "level": "x"}).data)["nodes"][0][
+        "parameters"
+    ]["path"]
     assert path == "alert-" + value
 
 

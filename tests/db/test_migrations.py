@@ -40,6 +40,7 @@ EXPECTED_TABLES = {
     "snapshots",
     "leases",
     "onboardings",
+    "workflow_templates",
 }
 
 

@@ -185,12 +185,7 @@ def substitutable(path: Path) -> bool:
     """The workflow name, or a string value (not a key) inside a node's parameters."""
     if path == ("name",):
         return True
-    return (
-        len(path) >= 4
-        and path[0] == "nodes"
-        and path[2] == "parameters"
-        and path[-1] != "<key>"
-    )
+    return len(path) >= 4 and path[0] == "nodes" and path[2] == "parameters" and path[-1] != "<key>"
 
 
 def _strings(value: Any, path: Path) -> Iterator[tuple[str, Path]]:
