@@ -7,12 +7,11 @@ import uuid
 from pathlib import Path
 
 import orjson
-import pytest
 from sqlalchemy import select
 
 from canonflow.core.enums import CommitMode, ForgeProvider, Role
 from canonflow.db.engine import transaction
-from canonflow.db.models import AuditEntry, WorkflowTemplate
+from canonflow.db.models import AuditEntry, BackgroundJob, WorkflowTemplate
 from canonflow.repo import service as repositories
 from canonflow.repo.schemas import ForgeSettings, RepositoryPut
 from canonflow.repo.sync import sync_repository
@@ -76,42 +75,41 @@ def test_list_instantiate_sync_deploy_and_read_back_from_n8n(templated: WithTemp
     assert {"template.instantiate", "template.commit"} <= actions
 
 
-@pytest.mark.parametrize(
-    ("template", "body", "status", "message"),
-    [
-        ("nope", {"slug": "x", "parameters": {}}, 404, "no template 'nope'"),
-        (
-            "alert",
-            {"slug": "alert-x", "parameters": {"team": "x", "colour": "red"}},
-            422,
-            "parameter 'colour' is not declared by template 'alert'",
-        ),
-        ("alert", {"slug": "alert-x"}, 422, "parameter 'team' is missing and has no default"),
-        (
-            "alert",
-            {"slug": "alert-x", "parameters": {"team": "x" * 200}},
-            422,
-            "n8n allows at most 128",
-        ),
-        ("alert", {"slug": "alert-x", "parameters": {"team": "a\u0000b"}}, 422, "control"),
-        ("alert", {"slug": "Alert X", "parameters": {"team": "x"}}, 422, "not a canonical slug"),
-        (
-            "alert",
-            {"slug": "orders", "parameters": {"team": "x"}},
-            409,
-            "the slug 'orders' is taken by canonical workflow 'Orders' (workflows/orders.json)",
-        ),
-    ],
-)
-def test_bad_requests_are_problems_naming_the_cause(
-    templated: WithTemplate, template: str, body: dict[str, object], status: int, message: str
-) -> None:
-    response = templated.instantiate(template, body)
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    assert message in response.json()["detail"], response.json()
-    if status == 422 and "slug" not in message:  # one line per problem, for a client
-        assert any(message in problem for problem in response.json()["problems"])
+BAD_REQUESTS = [
+    ("nope", {"slug": "x", "parameters": {}}, 404, "no template 'nope'"),
+    (
+        "alert",
+        {"slug": "alert-x", "parameters": {"team": "x", "colour": "red"}},
+        422,
+        "parameter 'colour' is not declared by template 'alert'",
+    ),
+    ("alert", {"slug": "alert-x"}, 422, "parameter 'team' is missing and has no default"),
+    ("alert", {"slug": "alert-x", "parameters": {"team": "x" * 200}}, 422, "at most 128"),
+    ("alert", {"slug": "alert-x", "parameters": {"team": "a\u0000b"}}, 422, "control"),
+    ("alert", {"slug": "Alert X", "parameters": {"team": "x"}}, 422, "not a canonical slug"),
+    (
+        "alert",
+        {"slug": "orders", "parameters": {"team": "x"}},
+        409,
+        "the slug 'orders' is taken by canonical workflow 'Orders' (workflows/orders.json)",
+    ),
+]
+
+
+def test_bad_requests_are_problems_naming_the_cause(templated: WithTemplate) -> None:
+    """One estate for every case (each is refused before anything is queued)."""
+    for template, body, status, message in BAD_REQUESTS:
+        response = templated.instantiate(template, body)
+        assert response.status_code == status, (body, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert message in response.json()["detail"], response.json()
+        if status == 422 and "slug" not in message:  # one line per problem, for a client
+            assert any(message in problem for problem in response.json()["problems"])
+    with transaction(templated.linked.e.runtime.sessions) as session:
+        queued = session.scalars(
+            select(BackgroundJob).where(BackgroundJob.type == "template.instantiate")
+        ).all()
+    assert queued == []
 
 
 def test_a_file_already_in_git_is_never_overwritten(templated: WithTemplate) -> None:
