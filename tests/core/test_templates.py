@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -311,3 +312,23 @@ def test_substitution_replaces_exactly_the_declared_placeholders(
     expected = filler + "".join(f"<{value}>{filler}" for value in values.values())
     assert substitute_text(text, values) == expected
     assert substitute_text(text, {}) == text
+
+
+def test_the_readme_example_is_a_valid_template() -> None:
+    """The complete example file of the README's "Templates" section parses and makes a
+    workflow (n8n expressions left as they are)."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Templates\n", 1)[1]
+    example = section.split("```json\n", 1)[1].split("```", 1)[0]
+    template = parse_template(example, slug="alert")
+    assert [(p.name, p.required) for p in template.parameters] == [
+        ("team", True),
+        ("level", False),
+    ]
+    document = orjson.loads(instantiate(template, {"team": "payments", "level": "error"}).data)
+    assert document["name"] == "Alert payments"
+    nodes = {node["name"]: node for node in document["nodes"]}
+    assert nodes["Webhook"]["parameters"]["path"] == "alerts-payments"
+    assert nodes["HTTP Request"]["parameters"]["url"] == "https://chat.example.com/hooks/payments"
+    value = nodes["Set"]["parameters"]["assignments"]["assignments"][0]["value"]
+    assert value == "={{ $json.body.message }} for payments (at least error)"
