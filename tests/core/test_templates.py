@@ -127,6 +127,14 @@ def test_placeholders_are_found_with_their_location_and_n8n_expressions_are_not(
             json.dumps({"name": " ", "nodes": [], "connections": {}, "canonflow": {}}),
             "no 'name'",
         ),
+        (
+            json.dumps({"name": "x" * 501, "nodes": [], "connections": {}, "canonflow": {}}),
+            "its name is longer than 500 characters",
+        ),
+        (
+            json.dumps({"name": "x", "nodes": [], "connections": {}, "canonflow": {}, "a": "\x00"}),
+            "a NUL character at a",
+        ),
     ],
 )
 def test_a_file_that_is_not_a_template_says_why(raw: str, message: str) -> None:
@@ -143,7 +151,7 @@ def test_a_file_that_is_not_a_template_says_why(raw: str, message: str) -> None:
         ({"parameters": {"x": {"defualt": "1"}}}, "unknown key 'defualt'"),
         ({"parameters": {"x": {"default": 5}}}, "default must be a string"),
         ({"parameters": {"x": {"description": 5}}}, "description must be a string"),
-        ({"parameters": {"x": {"default": "a\x00b"}}}, "default holds a control character"),
+        ({"parameters": {"x": {"default": "a\x07b"}}}, "default holds a control character"),
         ({"description": 3, "parameters": {}}, "canonflow.description must be a string"),
     ],
 )

@@ -37,6 +37,7 @@ PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 #: n8n refuses a workflow name outside 1-128 characters.
 MAX_WORKFLOW_NAME = 128
+MAX_TEMPLATE_NAME = 500
 MAX_VALUE_LENGTH = 10_000
 MAX_PARAMETERS = 100
 _PARAMETER_KEYS = frozenset({"description", "default"})
@@ -125,6 +126,11 @@ def parse_template(raw: bytes | str, *, slug: str) -> Template:
     name = definition.get("name")
     if not isinstance(name, str) or not name.strip():
         raise InvalidTemplate("not an n8n workflow: no 'name'")
+    if len(name) > MAX_TEMPLATE_NAME:
+        raise InvalidTemplate(f"its name is longer than {MAX_TEMPLATE_NAME} characters")
+    for text, path in _strings(document, ()):
+        if "\x00" in text:  # PostgreSQL's JSONB cannot hold it
+            raise InvalidTemplate(f"a NUL character at {location(path)}")
     parameters = _parameters(block.get("parameters", {}))
     declared = {p.name for p in parameters}
     for found, path in placeholders(definition):
