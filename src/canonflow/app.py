@@ -25,6 +25,7 @@ from canonflow.repo import api as repo_api
 from canonflow.runtime import Runtime, build_runtime
 from canonflow.schedule.loop import scheduler_running
 from canonflow.sync import api as sync_api
+from canonflow.templates import api as templates_api
 
 
 def create_app(
@@ -85,6 +86,7 @@ def create_app(
     app.include_router(catalogue_api.router)  # before reconcile's /workflows/{id}/...
     app.include_router(catalogue_api.trend_router)
     app.include_router(reconcile_api.router)
+    app.include_router(templates_api.router)
     return app
 
 

@@ -53,11 +53,13 @@ def register_job_types(registry: JobRegistry, secrets: SecretBox, settings: Sett
     from canonflow.reconcile import tasks as reconcile_tasks
     from canonflow.repo import tasks as repo_tasks
     from canonflow.sync import tasks as sync_tasks
+    from canonflow.templates import tasks as template_tasks
 
     sync_tasks.register(registry, secrets)
     repo_tasks.register(registry, secrets, settings)
     onboarding_tasks.register(registry, secrets)
     reconcile_tasks.register(registry, secrets, settings)
+    template_tasks.register(registry, secrets, settings)
 
 
 def periodic_jobs(

@@ -76,6 +76,7 @@ def _other_snapshot(_w: World, o: World) -> Call:
 
 
 ENV_BODY = {"name": "staging", "base_url": "http://127.0.0.1:9", "api_key": "k" * 24}
+INSTANTIATE_BODY = {"slug": "alert-ops", "parameters": {"team": "ops"}}
 BINDING_BODY = {"credential_type": "slackApi", "name": "Slack", "n8n_credential_id": "7"}
 
 
@@ -251,6 +252,12 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/snapshots/{snapshot_id}"): Row(Role.VIEWER, _snapshot, (_other_snapshot,)),
     ("POST", "/api/v1/snapshots/{snapshot_id}/restore"): Row(
         Role.OPERATOR, _snapshot, (_other_snapshot,)
+    ),
+    ("GET", "/api/v1/canonical/templates"): Row(Role.VIEWER, _none),
+    ("POST", "/api/v1/canonical/templates/{template_slug}/instantiate"): Row(
+        Role.OPERATOR,
+        lambda w, _o: Call(path={"template_slug": w.template}, body=INSTANTIATE_BODY),
+        (lambda _w, o: Call(path={"template_slug": o.template}, body=INSTANTIATE_BODY),),
     ),
 }
 

@@ -41,6 +41,7 @@ EXPECTED_TABLES = {
     "state_changes",
     "leases",
     "onboardings",
+    "workflow_templates",
 }
 
 

@@ -19,6 +19,7 @@ from canonflow.db.models import (
     Environment,
     Snapshot,
     WorkflowEnvMap,
+    WorkflowTemplate,
 )
 
 
@@ -32,6 +33,7 @@ class World:
     mapping: str
     job: str
     snapshot: str
+    template: str  # a template's slug, unique to this world
 
     def ids(self) -> set[str]:
         return {
@@ -41,6 +43,7 @@ class World:
             self.mapping,
             self.job,
             self.snapshot,
+            self.template,
         }
 
 
@@ -100,7 +103,18 @@ def seed_world(session: Session, tenant_id: uuid.UUID, secrets: SecretBox) -> Wo
         reason="test",
         created_by="test",
     )
-    session.add(snapshot)
+    template = WorkflowTemplate(
+        tenant_id=tenant_id,
+        slug="tpl-" + uuid.uuid4().hex[:12],
+        name="Alert {{ team }}",
+        description="",
+        parameters=[{"name": "team", "description": "", "default": None, "required": True}],
+        definition=definition | {"name": "Alert {{ team }}"},
+        git_file_path="workflows/_templates/alert.json",
+        git_blob_id="0" * 40,
+        git_commit="0" * 40,
+    )
+    session.add_all([snapshot, template])
     session.flush()
     return World(
         environment=str(environment.id),
@@ -109,4 +123,5 @@ def seed_world(session: Session, tenant_id: uuid.UUID, secrets: SecretBox) -> Wo
         mapping=str(mapping.id),
         job=str(job.id),
         snapshot=str(snapshot.id),
+        template=template.slug,
     )

@@ -17,6 +17,7 @@ from canonflow.cli import (
     schedule,
     server,
     sync,
+    templates,
     tenants,
     worker,
 )
@@ -50,6 +51,8 @@ app.command("deploy")(reconcile.deploy)
 app.command("snapshots")(reconcile.snapshots)
 app.command("restore")(reconcile.restore)
 app.command("schedule")(schedule.schedule)
+app.command("templates")(templates.templates)
+app.command("new")(templates.new)
 app.command("serve")(server.serve)
 app.command("secret-key")(server.secret_key)
 

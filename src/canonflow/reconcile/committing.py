@@ -106,7 +106,7 @@ def commit_items(
                 _record(session, ready, files[ready.path] or b"", written.commit, actor)
         detail = f"committed to {branch} ({written.commit[:12]})"
     else:
-        detail = _pull_request(access, branch, message) + f" ({written.commit[:12]})"
+        detail = open_pull_request(access, branch, message) + f" ({written.commit[:12]})"
     result = Result.APPLIED if push else Result.PROPOSED
     for ready in prepared:
         outcomes.append(
@@ -257,14 +257,18 @@ def _message(prepared: list[_Prepared], actor: Actor) -> str:
     return f"canonflow: {actor.reason}: {names}{more}"
 
 
-def _pull_request(access: RepoAccess, branch: str, title: str) -> str:
+def open_pull_request(
+    access: RepoAccess, branch: str, title: str, *, body: str | None = None
+) -> str:
+    """Open (or find) the pull request of a pushed `branch`; "pull request <url>", or what
+    to do when no forge is configured. Also used by template instantiation."""
     forge = access.forge
     if forge is None or forge.api_url is None or forge.repository is None:
         return f"pushed to branch {branch} (no forge configured: open its pull request there)"
     with ForgeClient(forge.provider, forge.api_url, forge.repository, forge.token) as client:
         try:
             pull = client.create_pull_request(
-                head=branch, base=access.branch, title=title, body=_pr_body(title)
+                head=branch, base=access.branch, title=title, body=body or _pr_body(title)
             )
         except PullRequestExists:
             found = client.find_open_pull_request(head=branch, base=access.branch)

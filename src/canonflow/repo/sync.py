@@ -42,7 +42,7 @@ from canonflow.db.runs import Exclusive, run_recorded
 from canonflow.db.types import utcnow
 from canonflow.errors import Conflict
 from canonflow.git import Change, GitError, GitRepository
-from canonflow.repo import canonicals, service
+from canonflow.repo import canonicals, service, templates
 from canonflow.repo.cache import LEASE_TTL, cache_lease_name
 from canonflow.repo.service import RepoAccess
 from canonflow.sync.agreement import record_agreement
@@ -81,6 +81,8 @@ class RepoSyncResult:
     warnings: list[dict[str, str]] = field(default_factory=list)
     error: str | None = None
     duration_ms: int = 0
+    #: templates under `<workflows_dir>/_templates/`: seen, created, updated, deleted
+    templates: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self) | {"run_id": str(self.run_id)}
@@ -158,18 +160,47 @@ class _Run:
                 known = canonicals.known(session, self.access.tenant_id)
             # a file Git holds whose canonical was hashed by older rules: read them all again
             rehash = any(k.hashed_by_older_rules for k in git_backed(known))
-            if head is None or (head == last and not rehash):
+            if head is None:
                 self.result.complete = True
                 return
-            follows = last is not None and git.has_commit(last) and git.is_ancestor(last, head)
-            if last is not None and not follows:
-                self._warn_rewritten(last, head)
-            if last is not None and follows and not rehash:
-                changes = git.diff(last, head, self.access.workflows_dir)
-                self._apply_diff(git, changes, head, known)
-            else:
-                self._apply_full(git, head, known)
+            if head != last or rehash:
+                self._apply_workflows(git, head, last, known, rehash)
+            self._sync_templates(git, head)
         self.result.complete = True
+
+    def _apply_workflows(
+        self,
+        git: GitRepository,
+        head: str,
+        last: str | None,
+        known: list[KnownCanonical],
+        rehash: bool,
+    ) -> None:
+        follows = last is not None and git.has_commit(last) and git.is_ancestor(last, head)
+        if last is not None and not follows:
+            self._warn_rewritten(last, head)
+        if last is not None and follows and not rehash:
+            changes = git.diff(last, head, self.access.workflows_dir)
+            self._apply_diff(git, changes, head, known)
+        else:
+            self._apply_full(git, head, known)
+
+    def _sync_templates(self, git: GitRepository, head: str) -> None:
+        """Templates are read at every run (a listing of one small directory): a run
+        whose workflows did not change still picks up a template the table lacks."""
+        with transaction(self.sessions) as session:
+            known = templates.stored(session, self.access.tenant_id)
+        found = templates.read(
+            git, head, self.access.workflows_dir, known, max_bytes=self.max_file_bytes
+        )
+        self.result.skipped.extend(found.skipped)
+        if not found.changed and {k.path for k in known} <= found.present:
+            self.result.templates = templates.TemplateOutcome(seen=found.seen).as_dict()
+            return  # nothing to write: no transaction
+        with transaction(self.sessions) as session:
+            self.lease.hold_in(session)
+            outcome = templates.apply(session, self.access.tenant_id, found, head=head)
+        self.result.templates = outcome.as_dict()
 
     def _warn_rewritten(self, old_head: str, new_head: str) -> None:
         self.result.warnings.append(
@@ -279,4 +310,5 @@ def _record_run(sessions: sessionmaker[Session], result: RepoSyncResult) -> None
             "renamed": result.renamed,
             "skipped": result.skipped[:500],
             "warnings": result.warnings,
+            "templates": result.templates,
         }
