@@ -82,7 +82,7 @@ def test_a_scrape_after_syncs_counts_what_happened(
         (dict(labels)["le"], count)
         for (name, labels), count in after.items()
         if name == "canonflow_n8n_request_duration_seconds_bucket"
-        and {("path", "/workflows/{id}"), ("outcome", "success")} <= labels
+        and {("method", "GET"), ("path", "/workflows/{id}"), ("outcome", "success")} <= labels
     ]
     assert len(buckets) == 13 and dict(buckets)["+Inf"] >= 1  # 12 bounds and +Inf
 
