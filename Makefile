@@ -25,6 +25,7 @@ fmt: install
 test: install lint
 	CANONFLOW_PG_BINDIR="$$(scripts/ensure-postgres.sh)" \
 	CANONFLOW_N8N_BIN="$$(scripts/install-n8n.sh)" \
+	CANONFLOW_CHROMIUM="$$(scripts/ensure-chromium.sh)" \
 	$(UV) run pytest $(PYTEST_ARGS)
 
 bench: install

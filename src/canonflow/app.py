@@ -26,6 +26,7 @@ from canonflow.runtime import Runtime, build_runtime
 from canonflow.schedule.loop import scheduler_running
 from canonflow.sync import api as sync_api
 from canonflow.templates import api as templates_api
+from canonflow.web import install_ui
 
 
 def create_app(
@@ -87,6 +88,7 @@ def create_app(
     app.include_router(catalogue_api.trend_router)
     app.include_router(reconcile_api.router)
     app.include_router(templates_api.router)
+    install_ui(app, settings)
     return app
 
 

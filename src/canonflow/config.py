@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     scheduler_enabled: bool = True
     # `GET /metrics` needs `Authorization: Bearer <this>` when set (see canonflow.metrics.api)
     metrics_token: SecretStr | None = None
+    # the web UI: how long a signed-in session lasts
+    ui_session_hours: Annotated[float, Field(gt=0, le=24 * 30)] = 12.0
     # `canonflow worker` serves `/metrics` on this port (CANONFLOW_HOST) when set
     worker_metrics_port: Annotated[int | None, Field(ge=1, le=65535)] = None
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -18,9 +19,18 @@ PROBLEM_JSON = "application/problem+json"
 log = structlog.get_logger(__name__)
 
 
+HtmlErrors = Callable[[Request, int, str], Response]
+"""Renders an error for a UI page; `is_ui` says which requests get it."""
+
+
 def problem(
     request: Request, status: int, detail: str, *, code: str, extra: dict[str, Any] | None = None
-) -> JSONResponse:
+) -> Response:
+    html: tuple[Callable[[Request], bool], HtmlErrors] | None = getattr(
+        request.app.state, "html_errors", None
+    )
+    if html is not None and html[0](request):
+        return html[1](request, status, detail)
     body: dict[str, Any] = {
         "type": f"urn:canonflow:problem:{code}",
         "title": HTTPStatus(status).phrase,
@@ -36,12 +46,12 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-async def _app_error(request: Request, exc: Exception) -> JSONResponse:
+async def _app_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AppError)
     return problem(request, exc.status, exc.message, code=exc.code, extra=exc.details)
 
 
-async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = [
         {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type")}
@@ -65,14 +75,14 @@ def _validation_detail(exc: RequestValidationError) -> str:
     return f"{where}: {message}" if where else message
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
     code = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "-")
     return problem(request, exc.status_code, detail, code=code)
 
 
-async def _data_error(request: Request, exc: Exception) -> JSONResponse:
+async def _data_error(request: Request, exc: Exception) -> Response:
     """The database refused a value the request carried (SQLSTATE class 22): the client's
     input, not a server fault."""
     assert isinstance(exc, DataError)
@@ -84,7 +94,7 @@ async def _data_error(request: Request, exc: Exception) -> JSONResponse:
     return problem(request, 422, detail, code="invalid")
 
 
-async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error", path=request.url.path)
     return problem(request, 500, "an unexpected error occurred", code="internal-error")
 

@@ -31,18 +31,29 @@ def get_token_by_hash(session: Session, token_hash: str) -> ApiToken | None:
 def token_and_tenant_by_hash(session: Session, token_hash: str) -> Any | None:
     """The token's fields and its tenant's, in one query (every request asks)."""
     return session.execute(
-        select(
-            ApiToken.id.label("token_id"),
-            ApiToken.name,
-            ApiToken.role,
-            ApiToken.revoked_at,
-            ApiToken.last_used_at,
-            Tenant.id.label("tenant_id"),
-            Tenant.slug.label("tenant_slug"),
-        )
-        .join(Tenant, Tenant.id == ApiToken.tenant_id)
-        .where(ApiToken.token_hash == token_hash)
+        _token_and_tenant().where(ApiToken.token_hash == token_hash)
     ).one_or_none()
+
+
+def token_and_tenant_by_id(
+    session: Session, tenant_id: uuid.UUID, token_id: uuid.UUID
+) -> Any | None:
+    """The same fields for a token known by id (a UI session names its token by id)."""
+    return session.execute(
+        _token_and_tenant().where(ApiToken.tenant_id == tenant_id, ApiToken.id == token_id)
+    ).one_or_none()
+
+
+def _token_and_tenant() -> Any:
+    return select(
+        ApiToken.id.label("token_id"),
+        ApiToken.name,
+        ApiToken.role,
+        ApiToken.revoked_at,
+        ApiToken.last_used_at,
+        Tenant.id.label("tenant_id"),
+        Tenant.slug.label("tenant_slug"),
+    ).join(Tenant, Tenant.id == ApiToken.tenant_id)
 
 
 def touch_token(session: Session, token_id: uuid.UUID, at: datetime) -> None:

@@ -6,6 +6,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -104,7 +105,16 @@ def revoke_token(session: Session, *, tenant: Tenant, token_id: uuid.UUID, actor
 def authenticate(session: Session, secret: str) -> Principal:
     """The principal behind a bearer token; `Unauthorized` for an unknown or revoked one.
     Only reads: the use is recorded by `record_use`, in a transaction of its own."""
-    found = repository.token_and_tenant_by_hash(session, hash_token(secret))
+    return _principal(repository.token_and_tenant_by_hash(session, hash_token(secret)))
+
+
+def authenticate_token_id(session: Session, tenant_id: uuid.UUID, token_id: uuid.UUID) -> Principal:
+    """The principal behind a token named by id (a UI session): `Unauthorized` once the
+    token is revoked or gone, so revoking a token ends its sessions on their next request."""
+    return _principal(repository.token_and_tenant_by_id(session, tenant_id, token_id))
+
+
+def _principal(found: Any) -> Principal:
     if found is None or found.revoked_at is not None:
         raise Unauthorized("invalid or revoked API token")
     return Principal(

@@ -1,0 +1,1 @@
+"""UI views: each module one page (or a few close ones); they parse, call a service, render."""
