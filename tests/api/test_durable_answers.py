@@ -10,13 +10,10 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, event, select
 from sqlalchemy.engine import make_url
@@ -27,30 +24,9 @@ from canonflow.db.engine import transaction
 from canonflow.db.models import BackgroundJob, Environment
 from canonflow.runtime import Runtime
 from tests.factories import bearer, make_tenant, make_token
-from tests.support.postgres import free_port
+from tests.support.served import served
 
 COMMIT_DELAY_S = 0.5
-
-
-@contextmanager
-def served(runtime: Runtime) -> Iterator[str]:
-    """The app on a real uvicorn server on 127.0.0.1; yields its base URL."""
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(runtime=runtime), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
 
 
 @pytest.fixture
