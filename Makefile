@@ -35,7 +35,7 @@ bench: install
 # two real n8n (prod, dev) seeded with an overlapping estate, a local Git repository and
 # canonflow serving the UI, all on loopback (scripts/demo.py; CANONFLOW_DEMO_DIR, CANONFLOW_DEMO_PORT)
 demo: install
-	CANONFLOW_N8N_BIN="$$(scripts/install-n8n.sh)" $(UV) run --frozen python -m scripts.demo start
+	CANONFLOW_N8N_BIN="$${CANONFLOW_N8N_BIN:-$$(scripts/install-n8n.sh)}" $(UV) run --frozen python -m scripts.demo start
 
 demo-stop:
 	$(UV) run --frozen python -m scripts.demo stop

@@ -21,10 +21,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -211,21 +213,46 @@ def _start_canonflow(root: Path, port: int) -> int:
             start_new_session=True,
         )
     deadline = time.monotonic() + READY_TIMEOUT_S
-    while not _ready(port):
-        if process.poll() is not None or time.monotonic() > deadline:
-            _stop_group(process.pid, b"canonflow")
-            tail = "\n".join(_log(root).read_text(errors="replace").splitlines()[-15:])
-            raise DemoError(f"canonflow serve did not become ready; {_log(root)} ends:\n{tail}")
-        time.sleep(0.2)
+    try:
+        while not _ready(port):
+            if process.poll() is not None or time.monotonic() > deadline:
+                tail = "\n".join(_log(root).read_text(errors="replace").splitlines()[-15:])
+                raise DemoError(f"canonflow serve did not become ready; {_log(root)} ends:\n{tail}")
+            time.sleep(0.2)
+    except BaseException:  # a failure or Ctrl-C: leave no server behind
+        _stop_group(process.pid, b"canonflow")
+        process.wait()
+        raise
     return process.pid
 
 
 # --- start / stop ------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def _locked(root: Path) -> Iterator[None]:
+    """One `make demo` / `make demo-stop` at a time per demo directory."""
+    import fcntl
+
+    root.mkdir(parents=True, exist_ok=True)
+    with (root / "demo.lock").open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DemoError(
+                f"another `make demo` or `make demo-stop` is busy with {root}"
+            ) from None
+        yield
+
+
 def start() -> None:
     root = demo_dir()
     port = demo_port()
+    with _locked(root):
+        _start(root, port)
+
+
+def _start(root: Path, port: int) -> None:
     state = State.load(root)
     if state is not None:
         running = _running(state)
@@ -240,9 +267,10 @@ def start() -> None:
         _forget_partial_start(root)
         state = State(canonflow_port=port, n8n_ports={})
     state.canonflow_port = port
-    root.mkdir(parents=True, exist_ok=True)
     _check_port_free(port)
+    began = time.monotonic()
     _bring_up(root, state)
+    print(f"everything is up after {time.monotonic() - began:.0f} s", flush=True)
     _print_welcome(root, state)
 
 
@@ -302,9 +330,8 @@ def _seed_and_configure(root: Path, state: State, instances: dict[str, Any]) -> 
 
 def _forget_partial_start(root: Path) -> None:
     """A first start that failed half way: start from nothing (only what it creates)."""
-    import shutil
-
-    for leftover in (_data_dir(root), _repository(root), root / "n8n-prod", root / "n8n-dev"):
+    n8n_dirs = [root / f"n8n-{name}" for name, _ in ENVIRONMENTS]
+    for leftover in (_data_dir(root), _repository(root), *n8n_dirs):
         shutil.rmtree(leftover, ignore_errors=True)
     (root / STATE_FILE).unlink(missing_ok=True)
 
@@ -322,6 +349,14 @@ def _check_port_free(port: int) -> None:
 
 def stop() -> None:
     root = demo_dir()
+    if not (root / STATE_FILE).exists():
+        print(f"No demo in {root}: nothing to stop.")
+        return
+    with _locked(root):
+        _stop(root)
+
+
+def _stop(root: Path) -> None:
     state = State.load(root)
     if state is None:
         print(f"No demo in {root}: nothing to stop.")
@@ -335,6 +370,8 @@ def stop() -> None:
         print("Nothing was running.")
     state.pids = {}
     state.save(root)
+    for name, _ in ENVIRONMENTS:  # n8n's copy of its editor UI (~76 MB), made again at start
+        shutil.rmtree(root / f"n8n-{name}" / ".cache", ignore_errors=True)
     print(f"\nLeft on disk in {root} ({_size_mb(root)} MB):")
     print("  data/           canonflow's SQLite database, secret key and Git cache")
     print("  remote.git/     the demo's Git repository (bare)")
@@ -370,9 +407,10 @@ canonflow demo is running.
 The estate: {demo_estate.summary()}.
 
 What to click first: sign in, then "Onboarding" in the top bar. Run the preflight, then
-the inventory: prod's workflows become the canonical set in Git and dev's link by name;
-the renamed ones wait on the link step (the Untracked page suggests their match). Then
-open "Matrix" to see dev's drift and open a cell for its diff.
+the inventory: prod's workflows become the canonical set in Git, dev's link to them by
+name (the renamed ones by content) and the 4 only in dev stay untracked for the link step
+(the Untracked page suggests a match for the copy). Then open "Matrix": dev's drifted and
+renamed workflows show as drift; open a cell for its diff.
 
 The CLI on this demo:  export CANONFLOW_DATA_DIR={_data_dir(root)} CANONFLOW_TENANT={TENANT}
 Stop everything:       make demo-stop

@@ -7,7 +7,7 @@ Prod is the anchor. Dev overlaps it the way a real team's dev instance does:
 | same | 16 | yes | the same workflow |
 | drifted | 6 | yes | same name, one parameter changed |
 | renamed | 3 | yes | the same body under another name |
-| only in dev | 4 | no | yes |
+| only in dev | 4 | no | yes (one a copy of a workflow dev also has) |
 | only in prod | 2 | yes | no |
 """
 
@@ -54,11 +54,14 @@ RENAMED = (
     ("Contract renewal reminder", "Contract renewals"),
     ("Social media scheduler", "Social scheduler (new)"),
 )
-ONLY_DEV = (
-    "Experimental AI summary",
-    "Order intake (copy)",
-    "Webhook playground",
-    "Draft: quarterly report",
+# (name, the workflow whose body it copies, that workflow's index in SAME) or (name, None, 0):
+# a copy of a workflow that dev already has links to nothing, so its untracked row offers
+# the original as "same body under another name"
+ONLY_DEV: tuple[tuple[str, str | None, int], ...] = (
+    ("Experimental AI summary", None, 0),
+    ("Order intake (copy)", "Order intake", SAME.index("Order intake")),
+    ("Webhook playground", None, 1),
+    ("Draft: quarterly report", None, 2),
 )
 ONLY_PROD = ("Legacy FTP import", "Year-end archive")
 
@@ -156,7 +159,7 @@ def estate() -> tuple[list[Workflow], list[Workflow]]:
     for index, (old, new) in enumerate(RENAMED):
         prod.append(workflow(old, index))
         dev.append(workflow(new, index, body_of=old))
-    dev += [workflow(name, index) for index, name in enumerate(ONLY_DEV)]
+    dev += [workflow(name, index, body_of=copied) for name, copied, index in ONLY_DEV]
     prod += [workflow(name, index) for index, name in enumerate(ONLY_PROD)]
     return prod, dev
 
