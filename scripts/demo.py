@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -161,7 +162,7 @@ def _canonflow_command() -> list[str]:
 
 def _cli(root: Path, port: int, *args: str, extra_env: dict[str, str] | None = None) -> str:
     """Run one `canonflow` command on the demo's data; its stdout, or DemoError."""
-    shown = " ".join(args)
+    shown = shlex.join(args)
     print(f"  $ canonflow {shown}", flush=True)
     result = subprocess.run(  # noqa: S603 (our own command line)
         [*_canonflow_command(), *args],
@@ -175,31 +176,37 @@ def _cli(root: Path, port: int, *args: str, extra_env: dict[str, str] | None = N
     return result.stdout
 
 
-def _configure(root: Path, state: State, n8n_keys: dict[str, str]) -> str:
-    """Tenant, admin token, environments and repository, through the CLI; the token."""
+def _prepare_canonflow(root: Path, state: State) -> str:
+    """While n8n starts: the Git repository, canonflow's database, the tenant, an admin
+    token (returned) and the repository setting, through the CLI."""
     port = state.canonflow_port
+    print(f"  creating the Git repository {_repository(root)}", flush=True)
+    subprocess.run(  # noqa: S603
+        ["git", "init", "--quiet", "--bare", "--initial-branch=main", str(_repository(root))],  # noqa: S607
+        check=True,
+    )
     _data_dir(root).mkdir(parents=True, exist_ok=True)
     _cli(root, port, "db", "upgrade")
     _cli(root, port, "tenant", "create", TENANT, "--display-name", "Demo")
     issued = _cli(
         root, port, "token", "create", "--tenant", TENANT, "--role", "admin", "--name", "demo admin"
     )
-    token = issued.strip().splitlines()[-1].strip()
+    _cli(root, port, "repo", "set", str(_repository(root)), "--branch", "main")
+    return issued.strip().splitlines()[-1].strip()
+
+
+def _add_environments(root: Path, state: State, n8n_keys: dict[str, str]) -> None:
     for name, kind in ENVIRONMENTS:
-        args = [
-            "env",
-            "add",
-            name,
-            "--url",
-            f"http://127.0.0.1:{state.n8n_ports[name]}",
-            "--kind",
-            kind,
-        ]
+        url = f"http://127.0.0.1:{state.n8n_ports[name]}"
+        args = ["env", "add", name, "--url", url, "--kind", kind]
         if name == "prod":
             args.append("--anchor")
-        _cli(root, port, *args, extra_env={"CANONFLOW_N8N_API_KEY": n8n_keys[name]})
-    _cli(root, port, "repo", "set", str(_repository(root)), "--branch", "main")
-    return token
+        _cli(
+            root,
+            state.canonflow_port,
+            *args,
+            extra_env={"CANONFLOW_N8N_API_KEY": n8n_keys[name]},
+        )
 
 
 def _start_canonflow(root: Path, port: int) -> int:
@@ -280,12 +287,15 @@ def _bring_up(root: Path, state: State) -> None:
     first = not state.configured
     names = [name for name, _ in ENVIRONMENTS]
     print(f"starting n8n {' and '.join(names)} (about 15 s) ...", flush=True)
+    if first:
+        print("configuring canonflow meanwhile:", flush=True)
     ports = [state.n8n_ports.get(name) or harness.free_port() for name in names]
-    with ThreadPoolExecutor(len(names)) as pool:
+    with ThreadPoolExecutor(len(names) + 1) as pool:
         futures = [
             pool.submit(harness.start_n8n, root / f"n8n-{name}", port)
             for name, port in zip(names, ports, strict=True)
         ]
+        prepared = pool.submit(_prepare_canonflow, root, state) if first else None
     failed = [exc for future in futures if (exc := future.exception()) is not None]
     if failed:  # the harness kills the ones that started when this process exits
         raise DemoError(str(failed[0]))
@@ -293,8 +303,11 @@ def _bring_up(root: Path, state: State) -> None:
     state.n8n_ports = {name: instance.port for name, instance in instances.items()}
     state.pids = {name: instance.pid for name, instance in instances.items()}
     state.save(root)
-    if first:
-        _seed_and_configure(root, state, instances)
+    if prepared is not None:
+        state.token = prepared.result()
+        _seed_and_add_environments(root, state, instances)
+        state.configured = True
+        state.save(root)
     print("starting canonflow serve ...", flush=True)
     state.pids["canonflow"] = _start_canonflow(root, state.canonflow_port)
     state.save(root)
@@ -304,7 +317,7 @@ def _bring_up(root: Path, state: State) -> None:
     atexit.unregister(harness._kill_leftovers)
 
 
-def _seed_and_configure(root: Path, state: State, instances: dict[str, Any]) -> None:
+def _seed_and_add_environments(root: Path, state: State, instances: dict[str, Any]) -> None:
     from scripts import demo_estate
 
     prod, dev = demo_estate.estate()
@@ -314,18 +327,9 @@ def _seed_and_configure(root: Path, state: State, instances: dict[str, Any]) -> 
             pool.submit(demo_estate.seed, instances[name].api_url, instances[name].api_key, bodies)
             for name, bodies in (("prod", prod), ("dev", dev))
         ]
+        _add_environments(root, state, {name: i.api_key for name, i in instances.items()})
     for future in seeded:
         future.result()
-    print(f"creating the Git repository {_repository(root)}", flush=True)
-    subprocess.run(  # noqa: S603
-        ["git", "init", "--quiet", "--bare", "--initial-branch=main", str(_repository(root))],  # noqa: S607
-        check=True,
-    )
-    print("configuring canonflow:", flush=True)
-    keys = {name: instance.api_key for name, instance in instances.items()}
-    state.token = _configure(root, state, keys)
-    state.configured = True
-    state.save(root)
 
 
 def _forget_partial_start(root: Path) -> None:
