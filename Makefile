@@ -4,7 +4,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := python3.11
 UV := $(shell scripts/ensure-uv.sh)
 
-.PHONY: install run test lint fmt typecheck importlint bench clean
+.PHONY: install run test lint fmt typecheck importlint bench clean demo demo-stop
 
 install:
 	$(UV) sync --frozen --compile-bytecode
@@ -31,6 +31,14 @@ test: install lint
 bench: install
 	@ls bench/*.py >/dev/null 2>&1 || { echo "no benchmarks yet"; exit 0; }; \
 	for script in bench/[a-z]*.py; do name=$$(basename $$script .py); echo "== $$name"; CANONFLOW_N8N_BIN="$$(scripts/install-n8n.sh)" CANONFLOW_PG_BINDIR="$$(scripts/ensure-postgres.sh)" $(UV) run python -m bench.$$name $(BENCH_ARGS) || exit 1; done
+
+# two real n8n (prod, dev) seeded with an overlapping estate, a local Git repository and
+# canonflow serving the UI, all on loopback (scripts/demo.py; CANONFLOW_DEMO_DIR, CANONFLOW_DEMO_PORT)
+demo: install
+	CANONFLOW_N8N_BIN="$${CANONFLOW_N8N_BIN:-$$(scripts/install-n8n.sh)}" $(UV) run --frozen python -m scripts.demo start
+
+demo-stop:
+	$(UV) run --frozen python -m scripts.demo stop
 
 clean:
 	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache
