@@ -24,7 +24,7 @@ from canonflow.runtime import Runtime
 from tests.factories import make_token
 from tests.onboarding.conftest import estate  # noqa: F401 (a fixture)
 from tests.reconcile.conftest import Linked, linked, set_value  # noqa: F401 (a fixture)
-from tests.web.conftest import Tokens, sign_in
+from tests.web.conftest import ARTIFACTS, Tokens, sign_in
 
 
 def _csrf(html: str) -> str:
@@ -103,6 +103,7 @@ def test_resolve_a_conflict_apply_and_restore_in_the_browser(
     orders.get_by_label("the environment's").check()
     expect(orders).to_contain_text("commit to Git")
     expect(page).to_have_url(re.compile(rf"choice-{c.orders_prod}=env"))
+    page.screenshot(path=str(ARTIFACTS / "reconcile_plan.png"), full_page=True)
     page.click("#review")
     expect(page.locator(".reconcile-tally")).to_contain_text("1 deploy, 1 commit, 0 skipped")
     page.click("#apply")
@@ -127,6 +128,7 @@ def test_resolve_a_conflict_apply_and_restore_in_the_browser(
     expect(rows.first.get_by_role("link", name="job")).to_be_visible()
     rows.first.get_by_role("link", name="diff against now").click()
     expect(page.locator(".diff-lines")).to_contain_text("billing edit")
+    page.screenshot(path=str(ARTIFACTS / "snapshots.png"), full_page=True)
     rows.first.get_by_role("link", name="Restore…").click()
     expect(page.locator("h1")).to_have_text("Restore this snapshot?")
     expect(page.locator("main")).to_contain_text("Restoring deploys 1 workflow")
@@ -193,6 +195,11 @@ def test_a_viewer_sees_no_apply_or_restore_and_its_posts_are_403(
         assert answer.status_code == 403 and "CSRF" in answer.text
         answer = http.post(f"/snapshots/{snapshot}/restore", data={})
         assert answer.status_code == 403
+        # the plan no longer writes what was reviewed: said (409), nothing queued
+        csrf = _csrf(http.get("/snapshots").text)
+        stale = {"csrf_token": csrf, "strategy": "git_wins", "env": "prod"}
+        answer = http.post("/reconcile/apply", data=stale | {"reviewed": "2 deploys, 0 commits"})
+        assert answer.status_code == 409 and "review it again" in answer.text
     assert c.linked.state("orders", "prod") is SyncState.CONFLICT  # nothing was applied
 
 

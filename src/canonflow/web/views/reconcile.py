@@ -25,7 +25,7 @@ from canonflow.core.enums import Role
 from canonflow.core.reconcile import ACTING, Strategy, Winner
 from canonflow.db.models import BackgroundJob
 from canonflow.environments import repository as environments_repository
-from canonflow.errors import AppError, Invalid, NotFound
+from canonflow.errors import AppError, Conflict, Invalid, NotFound
 from canonflow.jobs import service as jobs
 from canonflow.reconcile import cells, service
 from canonflow.reconcile.apply import RECONCILE_APPLY
@@ -240,6 +240,14 @@ def confirm_page(
 def apply(session: SessionDep, runtime: RuntimeDep, ui: UiDep, form: FormDep) -> Response:
     principal = ui.require(Role.OPERATOR)
     query = PlanQuery.parse(form)
+    reviewed = form.get("reviewed")
+    now = Tally.of(_plan(session, ui, runtime, query)).text()
+    if reviewed and reviewed != now:
+        raise Conflict(
+            f"the plan changed since you reviewed it (it wrote {reviewed}; now {now}): "
+            "review it again",
+            details={"reviewed": reviewed, "now": now},
+        )
     job = service.reconcile(
         session,
         runtime.jobs,
@@ -257,7 +265,9 @@ def run_page(request: Request, job_id: uuid.UUID, session: SessionDep, ui: UiDep
     if job.type != RECONCILE_APPLY:
         raise NotFound(f"job {job_id} is not a reconcile run: see /jobs/{job_id}")
     result = job.result or {}
+    envs = {str(e.id): e.name for e in environments_repository.list_all(session, ui.tenant_id)}
     context = {
+        "environment_names": envs,
         "job": job,
         "planned": job.params.get("items", []),
         "outcomes": result.get("items", []),
