@@ -181,6 +181,11 @@ def test_a_viewer_sees_no_apply_or_restore_and_its_posts_are_403(
         assert "Applying needs the operator role" in page.text
         confirm = http.get(plan.replace("/reconcile?", "/reconcile/confirm?"))
         assert "1 deploy, 1 commit, 0 skipped" in confirm.text and 'id="apply"' not in confirm.text
+        # manual: every cell whose sides differ is listed, undecided until a side is chosen
+        manual = http.get("/reconcile?strategy=manual&env=prod").text
+        for mapping_id in (c.orders_prod, c.billing_prod):
+            assert f'name="choice-{mapping_id}" value="env"' in manual
+        assert manual.count("no side chosen for it") == 2 and "Nothing to apply" in manual
         listing = http.get("/snapshots")
         assert f"snapshot-{snapshot}" in listing.text and "Restore…" not in listing.text
         csrf = _csrf(listing.text)
