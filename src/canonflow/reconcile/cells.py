@@ -241,3 +241,19 @@ def bindings(
         )
     )
     return [(row[0], row[1], row[2]) for row in rows]
+
+
+def canonical_ids_by_slug(
+    session: Session, tenant_id: uuid.UUID, slugs: Sequence[str]
+) -> dict[str, uuid.UUID]:
+    """The tenant's canonical workflows of `slugs` (deleted ones too: an orphaned copy is
+    reconciled by naming it); a slug it does not have is missing from the answer."""
+    if not slugs:
+        return {}
+    rows = session.execute(
+        select(CanonicalWorkflow.canonical_slug, CanonicalWorkflow.id).where(
+            CanonicalWorkflow.tenant_id == tenant_id,
+            CanonicalWorkflow.canonical_slug.in_(list(slugs)),
+        )
+    )
+    return {row.canonical_slug: row.id for row in rows}

@@ -51,9 +51,12 @@ def make_plan(
     *,
     prune_guard_percent: float,
     check_deploys: bool = True,
+    show_undecided: bool = False,
 ) -> Plan:
     """The plan of `request`. `check_deploys`: check each deploy against its target's
     credentials and references (an apply skips it: its job blocks the same items itself).
+    `show_undecided`: list too the cells whose sides differ but that the plan leaves (a
+    manual plan's cells without a choice yet), so a person can choose for them.
     Deletes the prune guard holds (unless `confirm_prune`) are blocked, and said in `held`."""
     envs = cells.environments(session, tenant_id, request.scope.environment_ids)
     _check_known(request.scope.environment_ids, [e.id for e in envs], "environment")
@@ -93,6 +96,7 @@ def make_plan(
                 decision = Decision(Action.BLOCKED, _blocked_reason(blockers), decision.state)
         result.counts[decision.action.value] += 1
         shown = decision.action is not Action.NONE or decision.state is SyncState.ORPHANED
+        shown = shown or (show_undecided and decision.state not in (None, SyncState.IN_SYNC))
         if shown or canonical_ids is not None:
             result.items.append(_item(row, decision, blockers))
     return result

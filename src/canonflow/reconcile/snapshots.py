@@ -11,7 +11,7 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session, defer
 
 from canonflow.core.enums import SnapshotSide
-from canonflow.db.models import CanonicalWorkflow, Snapshot, WorkflowEnvMap
+from canonflow.db.models import CanonicalWorkflow, Environment, Snapshot, WorkflowEnvMap
 from canonflow.errors import NotFound
 
 
@@ -52,10 +52,17 @@ def list_page(
     after: tuple[datetime, uuid.UUID] | None = None,
     canonical_id: uuid.UUID | None = None,
     mapping_id: uuid.UUID | None = None,
+    environment_id: uuid.UUID | None = None,
 ) -> list[Snapshot]:
     """Newest first, keyset-paginated on (created_at, id); the JSON is not loaded. A filter
-    that names a workflow or mapping the tenant does not have is `NotFound`."""
-    _require_known(session, tenant_id, canonical_id=canonical_id, mapping_id=mapping_id)
+    that names a workflow, mapping or environment the tenant does not have is `NotFound`."""
+    _require_known(
+        session,
+        tenant_id,
+        canonical_id=canonical_id,
+        mapping_id=mapping_id,
+        environment_id=environment_id,
+    )
     query = (
         select(Snapshot).options(defer(Snapshot.workflow)).where(Snapshot.tenant_id == tenant_id)
     )
@@ -63,6 +70,8 @@ def list_page(
         query = query.where(Snapshot.canonical_id == canonical_id)
     if mapping_id is not None:
         query = query.where(Snapshot.mapping_id == mapping_id)
+    if environment_id is not None:
+        query = query.where(Snapshot.environment_id == environment_id)
     if after is not None:
         query = query.where(tuple_(Snapshot.created_at, Snapshot.id) < after)
     query = query.order_by(Snapshot.created_at.desc(), Snapshot.id.desc()).limit(limit)
@@ -75,11 +84,14 @@ def _require_known(
     *,
     canonical_id: uuid.UUID | None,
     mapping_id: uuid.UUID | None,
+    environment_id: uuid.UUID | None = None,
 ) -> None:
-    for model, wanted, what in (
+    known: tuple[tuple[type[CanonicalWorkflow | WorkflowEnvMap | Environment], Any, str], ...] = (
         (CanonicalWorkflow, canonical_id, "canonical workflow"),
         (WorkflowEnvMap, mapping_id, "mapping"),
-    ):
+        (Environment, environment_id, "environment"),
+    )
+    for model, wanted, what in known:
         if wanted is None:
             continue
         found = session.scalar(

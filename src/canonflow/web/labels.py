@@ -45,3 +45,43 @@ def cell_label(status: str | None, state: str | None) -> Label:
     if status in (None, "linked") and state:
         return label(state)
     return label(status)
+
+
+# Reconcile: what a plan item does, what an apply did with it, how its job stands.
+ACTIONS: dict[str, Label] = {
+    "deploy": Label("↓", "deploy to n8n", "info"),
+    "commit": Label("↑", "commit to Git", "info"),
+    "delete": Label("✕", "delete from n8n", "warn"),
+    "readopt": Label("↺", "re-adopt into Git", "info"),
+    "conflict": Label("⚠", "conflict", "bad"),
+    "blocked": Label("⛔", "blocked", "bad"),
+    "none": Label("·", "left as is", "muted"),
+}
+
+APPLY_RESULTS: dict[str, Label] = {
+    "applied": Label("✓", "applied", "ok"),
+    "proposed": Label("⇢", "proposed (pull request)", "info"),
+    "stale": Label("↻", "stale: a side moved", "warn"),
+    "blocked": Label("⛔", "blocked", "bad"),
+    "failed": Label("✕", "failed", "bad"),
+}
+
+JOB_STATUSES: dict[str, Label] = {
+    "queued": Label("…", "queued", "muted"),
+    "running": Label("▶", "running", "info"),
+    "succeeded": Label("✓", "succeeded", "ok"),
+    "failed": Label("✕", "failed", "bad"),
+    "cancelled": Label("⊘", "cancelled", "muted"),
+}
+
+
+def action_label(value: str) -> Label:
+    return ACTIONS.get(value) or Label("?", value, "muted")
+
+
+def apply_result_label(value: str) -> Label:
+    return APPLY_RESULTS.get(value) or Label("?", value, "muted")
+
+
+def job_status_label(value: str) -> Label:
+    return JOB_STATUSES.get(value) or Label("?", value, "muted")
