@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import ConsoleMessage, Error, Page
@@ -101,7 +102,7 @@ def ui_page(page: Page, request: pytest.FixtureRequest, allow_console: list[str]
 
 def sign_in(page: Page, base: str, token: str, *, next_path: str = "/") -> None:
     """Sign in through the form, as a person does."""
-    page.goto(f"{base}/signin?next={next_path}")
+    page.goto(f"{base}/signin?next={quote(next_path, safe='/')}")
     page.fill("#token", token)
     page.click("button[type=submit]")
     page.wait_for_url(f"{base}{next_path}")
