@@ -170,6 +170,7 @@ def test_the_workflow_page_shows_cells_timeline_sparkline_and_versions(
     expect(page.locator("table.wf-versions tbody tr")).to_have_count(1)
     expect(page.locator("table.wf-versions")).to_contain_text("current")
     expect(page.get_by_text("Deploy this version")).to_have_count(0)  # a viewer's page
+    expect(page.locator("a.deploy-current")).to_have_count(0)
     file = page.locator("details.wf-file")  # 150 lines: folded
     expect(file.locator("summary")).to_contain_text("workflows/orders.json")
     expect(file.locator("pre.json")).to_be_hidden()
@@ -231,6 +232,7 @@ def test_rolling_back_from_the_page_puts_the_old_version_in_n8n(
 
     page = ui_page
     sign_in(page, base, people.operator, next_path="/workflows/orders")
+    expect(page.locator("a.deploy-current")).to_have_count(2)  # Git's version, per environment
     versions = page.locator("table.wf-versions tbody tr")
     expect(versions).to_have_count(2)
     old = versions.filter(has_text="onboard")

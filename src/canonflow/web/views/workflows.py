@@ -45,14 +45,14 @@ def workflow_page(
     series = catalogue.daily_states(session, ui.tenant_id, workflow, days=SPARK_DAYS)
     today = datetime.now(UTC).date()
     sparks = {env: presenting.sparkline(line, today) for env, line in series.items()}
-    versions, versions_error = _versions(session, runtime, ui, workflow["id"])
+    versions, versions_error = _versions(session, runtime, ui, workflow["id"], VERSIONS_SHOWN)
     entries, missing = _timeline(session, ui, workflow, names, versions, versions_error)
     definition_lines = presenting.document_lines(workflow["definition"])
     context = {
         "workflow": workflow,
         "sparks": sparks,
         "spark_days": SPARK_DAYS,
-        "versions": versions[:VERSIONS_SHOWN],
+        "versions": versions,
         "versions_error": versions_error,
         "timeline": entries,
         "timeline_missing": missing,
@@ -170,7 +170,7 @@ def _cell(workflow: dict[str, Any], env: str) -> dict[str, Any]:
 
 
 def _versions(
-    session: Session, runtime: Runtime, ui: Ui, canonical_id: uuid.UUID
+    session: Session, runtime: Runtime, ui: Ui, canonical_id: uuid.UUID, limit: int
 ) -> tuple[list[VersionRead], str | None]:
     """The API's versions call; what went wrong in words when the file's history cannot be
     read (no repository, never synced, the local copy broken)."""
@@ -179,7 +179,7 @@ def _versions(
         ref = history.file_ref(
             session, runtime.secrets, canonical, runtime.settings.resolved_git_cache_dir
         )
-        found = history.versions(ref, limit=history.MAX_VERSIONS)
+        found = history.versions(ref, limit=limit)
     except (NotFound, Unavailable) as exc:
         return [], exc.message
     if not found:
@@ -190,7 +190,7 @@ def _versions(
 def _version(
     session: Session, runtime: Runtime, ui: Ui, canonical_id: uuid.UUID, commit: str
 ) -> VersionRead:
-    versions, error = _versions(session, runtime, ui, canonical_id)
+    versions, error = _versions(session, runtime, ui, canonical_id, history.MAX_VERSIONS)
     for version in versions:
         if version.commit.startswith(commit.lower()) and len(commit) >= 4:
             return version
