@@ -23,6 +23,7 @@ from canonflow.db.models import Tenant
 from tests.factories import make_tenant, make_token
 from tests.onboarding.conftest import estate  # noqa: F401 (a fixture)
 from tests.reconcile.conftest import Linked, linked, set_value  # noqa: F401 (a fixture)
+from tests.web.conftest import ARTIFACTS
 
 VALUE_PATH = "parameters.assignments.assignments[0].value"
 
@@ -101,6 +102,8 @@ def test_the_diff_shows_the_changed_parameter_side_by_side(
     changed = page.locator("table.rawdiff tr.rd-changed")
     expect(changed.filter(has_text="edited in prod")).to_have_count(1)
     expect(changed.filter(has_text="edited in prod").locator("td.l")).to_contain_text('"new"')
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "workflow_raw_diff.png"), full_page=True)
     page.click("a.raw-toggle")
     expect(page).not_to_have_url(re.compile(r"raw=1"))
     expect(row).to_have_count(1)

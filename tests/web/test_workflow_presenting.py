@@ -9,8 +9,9 @@ from canonflow.web.presenting import raw_rows, shown, sparkline
 
 
 def test_the_raw_diff_pairs_changed_lines_and_keeps_context() -> None:
-    old = {"a": 1, "b": [1, 2, 3], "c": "same", **{f"k{i}": i for i in range(20)}}
-    new = {**old, "b": [1, 2, 4], "d": True}
+    settings = {"a": 1, "b": [1, 2, 3], "c": "same", **{f"k{i}": i for i in range(20)}}
+    old = {"name": "W", "nodes": [], "connections": {}, "settings": settings, "id": "old-id"}
+    new = old | {"settings": settings | {"b": [1, 2, 4], "d": True}, "id": "other-id"}
     rows = raw_rows(old, new, context=1)
     changed = [r for r in rows if r.kind == "changed"]
     assert [(r.left.strip(), r.right.strip()) for r in changed] == [("3", "4")]
@@ -20,7 +21,8 @@ def test_the_raw_diff_pairs_changed_lines_and_keeps_context() -> None:
     assert all(r.left_no is None for r in rows if r.kind == "added")
     equal = [r for r in rows if r.kind == "equal"]
     assert equal and all(r.left == r.right for r in equal)
-    assert raw_rows(old, dict(old)) == []
+    assert not any("-id" in r.left + r.right for r in rows)  # as Git files: no n8n ids
+    assert raw_rows(old, old | {"id": "x", "active": True}) == []
 
 
 def test_a_long_value_is_folded_and_a_short_one_is_not() -> None:

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
+
+from canonflow.core.git_layout import render_workflow_file
 
 FOLD_CHARS = 80  # a value longer than this (or on several lines) is folded in <details>
 FOLD_LINES = 40  # a document longer than this many lines is folded
@@ -45,9 +47,10 @@ def shown(value: Any) -> Shown:
     return Shown(f"{first[: FOLD_CHARS - 20]}… ({len(full)} chars, {lines} lines)", full, True)
 
 
-def document_lines(document: Any) -> list[str]:
-    """A workflow file as pretty JSON lines (keys sorted, as Git holds it)."""
-    return json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True).splitlines()
+def document_lines(document: Mapping[str, Any]) -> list[str]:
+    """A workflow as the lines of its Git file (what differs between copies left out, keys
+    sorted, two-space indent: `render_workflow_file`)."""
+    return render_workflow_file(document).decode().splitlines()
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,9 +65,10 @@ class RawRow:
     right: str
 
 
-def raw_rows(old: Any, new: Any, *, context: int = 3) -> list[RawRow]:
-    """The line diff of the two documents' pretty JSON, side by side, with `context`
-    unchanged lines around each change (a skip row stands for the rest)."""
+def raw_rows(old: Mapping[str, Any], new: Mapping[str, Any], *, context: int = 3) -> list[RawRow]:
+    """The line diff of the two workflows' files (pretty JSON, as a commit of one over the
+    other would show it), side by side, with `context` unchanged lines around each change
+    (a skip row stands for the rest)."""
     left, right = document_lines(old), document_lines(new)
     rows: list[RawRow] = []
     if left == right:
