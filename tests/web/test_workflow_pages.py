@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from canonflow.core.enums import Role
 from canonflow.core.sync_state import SyncState
@@ -146,6 +146,29 @@ def test_the_diff_page_is_a_plain_get_and_deep_linkable(
     with _client(base, people.stranger) as http:  # another tenant's workflow: not found
         assert http.get("/workflows/orders").status_code == 404
         assert http.get("/workflows/orders/diff?env=prod").status_code == 404
+
+
+def test_the_diff_picker_works_without_javascript(
+    linked: Linked,  # noqa: F811
+    people: People,
+    base: str,
+    browser: Browser,
+) -> None:
+    _drift_prod(linked, "edited in prod")
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        sign_in(page, base, people.viewer, next_path="/workflows/orders/diff?env=prod")
+        expect(page.locator("th.path", has_text=VALUE_PATH)).to_have_count(1)
+        page.select_option("#env", "dev")
+        page.select_option("#against", "base")
+        page.check("input[name=raw]")
+        page.click(".diff-picker button[type=submit]")  # a plain GET: the choices in the URL
+        expect(page).to_have_url(re.compile(r"\?env=dev&against=base&raw=1$"))
+        expect(page.locator("#diff-body .same")).to_have_text("identical")
+        expect(page.locator("#diff-body")).to_contain_text("identical line for line")
+    finally:
+        context.close()
 
 
 def test_the_workflow_page_shows_cells_timeline_sparkline_and_versions(

@@ -85,6 +85,8 @@ def diff_page(
             raise NotFound(f"{slug} has a workflow in no environment yet: nothing to compare")
         env = next((c for c in comparable if c["is_anchor"]), comparable[0])["environment"]
     cell = _cell(workflow, env)
+    if cell["mapping_id"] is None:
+        raise NotFound(f"{slug} has no workflow in {env}: nothing to compare")
     show_raw = raw in ("1", "true", "on")
     common = {
         "session": session,
