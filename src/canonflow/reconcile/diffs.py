@@ -4,6 +4,7 @@ the base (the version both sides last agreed on), from the database and the loca
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -33,6 +34,47 @@ def workflow_diff(
 ) -> dict[str, Any]:
     """From the `against` side to the environment's version: what n8n holds that the other
     side does not. Reference ids are compared as canonical slugs."""
+    sides = diff_sides(
+        session, secrets, tenant_id=tenant_id, canonical_id=canonical_id,
+        environment_id=environment_id, against=against, cache_root=cache_root,
+    )  # fmt: skip
+    refs = reference_slugs(session, tenant_id, environment_id)
+    diff = diff_workflows(sides.old, sides.new, old_refs=refs, new_refs=refs)
+    return {
+        "canonical_id": canonical_id,
+        "environment_id": environment_id,
+        "against": against,
+        "from_hash": sides.old_hash,
+        "to_hash": sides.new_hash,
+        "identical": diff.is_empty,
+        "diff": diff.to_dict(),
+        "lines": [{"kind": line.kind.value, "text": line.text} for line in render_diff(diff)],
+    }
+
+
+@dataclass(frozen=True)
+class DiffSides:
+    """The two documents a diff compares, as stored: `old` is Git's or the base version,
+    `new` the environment's."""
+
+    old: dict[str, Any]
+    new: dict[str, Any]
+    old_hash: str | None
+    new_hash: str | None
+
+
+def diff_sides(
+    session: Session,
+    secrets: SecretBox,
+    *,
+    tenant_id: uuid.UUID,
+    canonical_id: uuid.UUID,
+    environment_id: uuid.UUID,
+    against: Against,
+    cache_root: Path,
+) -> DiffSides:
+    """The documents `workflow_diff` compares (the UI's raw JSON diff shows them line by
+    line); NotFound as for the diff."""
     canonical = history.canonical_or_404(session, tenant_id, canonical_id)
     mapping = session.scalars(
         select(WorkflowEnvMap).where(
@@ -51,18 +93,7 @@ def workflow_diff(
     else:
         old_hash = mapping.base_content_hash
         old = _base_version(session, secrets, canonical, old_hash, environment_id, cache_root)
-    refs = reference_slugs(session, tenant_id, environment_id)
-    diff = diff_workflows(old, mapping.workflow_data, old_refs=refs, new_refs=refs)
-    return {
-        "canonical_id": canonical.id,
-        "environment_id": environment_id,
-        "against": against,
-        "from_hash": old_hash,
-        "to_hash": mapping.env_content_hash,
-        "identical": diff.is_empty,
-        "diff": diff.to_dict(),
-        "lines": [{"kind": line.kind.value, "text": line.text} for line in render_diff(diff)],
-    }
+    return DiffSides(old, dict(mapping.workflow_data), old_hash, mapping.env_content_hash)
 
 
 def _base_version(

@@ -15,7 +15,7 @@ from canonflow.web.deps import SignInRequired
 from canonflow.web.errors import error_page, is_ui_request, sign_in_required
 from canonflow.web.headers import UiSecurityHeaders
 from canonflow.web.session import SessionSigner
-from canonflow.web.views import auth, overview, reconcile, snapshots
+from canonflow.web.views import auth, overview, reconcile, snapshots, workflows
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -30,3 +30,4 @@ def install_ui(app: FastAPI, settings: Settings) -> None:
     app.include_router(overview.router)
     app.include_router(reconcile.router)
     app.include_router(snapshots.router)
+    app.include_router(workflows.router)

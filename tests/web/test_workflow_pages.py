@@ -1,0 +1,289 @@
+"""The workflow page (`/workflows/{slug}`) and its diff page, in a real browser against a
+real server, real n8n (prod and dev) and a real Git remote: find a parameter changed in n8n
+in the side-by-side diff, the raw JSON diff, the cells, timeline, sparkline and versions,
+and a rollback from the page that puts the old version back in n8n."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from urllib.parse import quote
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from canonflow.core.enums import Role
+from canonflow.core.sync_state import SyncState
+from canonflow.db.engine import transaction
+from canonflow.db.models import Tenant
+from tests.factories import make_tenant, make_token
+from tests.onboarding.conftest import estate  # noqa: F401 (a fixture)
+from tests.reconcile.conftest import Linked, linked, set_value  # noqa: F401 (a fixture)
+from tests.web.conftest import ARTIFACTS
+
+VALUE_PATH = "parameters.assignments.assignments[0].value"
+
+
+@dataclass(frozen=True)
+class People:
+    operator: str
+    viewer: str
+    stranger: str  # another tenant's admin
+
+
+@pytest.fixture
+def people(linked: Linked) -> People:  # noqa: F811 (the imported fixture)
+    with transaction(linked.e.runtime.sessions) as session:
+        tenant = session.get(Tenant, linked.e.tenant_id)
+        assert tenant is not None
+        other = make_tenant(session)
+        return People(
+            operator=make_token(session, tenant, role=Role.OPERATOR, name="otto"),
+            viewer=make_token(session, tenant, role=Role.VIEWER, name="vera"),
+            stranger=make_token(session, other, role=Role.ADMIN, name="gus"),
+        )
+
+
+def _csrf(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "the page has no CSRF field"
+    return found.group(1)
+
+
+@contextmanager
+def _client(base: str, token: str) -> Iterator[httpx.Client]:
+    """An HTTP client signed in through the form (no JavaScript)."""
+    with httpx.Client(base_url=base, timeout=30) as http:
+        csrf = _csrf(http.get("/signin").text)
+        answer = http.post("/signin", data={"token": token, "next": "/", "csrf_token": csrf})
+        assert answer.status_code == 303, answer.text
+        yield http
+
+
+def sign_in(page: Page, base: str, token: str, *, next_path: str) -> None:
+    """Sign in through the form, landing on `next_path` (its query quoted into `next=`)."""
+    page.goto(f"{base}/signin?next={quote(next_path, safe='/')}")
+    page.fill("#token", token)
+    page.click("button[type=submit]")
+    page.wait_for_url(base + next_path)
+
+
+def _drift_prod(linked: Linked, value: str) -> None:  # noqa: F811
+    """Change the Set node's value of prod's "Orders" in n8n, then sync prod."""
+    linked.edit_in_n8n("prod", linked.mapping("orders", "prod").n8n_workflow_id, set_value(value))
+    linked.sync("prod")
+    assert linked.state("orders", "prod") is SyncState.DRIFT
+
+
+def test_the_diff_shows_the_changed_parameter_side_by_side(
+    linked: Linked,  # noqa: F811
+    people: People,
+    base: str,
+    ui_page: Page,
+) -> None:
+    _drift_prod(linked, "edited in prod")
+    page = ui_page
+    path = "/workflows/orders/diff?env=prod&against=git"
+    sign_in(page, base, people.viewer, next_path=path)
+    row = page.locator("table.sbs tr", has=page.locator("th.path", has_text=VALUE_PATH))
+    expect(row).to_have_count(1)
+    expect(row.locator("td.old")).to_have_text('"new"')  # the value Git holds
+    expect(row.locator("td.new")).to_have_text('"edited in prod"')  # n8n's
+    expect(page.locator("h3.node-name")).to_contain_text("Set")
+    expect(page.locator("table.sbs thead").first).to_contain_text("Git (canonical)")
+    expect(page.locator("table.sbs thead").first).to_contain_text("prod (n8n)")
+
+    page.click("a.raw-toggle")  # the raw JSON diff, a plain link
+    expect(page).to_have_url(re.compile(r"raw=1"))
+    changed = page.locator("table.rawdiff tr.rd-changed")
+    expect(changed.filter(has_text="edited in prod")).to_have_count(1)
+    expect(changed.filter(has_text="edited in prod").locator("td.l")).to_contain_text('"new"')
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "workflow_raw_diff.png"), full_page=True)
+    page.click("a.raw-toggle")
+    expect(page).not_to_have_url(re.compile(r"raw=1"))
+    expect(row).to_have_count(1)
+
+    # the environment picker (a GET form; htmx swaps the body and pushes the URL)
+    page.select_option("#env", "dev")
+    page.click(".diff-picker button[type=submit]")
+    expect(page.locator("#diff-body .same")).to_have_text("identical")
+    expect(page).to_have_url(re.compile(r"env=dev"))
+    page.reload()  # the pushed URL is the same view, bookmarked
+    expect(page.locator("#env")).to_have_value("dev")
+    expect(page.locator("#diff-body .same")).to_have_text("identical")
+
+
+def test_the_diff_page_is_a_plain_get_and_deep_linkable(
+    linked: Linked,  # noqa: F811
+    people: People,
+    base: str,
+) -> None:
+    _drift_prod(linked, "x" * 300)  # a long value is folded
+    with _client(base, people.viewer) as http:
+        page = http.get("/workflows/orders/diff", params={"env": "prod", "against": "base"})
+        assert page.status_code == 200, page.text
+        assert VALUE_PATH in page.text and "Base (last agreed)" in page.text
+        assert '<details class="fold">' in page.text and "302 chars" in page.text  # "x…x"
+        assert f"<pre>&#34;{'x' * 300}&#34;</pre>" in page.text  # all of it, once unfolded
+        raw = http.get("/workflows/orders/diff?env=prod&against=git&raw=1")
+        assert raw.status_code == 200 and 'class="rawdiff' in raw.text
+        fragment = http.get(
+            "/workflows/orders/diff?env=dev&against=git", headers={"HX-Request": "true"}
+        )
+        assert fragment.status_code == 200
+        assert "<html" not in fragment.text and "identical" in fragment.text
+        for bad in ("env=staging", "env=prod&against=theirs"):
+            answer = http.get(f"/workflows/orders/diff?{bad}")
+            assert answer.status_code in (404, 422), bad
+            assert "text/html" in answer.headers["content-type"]
+        assert http.get("/workflows/no-such-flow").status_code == 404
+        assert http.get("/workflows/no-such-flow/diff?env=prod").status_code == 404
+    with _client(base, people.stranger) as http:  # another tenant's workflow: not found
+        assert http.get("/workflows/orders").status_code == 404
+        assert http.get("/workflows/orders/diff?env=prod").status_code == 404
+
+
+def test_the_diff_picker_works_without_javascript(
+    linked: Linked,  # noqa: F811
+    people: People,
+    base: str,
+    browser: Browser,
+) -> None:
+    _drift_prod(linked, "edited in prod")
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        sign_in(page, base, people.viewer, next_path="/workflows/orders/diff?env=prod")
+        expect(page.locator("th.path", has_text=VALUE_PATH)).to_have_count(1)
+        page.select_option("#env", "dev")
+        page.select_option("#against", "base")
+        page.check("input[name=raw]")
+        page.click(".diff-picker button[type=submit]")  # a plain GET: the choices in the URL
+        expect(page).to_have_url(re.compile(r"\?env=dev&against=base&raw=1$"))
+        expect(page.locator("#diff-body .same")).to_have_text("identical")
+        expect(page.locator("#diff-body")).to_contain_text("identical line for line")
+    finally:
+        context.close()
+
+
+def test_the_workflow_page_shows_cells_timeline_sparkline_and_versions(
+    linked: Linked,  # noqa: F811
+    people: People,
+    base: str,
+    ui_page: Page,
+) -> None:
+    _drift_prod(linked, "edited in prod")
+    page = ui_page
+    sign_in(page, base, people.viewer, next_path="/workflows/orders")
+    expect(page.locator("h1")).to_contain_text("Orders")
+    prod, dev = page.locator("tr[data-env=prod]"), page.locator("tr[data-env=dev]")
+    expect(prod.locator(".cell-state")).to_contain_text("drift")
+    expect(prod.locator(".cell-state")).to_contain_text("≠")
+    expect(dev.locator(".cell-state")).to_contain_text("in sync")
+    expect(prod.locator("svg.spark rect")).to_have_count(30)
+    expect(prod.locator("svg.spark rect.sp-drift")).to_have_count(1)  # today
+    expect(prod.locator("svg.spark")).to_have_attribute("aria-label", re.compile("not in sync"))
+    timeline = page.locator("ol.timeline")
+    expect(timeline.locator("li.tl-commit").filter(has_text="onboard")).to_have_count(1)
+    expect(
+        timeline.locator("li.tl-state").filter(has_text="prod").filter(has_text="in sync → drift")
+    ).to_have_count(1)
+    expect(page.locator("table.wf-versions tbody tr")).to_have_count(1)
+    expect(page.locator("table.wf-versions")).to_contain_text("current")
+    expect(page.get_by_text("Deploy this version")).to_have_count(0)  # a viewer's page
+    expect(page.locator("a.deploy-current")).to_have_count(0)
+    file = page.locator("details.wf-file")  # 150 lines: folded
+    expect(file.locator("summary")).to_contain_text("workflows/orders.json")
+    expect(file.locator("pre.json")).to_be_hidden()
+    file.locator("summary").click()
+    expect(file.locator("pre.json")).to_contain_text('"name": "Orders"')
+    page.click("tr[data-env=prod] >> text=diff vs Git")
+    expect(page).to_have_url(re.compile(r"/workflows/orders/diff\?env=prod&against=git"))
+    expect(page.locator("th.path", has_text=VALUE_PATH)).to_have_count(1)
+
+
+def test_a_viewer_cannot_deploy_and_a_post_needs_the_csrf_token(
+    linked: Linked,  # noqa: F811
+    people: People,
+    base: str,
+) -> None:
+    with _client(base, people.viewer) as http:
+        csrf = _csrf(http.get("/workflows/orders").text)
+        answer = http.post(
+            "/workflows/orders/deploy", data={"env": "prod", "csrf_token": csrf, "commit": ""}
+        )
+        assert answer.status_code == 403 and "operator" in answer.text
+        assert http.get("/workflows/orders/deploy?env=prod").status_code == 403
+    with _client(base, people.operator) as http:
+        answer = http.post("/workflows/orders/deploy", data={"env": "prod"})
+        assert answer.status_code == 403  # no CSRF token: nothing runs
+        csrf = _csrf(http.get("/workflows/orders").text)
+        for env, commit in (("staging", ""), ("prod", "not-hex")):
+            answer = http.post(
+                "/workflows/orders/deploy", data={"env": env, "commit": commit, "csrf_token": csrf}
+            )
+            assert answer.status_code in (404, 422), (env, commit, answer.text)
+        assert http.get("/workflows/orders/deploy?env=prod&commit=abcdef12").status_code == 404
+    with _client(base, people.stranger) as http:
+        csrf = _csrf(http.get("/").text)
+        answer = http.post("/workflows/orders/deploy", data={"env": "prod", "csrf_token": csrf})
+        assert answer.status_code == 404
+
+
+def test_rolling_back_from_the_page_puts_the_old_version_in_n8n(
+    linked: Linked,  # noqa: F811
+    people: People,
+    base: str,
+    ui_page: Page,
+    allow_console: list[str],
+) -> None:
+    allow_console.append("status of 404")  # /jobs/{id} is another page's (maybe not built yet)
+    linked.edit_in_git("orders", set_value("v2 from git"), message="orders v2")
+    linked.repo_sync()
+    job = linked.apply(
+        "git_wins",
+        scope={
+            "canonical_ids": [str(linked.canonical("orders").id)],
+            "environment_ids": [str(linked.e.prod_id)],
+        },
+    )
+    assert job["status"] == "succeeded", job
+    prod_id = linked.mapping("orders", "prod").n8n_workflow_id
+    assert _set_value(linked, prod_id) == "v2 from git"
+
+    page = ui_page
+    sign_in(page, base, people.operator, next_path="/workflows/orders")
+    expect(page.locator("a.deploy-current")).to_have_count(2)  # Git's version, per environment
+    versions = page.locator("table.wf-versions tbody tr")
+    expect(versions).to_have_count(2)
+    old = versions.filter(has_text="onboard")
+    old.locator("select[name=env]").select_option("prod")
+    old.get_by_role("button", name="Deploy this version…").click()
+    expect(page).to_have_url(re.compile(r"/workflows/orders/deploy\?commit=[0-9a-f]{40}&env=prod"))
+    confirm = page.locator(".confirm")
+    expect(confirm).to_contain_text("a rollback")
+    expect(confirm.locator(".overwrite")).to_contain_text(prod_id)
+    expect(confirm.locator(".overwrite")).to_contain_text("in sync")
+    page.get_by_role("button", name="Deploy to prod").click()
+    expect(page).to_have_url(re.compile(r"/jobs/[0-9a-f-]{36}$"))
+    job_id = page.url.rsplit("/", 1)[1]
+    done = linked.wait(job_id)
+    assert done["status"] == "succeeded", done
+    assert _set_value(linked, prod_id) == "new"  # the onboarded version, back in n8n
+    # n8n holds the old version, Git the new one: prod is out of date, and says so
+    assert linked.state("orders", "prod") is SyncState.OUT_OF_DATE
+    page.goto(f"{base}/workflows/orders")
+    expect(page.locator("tr[data-env=prod] .cell-state")).to_contain_text("out of date")
+    expect(page.locator("ol.timeline li.tl-snapshot")).not_to_have_count(0)
+    assert uuid.UUID(job_id)
+
+
+def _set_value(linked: Linked, n8n_id: str) -> str:  # noqa: F811
+    workflow = linked.get("prod", n8n_id)
+    [node] = [n for n in workflow["nodes"] if n["name"] == "Set"]
+    return str(node["parameters"]["assignments"]["assignments"][0]["value"])
