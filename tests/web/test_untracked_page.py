@@ -165,6 +165,8 @@ def test_csrf_tenants_and_bad_input(base: str, tokens: Tokens, onboarded: AcmeEs
     form = {"action": "ignore", "m": str(mapping.id)}
     with _client(base, tokens.operator) as http:
         assert http.post("/untracked/apply", data=form).status_code == 403
+        assert http.post("/onboarding/inventory").status_code == 403
+        assert http.post("/onboarding/pull-request").status_code == 403
         wrong = http.post("/untracked/apply", data=form | {"csrf_token": "x" * 40})
         assert wrong.status_code == 403
         assert http.get("/untracked?env=nonsense").status_code == 422

@@ -5,13 +5,15 @@ completion report), so a reload, or a return a day later, shows where things sta
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from canonflow.api.deps import RuntimeDep, SessionDep
-from canonflow.core.enums import Role
+from canonflow.core.enums import JobStatus, Role
 from canonflow.db.engine import read_transaction
 from canonflow.environments import repository as environments
 from canonflow.errors import Conflict, Invalid
@@ -123,12 +125,25 @@ def _step(asked: str, current: str) -> str:
     return current
 
 
-def _job(session: Any, tenant_id: uuid.UUID, job_id: str) -> Any:
+@dataclass(frozen=True)
+class JobView:
+    """The inventory job as the step shows it (read inside the snapshot)."""
+
+    id: uuid.UUID
+    status: JobStatus
+    progress_done: int
+    progress_total: int | None
+    result: dict[str, Any] | None
+    error: str | None
+
+
+def _job(session: Session, tenant_id: uuid.UUID, job_id: str) -> JobView:
     try:
         parsed = uuid.UUID(job_id)
     except ValueError:
         raise Invalid("job: not a valid id") from None
-    return jobs.get_or_raise(session, tenant_id, parsed)
+    job = jobs.get_or_raise(session, tenant_id, parsed)
+    return JobView(job.id, job.status, job.progress_done, job.progress_total, job.result, job.error)
 
 
 def _polling(request: Request) -> bool:
