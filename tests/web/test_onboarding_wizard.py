@@ -39,6 +39,7 @@ def test_onboard_an_overlapping_estate_through_the_wizard(
 
     page.get_by_role("button", name="Start the inventory of 2 environments").click()
     expect(page).to_have_url(re.compile(r"/onboarding\?step=inventory&job="))
+    inventory_url = page.url
     expect(page.locator("#inventory a[href^='/jobs/']")).to_be_visible()
     # live: the fragment polls until the job ends, then the wizard moves on by itself (or,
     # when the job ended before the page came, offers to)
@@ -49,6 +50,11 @@ def test_onboard_an_overlapping_estate_through_the_wizard(
         go_on.click()
     _step(page, "links")
     expect(page.locator(".wizard-step")).to_contain_text("3 workflows did not auto-link")
+    # the fragment htmx polls: once the job has ended it sends the page on to the next step
+    polled = page.request.get(inventory_url, headers={"HX-Request": "true"})
+    assert polled.status == 200 and polled.headers["hx-redirect"] == "/onboarding"
+    assert polled.text().lstrip().startswith('<div id="inventory"') and "<html" not in polled.text()
+    assert "hx-trigger" not in polled.text()  # it stops polling
     page.reload()
     _step(page, "links")
 
@@ -94,3 +100,23 @@ def test_preflight_names_what_to_do_and_a_viewer_runs_nothing(
     sign_in(ui_page, base, tokens.viewer, next_path="/onboarding")
     expect(ui_page.locator(".wizard-step")).to_contain_text("need the operator role")
     expect(ui_page.locator("main button")).to_have_count(0)
+
+
+def test_a_running_inventory_is_the_step_and_polls_until_it_ends(
+    base: str, tokens: Tokens, acme_estate: AcmeEstate, ui_page: Page
+) -> None:
+    acme_estate.runtime.runner.shutdown(wait=True)  # the job stays queued: nothing runs it
+    sign_in(ui_page, base, tokens.operator, next_path="/onboarding")
+    ui_page.get_by_role("button", name="Start the inventory of 2 environments").click()
+    _step(ui_page, "inventory")
+    for url in (f"{base}/onboarding", f"{base}/onboarding?step=done"):  # a reload, or a return
+        ui_page.goto(url)
+        _step(ui_page, "inventory")
+        expect(ui_page.locator("#inventory .job-status")).to_have_text("queued")
+        expect(ui_page.locator("#inventory")).to_have_attribute("hx-trigger", "every 1s")
+    polled = ui_page.request.get(
+        base + (ui_page.locator("#inventory").get_attribute("hx-get") or ""),
+        headers={"HX-Request": "true"},
+    )
+    assert polled.status == 200 and "hx-redirect" not in polled.headers
+    assert 'hx-trigger="every 1s"' in polled.text() and "<html" not in polled.text()

@@ -68,6 +68,7 @@ def test_reasons_and_suggestions_then_link_ignore_and_unignore(
     expect(dup.locator("td.suggestions li")).to_have_count(2)
     expect(dup.locator("td.suggestions")).to_contain_text("same name")
     report = _row(page, "Report C")
+    expect(report.locator("td.reason")).to_have_attribute("data-reason", "ambiguous_body")
     expect(report.locator("td.suggestions li", has_text="same body")).to_have_count(2)
     expect(report.locator("td.suggestions")).to_contain_text("Report B")
     lonely = _row(page, "Dev Only")

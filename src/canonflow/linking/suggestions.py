@@ -35,6 +35,8 @@ REASONS = {
     "ambiguous_name": "its name is shared: more than one workflow or canonical workflow has it",
     "ambiguous_hash": "its content matches more than one canonical workflow",
     "no_match": "no unlinked canonical workflow has its name or its content",
+    "ambiguous_body": "its body (the workflow without its name) matches more than one "
+    "canonical workflow",
     "would_link": "exactly one canonical workflow matches: the next sync links it",
     "missing": "it was missing from n8n at the last sync",
 }
@@ -118,6 +120,8 @@ def _advise_environment(
             reason = "would_link"
         else:
             reason = str(plan.unlinked.get(str(row.mapping_id), "no_match"))
+            if reason == "no_match" and len(bodies.get(row.mapping_id, [])) > 1:
+                reason = "ambiguous_body"  # the renamed-copy pass found more than one
         advice[row.mapping_id] = Advice(
             reason,
             [
