@@ -11,9 +11,13 @@ from contextlib import contextmanager
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import select
 
 from canonflow.core.status import MappingStatus
+from canonflow.db.engine import transaction
+from canonflow.db.models import Environment, Tenant, WorkflowEnvMap
 from canonflow.onboarding.inventory import run_inventory
+from canonflow.runtime import Runtime
 from tests.web.conftest import Tokens, sign_in
 from tests.web.estate import UNTRACKED_IN_DEV, AcmeEstate, acme_estate
 
@@ -184,3 +188,55 @@ def test_csrf_tenants_and_bad_input(base: str, tokens: Tokens, onboarded: AcmeEs
         assert answer.status_code == 303
         assert "failed=1" in answer.headers["location"]
     assert onboarded.mapping(onboarded.dev_id, "Dev Only").status is MappingStatus.UNTRACKED
+
+
+def _seed_many(runtime: Runtime, tenant_slug: str, untracked: int, ignored: int) -> None:
+    """Rows written straight to the database (the paging needs no n8n): one environment,
+    `untracked` untracked workflows (two without a name) and `ignored` ignored ones."""
+    with transaction(runtime.sessions) as session:
+        tenant = session.scalars(select(Tenant).where(Tenant.slug == tenant_slug)).one()
+        environment = Environment(
+            tenant_id=tenant.id,
+            name="big",
+            base_url="http://127.0.0.1:9",
+            api_key=runtime.secrets.seal("k" * 24),
+        )
+        session.add(environment)
+        session.flush()
+        for index in range(untracked + ignored):
+            status = MappingStatus.UNTRACKED if index < untracked else MappingStatus.IGNORED
+            session.add(
+                WorkflowEnvMap(
+                    tenant_id=tenant.id,
+                    environment_id=environment.id,
+                    n8n_workflow_id=f"w{index}",
+                    status=status,
+                    workflow_name=None if index in (0, untracked) else f"flow {index:03}",
+                    env_content_hash=f"v1:{index:064x}",
+                )
+            )
+
+
+def _walk(http: httpx.Client, url: str) -> list[str]:
+    """Every page from `url` on, following "Next page": the n8n ids listed."""
+    seen: list[str] = []
+    while url:
+        page = http.get(url)
+        assert page.status_code == 200, page.text
+        seen += re.findall(r"n8n id (w\d+)<", page.text)
+        found = re.search(r'href="([^"]+)">Next page', page.text)
+        url = found.group(1).replace("&amp;", "&") if found else ""
+    return seen
+
+
+def test_pages_of_untracked_and_ignored_workflows(
+    base: str, tokens: Tokens, runtime: Runtime
+) -> None:
+    _seed_many(runtime, tokens.tenant_slug, untracked=120, ignored=57)
+    with _client(base, tokens.viewer) as http:
+        listed = _walk(http, "/untracked")
+        assert sorted(listed) == sorted(f"w{i}" for i in range(120))  # each once
+        assert listed[-1] == "w0"  # the nameless come last
+        ignored = _walk(http, "/untracked?show=ignored")
+        assert sorted(ignored) == sorted(f"w{i}" for i in range(120, 177))
+        assert http.get("/untracked?after=garbage").status_code == 422
