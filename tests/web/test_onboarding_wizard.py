@@ -60,6 +60,7 @@ def test_onboard_an_overlapping_estate_through_the_wizard(
 
     _select_and_confirm(page, "Dup Name", "Link to the chosen suggestion…", r"1 workflow$")
     _step(page, "links")
+    expect(page.locator(".wizard-step .notice")).to_have_text("Linked 1 workflow.")
     expect(page.locator(".wizard-step")).to_contain_text("2 workflows did not auto-link")
     _select_and_confirm(page, "Dev Only", "Ignore…", r"^Ignore: 1 workflow$")
     _step(page, "links")
@@ -70,6 +71,9 @@ def test_onboard_an_overlapping_estate_through_the_wizard(
     page.get_by_role("link", name="on to the migration pull request →").click()
     _step(page, "pull_request")
     expect(page.locator(".wizard-step")).to_contain_text("1 workflow still untracked")
+    expect(page.locator(".wizard-step")).to_contain_text(
+        "with a pull request on github (team/workflows)"
+    )
     push = page.get_by_role(
         "button", name=re.compile(r"^Push \d+ files and open the pull request$")
     )

@@ -23,9 +23,9 @@ from canonflow.onboarding.preflight import preflight
 from canonflow.onboarding.pull_request import create_migration_pr
 from canonflow.onboarding.tasks import enqueue_inventory
 from canonflow.repo import service as repositories
-from canonflow.web.deps import FormDep, UiDep, csrf_protect
+from canonflow.web.deps import Form, FormDep, UiDep, csrf_protect
 from canonflow.web.rendering import redirect, render, with_query
-from canonflow.web.views.untracked import listing
+from canonflow.web.views.untracked import DONE, listing
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
 
@@ -150,12 +150,12 @@ def _polling(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 
 
-def _result(form: Any) -> dict[str, str] | None:
-    if not form.get("done"):
+def _result(form: Form) -> dict[str, str] | None:
+    if form.get("done") not in DONE:
         return None
     return {
         "ok": form.get("ok", "0"),
         "failed": form.get("failed", "0"),
         "error": form.get("error"),
-        "done": form.get("done"),
+        "done": DONE[form.get("done")],
     }
