@@ -4,7 +4,7 @@ The reason is auto-linking's own (`plan_auto_links` over the environment's untra
 workflows and the canonical workflows not yet linked there, as a sync or the inventory
 plans it); the suggestions are those canonical workflows with the same name, the same
 content, or the same body under another name (the renamed-copy pass's body hash, computed
-only while the environment has few enough unlinked canonical workflows to hash them all).
+only while the tenant has few enough canonical workflows to hash them all on a page view).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Text, cast, select
+from sqlalchemy import Text, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from canonflow.core.autolink import Candidate, plan_auto_links
@@ -23,12 +23,13 @@ from canonflow.core.hashing import body_hash_documents
 from canonflow.core.status import MappingStatus
 from canonflow.db.models import CanonicalWorkflow, WorkflowEnvMap
 from canonflow.linking.untracked import UntrackedRow
-from canonflow.linking.writes import mapping_rows
 from canonflow.sync import mappings
 
-#: Above this many unlinked canonical workflows in an environment, no body hashes (each
-#: page view would hash every one of them); names and content hashes still match.
+#: Above this many canonical workflows in the tenant, no body hashes (each page view would
+#: hash every one of them); names and content hashes still match.
 BODY_MATCH_LIMIT = 300
+#: Rounds of widening the set a page's plan depends on before planning the environment.
+MAX_CLOSURE_ROUNDS = 6
 
 #: The reasons, as auto-linking names them, plus two of the list's own.
 REASONS = {
@@ -76,17 +77,9 @@ def advise(
 def _advise_environment(
     session: Session, tenant_id: uuid.UUID, environment_id: uuid.UUID, rows: list[UntrackedRow]
 ) -> dict[uuid.UUID, Advice]:
-    canonicals = mappings.unlinked_canonicals(session, tenant_id, environment_id)
-    untracked = mapping_rows(
-        session,
-        WorkflowEnvMap.environment_id == environment_id,
-        WorkflowEnvMap.status == MappingStatus.UNTRACKED,
-        WorkflowEnvMap.canonical_id.is_(None),
-        WorkflowEnvMap.is_deleted.is_(False),
-        with_data=False,
-    )
+    untracked, canonicals = _component(session, tenant_id, environment_id, rows)
     plan = plan_auto_links(
-        [Candidate(str(r.id), r.workflow_name, r.env_content_hash) for r in untracked],
+        [Candidate(str(i), name, digest) for i, name, digest in untracked],
         [Candidate(str(i), name, digest) for i, name, digest in canonicals],
     )
     planned = {uuid.UUID(link.workflow_id) for link in plan.links}
@@ -96,7 +89,7 @@ def _advise_environment(
         by_name[name].append(canonical_id)
         if digest:
             by_hash[digest].append(canonical_id)
-    bodies = _body_matches(session, tenant_id, environment_id, rows, canonicals)
+    bodies = _body_matches(session, tenant_id, environment_id, rows)
     found: dict[uuid.UUID, list[tuple[uuid.UUID, str]]] = {}
     for row in rows:
         matches: list[tuple[uuid.UUID, str]] = []
@@ -134,15 +127,16 @@ def _advise_environment(
 
 
 def _body_matches(
-    session: Session,
-    tenant_id: uuid.UUID,
-    environment_id: uuid.UUID,
-    rows: list[UntrackedRow],
-    canonicals: list[tuple[uuid.UUID, str, str | None]],
+    session: Session, tenant_id: uuid.UUID, environment_id: uuid.UUID, rows: list[UntrackedRow]
 ) -> dict[uuid.UUID, list[uuid.UUID]]:
     """Mapping id → canonical ids with the same body (the workflow without its name)."""
-    if not canonicals or len(canonicals) > BODY_MATCH_LIMIT:
+    c = CanonicalWorkflow
+    live = session.scalar(
+        select(func.count()).where(c.tenant_id == tenant_id, c.is_deleted.is_(False))
+    )
+    if not live or live > BODY_MATCH_LIMIT:
         return {}
+    canonicals = mappings.unlinked_canonicals(session, tenant_id, environment_id)
     refs = mappings.reference_slugs(session, tenant_id, environment_id)
     workflows = _texts(
         session, WorkflowEnvMap.id, WorkflowEnvMap.workflow_data, [r.mapping_id for r in rows]
@@ -164,6 +158,53 @@ def _body_matches(
         for (mapping_id, _raw), digest in zip(workflows, workflow_bodies, strict=True)
         if digest and digest in by_body
     }
+
+
+Row = tuple[uuid.UUID, str | None, str | None]  # id, name, content hash
+
+
+def _component(
+    session: Session, tenant_id: uuid.UUID, environment_id: uuid.UUID, rows: list[UntrackedRow]
+) -> tuple[list[Row], list[tuple[uuid.UUID, str, str | None]]]:
+    """The untracked workflows and unlinked canonical workflows that auto-linking's plan
+    for `rows` depends on: those linked to them by a shared name or content hash, and so on
+    (a pairing by name takes candidates out of the pairing by hash). Planning these alone
+    decides `rows` as planning the whole environment does, without reading all of it."""
+    names = {r.name for r in rows if r.name}
+    hashes = {r.env_content_hash for r in rows if r.env_content_hash}
+    for _round in range(MAX_CLOSURE_ROUNDS):
+        untracked = _untracked(session, environment_id, (names, hashes))
+        canonicals = mappings.unlinked_canonicals(
+            session, tenant_id, environment_id, matching=(names, hashes)
+        )
+        wider_names = names | {n for _i, n, _h in untracked + canonicals if n}
+        wider_hashes = hashes | {h for _i, _n, h in untracked + canonicals if h}
+        if (wider_names, wider_hashes) == (names, hashes):
+            return untracked, canonicals
+        names, hashes = wider_names, wider_hashes
+    return _untracked(session, environment_id, None), mappings.unlinked_canonicals(
+        session, tenant_id, environment_id
+    )
+
+
+def _untracked(
+    session: Session,
+    environment_id: uuid.UUID,
+    matching: tuple[set[str], set[str]] | None,
+) -> list[Row]:
+    m = WorkflowEnvMap
+    query = select(m.id, m.workflow_name, m.env_content_hash).where(
+        m.environment_id == environment_id,
+        m.status == MappingStatus.UNTRACKED,
+        m.canonical_id.is_(None),
+        m.is_deleted.is_(False),
+    )
+    if matching is not None:
+        names, hashes = matching
+        query = query.where(
+            or_(m.workflow_name.in_(sorted(names)), m.env_content_hash.in_(sorted(hashes)))
+        )
+    return [(row[0], row[1], row[2]) for row in session.execute(query)]
 
 
 def _texts(
