@@ -122,6 +122,22 @@ def set_ignored(
     return mapping
 
 
+def set_ignored_many(
+    session: Session, principal: Principal, mapping_ids: list[uuid.UUID], *, ignored: bool
+) -> list[tuple[uuid.UUID, AppError | None]]:
+    """`set_ignored` of each, on its own (a savepoint each): one that cannot change costs
+    nothing to the others. Returns each id with its error, or None."""
+    outcomes: list[tuple[uuid.UUID, AppError | None]] = []
+    for mapping_id in mapping_ids:
+        try:
+            with session.begin_nested():
+                set_ignored(session, principal, mapping_id, ignored=ignored)
+            outcomes.append((mapping_id, None))
+        except AppError as exc:
+            outcomes.append((mapping_id, exc))
+    return outcomes
+
+
 def delete(session: Session, principal: Principal, mapping_id: uuid.UUID) -> WorkflowEnvMap:
     """Soft-delete: the row stays (history, audit), deleted for good (DESIGN §3)."""
     mapping = _mapping(session, principal.tenant_id, mapping_id)

@@ -93,3 +93,65 @@ def untracked_counts(session: Session, tenant_id: uuid.UUID) -> dict[uuid.UUID, 
         .group_by(WorkflowEnvMap.environment_id)
     )
     return {row[0]: row[1] for row in rows}
+
+
+def ignored_page(
+    session: Session,
+    tenant_id: uuid.UUID,
+    *,
+    environment_id: uuid.UUID | None,
+    limit: int,
+    after: tuple[str | None, uuid.UUID] | None,
+) -> list[UntrackedRow]:
+    """The ignored workflows (not deleted), like `untracked_page`: in name order, up to
+    `limit` after the keyset `after` = (name, mapping id); they can be un-ignored."""
+    m = WorkflowEnvMap
+    query = (
+        select(
+            m.id,
+            m.environment_id,
+            Environment.name,
+            m.n8n_workflow_id,
+            m.workflow_name,
+            m.status,
+            m.env_content_hash,
+            m.n8n_updated_at,
+        )
+        .join(Environment, Environment.id == m.environment_id)
+        .where(m.tenant_id == tenant_id, m.status == MappingStatus.IGNORED, m.is_deleted.is_(False))
+        .order_by(func.coalesce(m.workflow_name, ""), m.id)
+        .limit(limit)
+    )
+    if environment_id is not None:
+        query = query.where(m.environment_id == environment_id)
+    if after is not None:
+        name, last_id = after
+        key = tuple_(func.coalesce(m.workflow_name, ""), m.id)
+        query = query.where(key > tuple_(literal(name or ""), literal(last_id)))
+    return [UntrackedRow(*row) for row in session.execute(query)]
+
+
+def rows_by_id(
+    session: Session, tenant_id: uuid.UUID, mapping_ids: list[uuid.UUID]
+) -> list[UntrackedRow]:
+    """The tenant's mappings among `mapping_ids` (any status; another tenant's are not
+    there), in name order: what a bulk action is about to act on."""
+    if not mapping_ids:
+        return []
+    m = WorkflowEnvMap
+    query = (
+        select(
+            m.id,
+            m.environment_id,
+            Environment.name,
+            m.n8n_workflow_id,
+            m.workflow_name,
+            m.status,
+            m.env_content_hash,
+            m.n8n_updated_at,
+        )
+        .join(Environment, Environment.id == m.environment_id)
+        .where(m.tenant_id == tenant_id, m.id.in_(mapping_ids), m.is_deleted.is_(False))
+        .order_by(Environment.name, func.coalesce(m.workflow_name, ""), m.id)
+    )
+    return [UntrackedRow(*row) for row in session.execute(query)]

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from canonflow.core.status import LIVE_STATUSES, MappingStatus
@@ -94,23 +94,37 @@ def untracked_in(
 
 
 def unlinked_canonicals(
-    session: Session, tenant_id: uuid.UUID, environment_id: uuid.UUID
+    session: Session,
+    tenant_id: uuid.UUID,
+    environment_id: uuid.UUID,
+    *,
+    matching: tuple[Collection[str], Collection[str]] | None = None,
 ) -> list[tuple[uuid.UUID, str, str | None]]:
     """Canonical workflows of the tenant that no live mapping holds in this environment (a
-    missing or deleted one lets go of it when another workflow takes its place)."""
+    missing or deleted one lets go of it when another workflow takes its place).
+    `matching` = (names, content hashes): only those with one of the names or hashes."""
     linked_here = select(WorkflowEnvMap.canonical_id).where(
         WorkflowEnvMap.tenant_id == tenant_id,
         WorkflowEnvMap.environment_id == environment_id,
         WorkflowEnvMap.canonical_id.is_not(None),
         WorkflowEnvMap.status.in_(LIVE_STATUSES),
     )
-    rows = session.execute(
-        select(CanonicalWorkflow.id, CanonicalWorkflow.name, CanonicalWorkflow.content_hash).where(
-            CanonicalWorkflow.tenant_id == tenant_id,
-            CanonicalWorkflow.is_deleted.is_(False),
-            CanonicalWorkflow.id.not_in(linked_here),
-        )
+    query = select(
+        CanonicalWorkflow.id, CanonicalWorkflow.name, CanonicalWorkflow.content_hash
+    ).where(
+        CanonicalWorkflow.tenant_id == tenant_id,
+        CanonicalWorkflow.is_deleted.is_(False),
+        CanonicalWorkflow.id.not_in(linked_here),
     )
+    if matching is not None:
+        names, hashes = matching
+        query = query.where(
+            or_(
+                CanonicalWorkflow.name.in_(sorted(names)),
+                CanonicalWorkflow.content_hash.in_(sorted(hashes)),
+            )
+        )
+    rows = session.execute(query)
     return [(row.id, row.name, row.content_hash) for row in rows]
 
 

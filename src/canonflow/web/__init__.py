@@ -15,7 +15,15 @@ from canonflow.web.deps import SignInRequired
 from canonflow.web.errors import error_page, is_ui_request, sign_in_required
 from canonflow.web.headers import UiSecurityHeaders
 from canonflow.web.session import SessionSigner
-from canonflow.web.views import auth, overview, reconcile, snapshots, workflows
+from canonflow.web.views import (
+    auth,
+    onboarding,
+    overview,
+    reconcile,
+    snapshots,
+    untracked,
+    workflows,
+)
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -31,3 +39,5 @@ def install_ui(app: FastAPI, settings: Settings) -> None:
     app.include_router(reconcile.router)
     app.include_router(snapshots.router)
     app.include_router(workflows.router)
+    app.include_router(untracked.router)
+    app.include_router(onboarding.router)
