@@ -14,6 +14,7 @@ from canonflow.core.enums import JobStatus
 from canonflow.db.engine import transaction
 from canonflow.db.models import BackgroundJob, Environment
 from canonflow.db.types import utcnow
+from canonflow.environments.scheduling import next_slot
 from canonflow.runtime import Runtime
 from canonflow.tenancy import service as tenancy
 
@@ -65,6 +66,7 @@ def add_environment(
         )
         session.add(environment)
         session.flush()
+        environment.next_sync_at = next_slot(environment.id, sync_interval_s, paused=False)
         return environment.id
 
 
