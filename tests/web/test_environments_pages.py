@@ -142,9 +142,7 @@ def test_another_tenants_environment_is_404(base: str, tokens: Tokens, runtime: 
     assert _next_sync(runtime, env) is not None  # still there, still scheduled
 
 
-def test_pause_and_resume_change_the_next_sync(
-    base: str, tokens: Tokens, runtime: Runtime
-) -> None:
+def test_pause_and_resume_change_the_next_sync(base: str, tokens: Tokens, runtime: Runtime) -> None:
     env = add_environment(runtime, tenant_of(runtime, tokens.admin))
     with signed_in(base, tokens.admin) as admin:
         post(admin, f"/environments/{env}/resume")  # stored directly: give it its slot
