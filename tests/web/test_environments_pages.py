@@ -10,13 +10,21 @@ import uuid
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
+from canonflow.core.enums import JobStatus
 from canonflow.db.engine import transaction
 from canonflow.db.models import Environment
 from canonflow.runtime import Runtime
 from tests.support.n8n import N8nInstance
 from tests.support.n8n_fixtures import create_workflows
 from tests.web.conftest import Tokens, sign_in
-from tests.web.ops_support import add_environment, post, signed_in, tenant_of
+from tests.web.ops_support import (
+    add_environment,
+    insert_job,
+    post,
+    signed_in,
+    tenant_of,
+    update_job,
+)
 
 
 def _next_sync(runtime: Runtime, environment_id: uuid.UUID) -> object:
@@ -57,13 +65,23 @@ def test_add_test_sync_and_watch_the_job_live(
     ui_page.click("text=Test connection")  # htmx: the answer lands in place
     expect(ui_page.locator("#connection")).to_contain_text(f"connected to {clean_n8n_dev.base_url}")
 
+    env_id = uuid.UUID(ui_page.url.rsplit("/", 1)[1])
     ui_page.click("text=Sync now")
     expect(ui_page.locator("h1")).to_have_text("Sync dev now")
     expect(ui_page.locator(".confirm")).to_contain_text("Nothing is written to n8n")
+    # another sync of dev holds its lock: the new one waits, so the page opens on it queued
+    holder = insert_job(
+        runtime,
+        tenant_of(runtime, tokens.admin),
+        status=JobStatus.RUNNING,
+        lock_key=f"environment-sync:{env_id}",
+    )
     ui_page.click("text=Start the sync")
     expect(ui_page).to_have_url(re.compile(r"/jobs/[0-9a-f-]{36}$"))
-    ui_page.evaluate("window.sameDocument = true")
     live = ui_page.locator("#job-live .job-progress")
+    expect(live).to_have_attribute("data-status", "queued")
+    ui_page.evaluate("window.sameDocument = true")
+    update_job(runtime, holder, status=JobStatus.SUCCEEDED)  # the lock is free: it runs
     expect(live).to_have_attribute("data-status", "succeeded", timeout=60_000)
     expect(live.locator(".job-result")).to_contain_text("created")
     assert ui_page.evaluate("window.sameDocument") is True  # it changed in place (SSE)

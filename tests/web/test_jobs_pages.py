@@ -11,6 +11,7 @@ from playwright.sync_api import Page, expect
 
 from canonflow.core.enums import JobStatus
 from canonflow.runtime import Runtime
+from canonflow.web.views import jobs as job_views
 from tests.web.conftest import Tokens, sign_in
 from tests.web.ops_support import (
     add_environment,
@@ -149,3 +150,19 @@ def test_another_tenants_job_is_404(base: str, tokens: Tokens, runtime: Runtime,
         assert post(other, f"/jobs/{job_id}/cancel").status_code == 404
     with signed_in(base, tokens.admin) as own:
         assert own.get(f"/jobs/{job_id}").status_code == 200
+
+
+def test_a_stream_lives_a_bounded_time(
+    base: str, tokens: Tokens, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A job that never finishes does not hold a connection for ever: the stream ends (the
+    browser's EventSource connects again) and a new one starts from the job's state."""
+    monkeypatch.setattr(job_views, "STREAM_LIFETIME_S", 1.0)
+    tenant = tenant_of(runtime, tokens.viewer)
+    job_id = insert_job(
+        runtime, tenant, status=JobStatus.RUNNING, progress=(1, 9), lock_key="ui-test:long"
+    )
+    with signed_in(base, tokens.viewer) as http:
+        events = _events(http, job_id)
+    assert [name for name, _ in events] == ["progress"]
+    assert "1 of 9 done" in events[0][1]

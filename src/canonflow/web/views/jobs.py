@@ -39,6 +39,8 @@ PAGE_SIZE = 50
 POLL_S = 0.5
 STREAM_LIFETIME_S = 300.0
 STATUSES = [status.value for status in JobStatus]
+# a job's fields whose change is sent to a watching page
+CHANGES = {"status", "progress_done", "progress_total", "result", "error", "abort_requested"}
 
 
 @router.get("/jobs")
@@ -154,17 +156,18 @@ async def job_events(
 
     async def stream() -> AsyncIterator[str]:
         deadline = time.monotonic() + STREAM_LIFETIME_S
-        context, sent = first, ""
+        context: dict[str, Any] = first
+        sent: dict[str, Any] | None = None
         yield "retry: 2000\n\n"
         while True:
-            html = fragment(context)
             job: JobRead = context["job"]
             if job.status.finished:
-                yield sse_event("done", html)
+                yield sse_event("done", fragment(context))
                 return
-            if html != sent:
-                yield sse_event("progress", html)
-                sent = html
+            state = job.model_dump(include=CHANGES)
+            if state != sent:  # only what moved (relative times alone do not)
+                yield sse_event("progress", fragment(context))
+                sent = state
             if time.monotonic() >= deadline:
                 return
             await asyncio.sleep(POLL_S)
