@@ -3,7 +3,10 @@ over server-sent events (in the browser, without a reload; and as a raw stream).
 
 from __future__ import annotations
 
+import itertools
+import time
 import uuid
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -166,3 +169,47 @@ def test_a_stream_lives_a_bounded_time(
         events = _events(http, job_id)
     assert [name for name, _ in events] == ["progress"]
     assert "1 of 9 done" in events[0][1]
+
+
+def test_a_stream_ends_when_the_client_goes_away(
+    base: str, tokens: Tokens, runtime: Runtime
+) -> None:
+    tenant = tenant_of(runtime, tokens.viewer)
+    job_id = insert_job(
+        runtime, tenant, status=JobStatus.RUNNING, progress=(0, 2), lock_key="ui-test:gone"
+    )
+    with signed_in(base, tokens.viewer) as http:
+        with http.stream("GET", f"/jobs/{job_id}/events") as answer:
+            lines = answer.iter_lines()  # held: dropping it would close the response
+            assert "event: progress" in itertools.takewhile(lambda x: x != "", _after_retry(lines))
+            assert job_views.watching[job_id] == 1  # still served
+        # the client closed the connection: the server stops serving it
+        deadline = time.monotonic() + 10
+        while job_views.watching[job_id] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert job_id not in job_views.watching
+
+
+def _after_retry(lines: Iterator[str]) -> Iterator[str]:
+    """The lines after the stream's opening `retry:` field."""
+    assert next(lines).startswith("retry: ") and next(lines) == ""
+    return lines
+
+
+def test_the_filters_update_the_list_in_place_and_the_url(
+    base: str, tokens: Tokens, runtime: Runtime, ui_page: Page
+) -> None:
+    tenant = tenant_of(runtime, tokens.viewer)
+    done = insert_job(runtime, tenant, status=JobStatus.SUCCEEDED)
+    failed = insert_job(runtime, tenant, status=JobStatus.FAILED, error="n8n: refused")
+    sign_in(ui_page, base, tokens.viewer, next_path="/jobs")
+    expect(ui_page.locator(f'a[href="/jobs/{done}"]')).to_have_count(1)
+    ui_page.evaluate("window.sameDocument = true")
+    ui_page.select_option("#f-status", "failed")
+    expect(ui_page).to_have_url(f"{base}/jobs?type=&status=failed&environment=")
+    expect(ui_page.locator(f'a[href="/jobs/{done}"]')).to_have_count(0)
+    expect(ui_page.locator(f'a[href="/jobs/{failed}"]')).to_have_count(1)
+    assert ui_page.evaluate("window.sameDocument") is True
+    ui_page.reload()  # the URL is the page: bookmarkable
+    expect(ui_page.locator("#f-status")).to_have_value("failed")
+    expect(ui_page.locator(f'a[href="/jobs/{done}"]')).to_have_count(0)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
@@ -39,6 +40,8 @@ PAGE_SIZE = 50
 POLL_S = 0.5
 STREAM_LIFETIME_S = 300.0
 STATUSES = [status.value for status in JobStatus]
+# the streams being served now, per job (changed on the event loop only)
+watching: Counter[uuid.UUID] = Counter()
 # a job's fields whose change is sent to a watching page
 CHANGES = {"status", "progress_done", "progress_total", "result", "error", "abort_requested"}
 
@@ -155,6 +158,16 @@ async def job_events(
         return render_block(templates.env, "job.html", "progress", full)
 
     async def stream() -> AsyncIterator[str]:
+        watching[job_id] += 1
+        try:
+            async for event in events():
+                yield event
+        finally:
+            watching[job_id] -= 1
+            if not watching[job_id]:
+                del watching[job_id]
+
+    async def events() -> AsyncIterator[str]:
         deadline = time.monotonic() + STREAM_LIFETIME_S
         context: dict[str, Any] = first
         sent: dict[str, Any] | None = None
