@@ -174,6 +174,11 @@ def test_pause_and_resume_change_the_next_sync(base: str, tokens: Tokens, runtim
         assert post(admin, f"/environments/{env}/resume").status_code == 303
         assert _next_sync(runtime, env) == scheduled  # its slot comes back
         assert "Pause schedule" in admin.get(f"/environments/{env}").text
+        # without JavaScript, testing the connection answers the whole page with the outcome
+        tested = post(admin, f"/environments/{env}/test-connection")
+        assert tested.status_code == 200 and "<h1>dev" in tested.text
+        outcome = tested.text.split('id="connection"')[1].split("</div>")[0]
+        assert 'class="error"' in outcome and "127.0.0.1:9" in outcome
 
 
 def test_edit_rotate_and_remove_with_confirmation(
