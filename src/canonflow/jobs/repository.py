@@ -32,13 +32,19 @@ def list_page(
     after: tuple[datetime, uuid.UUID] | None = None,
     status: JobStatus | None = None,
     job_type: str | None = None,
+    environment_id: uuid.UUID | None = None,
 ) -> list[BackgroundJob]:
-    """Newest first, keyset-paginated on (created_at, id)."""
+    """Newest first, keyset-paginated on (created_at, id); `environment_id` keeps the jobs
+    whose params name that environment."""
     query = select(BackgroundJob).where(BackgroundJob.tenant_id == tenant_id)
     if status is not None:
         query = query.where(BackgroundJob.status == status)
     if job_type is not None:
         query = query.where(BackgroundJob.type == job_type)
+    if environment_id is not None:
+        query = query.where(
+            BackgroundJob.params["environment_id"].as_string() == str(environment_id)
+        )
     if after is not None:
         query = query.where(tuple_(BackgroundJob.created_at, BackgroundJob.id) < after)
     query = query.order_by(BackgroundJob.created_at.desc(), BackgroundJob.id.desc())

@@ -17,9 +17,12 @@ from canonflow.web.headers import UiSecurityHeaders
 from canonflow.web.session import SessionSigner
 from canonflow.web.views import (
     auth,
+    environments,
+    jobs,
     onboarding,
     overview,
     reconcile,
+    repository,
     snapshots,
     untracked,
     workflows,
@@ -41,3 +44,6 @@ def install_ui(app: FastAPI, settings: Settings) -> None:
     app.include_router(workflows.router)
     app.include_router(untracked.router)
     app.include_router(onboarding.router)
+    app.include_router(environments.router)
+    app.include_router(repository.router)
+    app.include_router(jobs.router)

@@ -67,7 +67,7 @@ APPLY_RESULTS: dict[str, Label] = {
 }
 
 JOB_STATUSES: dict[str, Label] = {
-    "queued": Label("…", "queued", "muted"),
+    "queued": Label("◷", "queued", "info"),
     "running": Label("▶", "running", "info"),
     "succeeded": Label("✓", "succeeded", "ok"),
     "failed": Label("✕", "failed", "bad"),
@@ -83,5 +83,37 @@ def apply_result_label(value: str) -> Label:
     return APPLY_RESULTS.get(value) or Label("?", value, "muted")
 
 
-def job_status_label(value: str) -> Label:
-    return JOB_STATUSES.get(value) or Label("?", value, "muted")
+SYNC_OUTCOMES: dict[str, Label] = {
+    "running": Label("▶", "running", "info"),
+    "succeeded": Label("✓", "succeeded", "ok"),
+    "incomplete": Label("◐", "incomplete", "warn"),
+    "failed": Label("✕", "failed", "bad"),
+}
+
+REACHABILITY: dict[str, Label] = {
+    "reachable": Label("●", "reachable", "ok"),
+    "unreachable": Label("✕", "unreachable", "bad"),
+    "partly": Label("◐", "partly reachable", "warn"),
+    "unknown": Label("?", "not synced yet", "muted"),
+}
+
+
+def job_label(status: str) -> Label:
+    return JOB_STATUSES.get(status) or Label("?", status, "muted")
+
+
+def outcome_label(outcome: str | None) -> Label:
+    """A sync run's outcome (none: never synced)."""
+    if outcome is None:
+        return Label("—", "never", "muted")
+    return SYNC_OUTCOMES.get(outcome) or Label("?", outcome, "muted")
+
+
+def reachability(outcome: str | None) -> Label:
+    """Whether an environment answered, from its last sync's outcome (no call to n8n while
+    a page renders): succeeded -> reachable, incomplete -> partly, failed -> unreachable."""
+    if outcome in (None, "running"):
+        return REACHABILITY["unknown"]
+    return REACHABILITY[
+        {"succeeded": "reachable", "incomplete": "partly"}.get(outcome, "unreachable")
+    ]

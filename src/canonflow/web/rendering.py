@@ -96,3 +96,6 @@ templates.env.globals["label"] = labels.label
 templates.env.globals["cell_label"] = labels.cell_label
 templates.env.globals["STATES"] = labels.STATES
 templates.env.globals["STATUSES"] = labels.STATUSES
+templates.env.globals["job_label"] = labels.job_label
+templates.env.globals["outcome_label"] = labels.outcome_label
+templates.env.globals["reachability"] = labels.reachability

@@ -49,7 +49,7 @@ WORKFLOW_SEPARATORS = re.compile(r"[\s,]+")
 LABELS = {
     "action_label": labels.action_label,
     "apply_result_label": labels.apply_result_label,
-    "job_status_label": labels.job_status_label,
+    "job_status_label": labels.job_label,
 }
 
 
