@@ -15,7 +15,7 @@ from canonflow.web.deps import SignInRequired
 from canonflow.web.errors import error_page, is_ui_request, sign_in_required
 from canonflow.web.headers import UiSecurityHeaders
 from canonflow.web.session import SessionSigner
-from canonflow.web.views import auth, overview
+from canonflow.web.views import auth, matrix, overview
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -28,3 +28,4 @@ def install_ui(app: FastAPI, settings: Settings) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(auth.router)
     app.include_router(overview.router)
+    app.include_router(matrix.router)
