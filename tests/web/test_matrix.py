@@ -24,8 +24,10 @@ from canonflow.catalogue.states import StateCause, record_state_changes
 from canonflow.core.status import MappingStatus
 from canonflow.db.engine import transaction
 from canonflow.db.models import CanonicalWorkflow, Environment, Tenant, WorkflowEnvMap
+from canonflow.matrix import service
 from canonflow.runtime import Runtime
 from canonflow.sync.environment import sync_environment
+from canonflow.web.views.matrix import grid_rows
 from tests.matrix.conftest import H2, H3, Tenancy
 from tests.support.n8n import N8nInstance
 from tests.support.n8n_fixtures import admin_client, create_workflows
@@ -401,3 +403,22 @@ def test_drift_appears_after_an_edit_in_n8n(
     expect(detail.get_by_role("link", name="Full diff")).to_have_attribute(
         "href", re.compile(r"^/workflows/orders-0002[^/]*/diff\?env=prod&against=git$")
     )
+
+
+def test_grid_rows_escape_names_and_keep_the_accessible_label() -> None:
+    env = service.MatrixEnvironment(uuid.uuid4(), 'prod "eu" & <us>')
+    workflow = {
+        "canonical_id": str(uuid.uuid4()),
+        "name": '<script>alert("x")</script> & co',
+        "slug": "script-alert-x",
+        "deleted_in_git": True,
+        "environments": {str(env.id): {"status": "linked", "state": "conflict", "synced": False}},
+    }
+    [row] = grid_rows([workflow], [env], "?q=a&open=")
+    assert "<script>" not in row
+    assert (
+        '<td class="bad"><a href="?q=a&amp;open=script-alert-x:prod%20%22eu%22%20%26%20%3Cus%3E" '
+        'aria-label="&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; co in '
+        'prod &#34;eu&#34; &amp; &lt;us&gt;: conflict">⚠ conflict</a></td>'
+    ) in row
+    assert '<span class="tag">deleted in Git</span>' in row

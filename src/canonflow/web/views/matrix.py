@@ -14,6 +14,7 @@ from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
+from markupsafe import Markup, escape
 from starlette.datastructures import QueryParams
 
 from canonflow.api.deps import RuntimeDep, SessionDep
@@ -177,8 +178,8 @@ def matrix_page(request: Request, session: SessionDep, runtime: RuntimeDep, ui: 
             service.environments_of(session, ui.tenant_id) if query.env_ids else environments
         ),
         "workflows": workflows,
-        "cell_base": "?" + (here + "&" if here else "") + "open=",
-        "columns": [(str(e.id), e.name, quote(e.name, safe="")) for e in environments],
+        "rows": grid_rows(workflows, environments, "?" + (here + "&" if here else "") + "open="),
+        "columns": [e.name for e in environments],
         "next_url": next_url,
         "previous_url": previous_url,
         "first_url": query.url(after="", before="", open="") if previous_url else None,
@@ -192,6 +193,42 @@ def matrix_page(request: Request, session: SessionDep, runtime: RuntimeDep, ui: 
         "states": KNOWN_STATES,
     }
     return render(request, ui, "matrix.html", context, block="grid" if target == "grid" else None)
+
+
+def grid_rows(
+    workflows: list[dict[str, Any]], environments: list[service.MatrixEnvironment], cell_base: str
+) -> list[Markup]:
+    """The grid's rows as HTML: a row header (the workflow, linked to its page), then per
+    environment a cell of colour (class) and symbol and text (`labels.cell_label`), a link
+    that opens its detail (`<cell_base><slug>:<environment name>`) with the accessible label
+    "<workflow> in <environment>: <text>".
+
+    Built here rather than in a Jinja loop: a page is up to 200 x 20 cells, and a template
+    spends most of the page's time on them (bench/ui_pages.py)."""
+    base = escape(cell_base)
+    columns = [(str(e.id), escape(quote(e.name, safe="")), escape(e.name)) for e in environments]
+    looks: dict[tuple[str, str | None], tuple[str, str, str]] = {}
+    rows: list[Markup] = []
+    for workflow in workflows:
+        name, slug = escape(workflow["name"]), escape(workflow["slug"])
+        deleted = ' <span class="tag">deleted in Git</span>' if workflow["deleted_in_git"] else ""
+        parts = [f'<tr><th scope="row"><a href="/workflows/{slug}">{name}</a>{deleted}</th>']
+        cells = workflow["environments"]
+        for key, env_query, env_name in columns:
+            cell = cells[key]
+            look = looks.get((cell["status"], cell["state"]))
+            if look is None:
+                found = labels.cell_label(cell["status"], cell["state"])
+                look = (escape(found.css), escape(found.symbol), escape(found.text))
+                looks[(cell["status"], cell["state"])] = look
+            css, symbol, text = look
+            parts.append(
+                f'<td class="{css}"><a href="{base}{slug}:{env_query}" '
+                f'aria-label="{name} in {env_name}: {text}">{symbol} {text}</a></td>'
+            )
+        parts.append("</tr>\n")
+        rows.append(Markup("".join(parts)))  # noqa: S704 (every value in it escaped above)
+    return rows
 
 
 def cell_detail(
