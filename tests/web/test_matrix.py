@@ -224,8 +224,8 @@ def test_a_cell_detail_as_a_page_and_as_a_fragment(
             assert '~ name: "Alpha" -> "Alpha (edited in dev)"' in unescape(html)
             assert f'href="/workflows/{slug}/diff?env=dev&amp;against=git"' in html
             assert f'href="/workflows/{slug}"' in html
-            assert f'action="/environments/{estate.envs["dev"]}/sync"' in html
-            assert "/reconcile?environment_id=" in html
+            assert f'href="/environments/{estate.envs["dev"]}/sync"' in html
+            assert f'href="/reconcile?env=dev&amp;workflows={slug}"' in html
         assert 'href="/matrix?state=drift"' in fragment.text  # close keeps the filters
         in_sync = http.get(f"/matrix?open={slug}:prod").text
         assert "has no copy" in in_sync or "no workflow in environment" in in_sync

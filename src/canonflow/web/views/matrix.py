@@ -273,11 +273,10 @@ def cell_detail(
         + urlencode({"env": env_name, "against": "git"}),
         "workflow_url": f"/workflows/{quote(slug)}",
         "environment_url": f"/environments/{cell['environment_id']}",
+        # the environment's sync confirmation (it names what a sync does), then its job
         "sync_url": f"/environments/{cell['environment_id']}/sync",
-        "reconcile_url": "/reconcile?"
-        + urlencode(
-            {"environment_id": str(cell["environment_id"]), "canonical_id": str(workflow["id"])}
-        ),
+        # the reconcile page names environments and workflows as a person reads them
+        "reconcile_url": "/reconcile?" + urlencode({"env": env_name, "workflows": slug}),
         "close_url": query.url(open=""),
     }
 
