@@ -320,6 +320,7 @@ def test_the_matrix_without_javascript(
         expect(rows).to_have_text(["Alpha", "Charlie"])  # the same page, the panel beside it
         page.get_by_role("link", name="Close the detail").click()
         expect(detail).to_be_empty()
+        expect(detail).to_be_hidden()  # no panel: the grid has the width
         page.click("text=Counts per environment")
         expect(page.locator("#summary")).to_contain_text("drift 1")
     finally:
