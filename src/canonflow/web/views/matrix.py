@@ -192,7 +192,7 @@ def matrix_page(request: Request, session: SessionDep, runtime: RuntimeDep, ui: 
         "statuses": KNOWN_STATUSES,
         "states": KNOWN_STATES,
     }
-    return render(request, ui, "matrix.html", context, block="grid" if target == "grid" else None)
+    return render(request, ui, "matrix.html", context)
 
 
 def grid_rows(
