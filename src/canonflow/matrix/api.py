@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import io
 import uuid
-from collections.abc import Iterator
 from dataclasses import asdict
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import orjson
 from fastapi import APIRouter, Query, Response
@@ -19,10 +17,9 @@ from canonflow.core.enums import Role
 from canonflow.core.sync_state import SyncState
 from canonflow.db.engine import read_transaction
 from canonflow.errors import Invalid
-from canonflow.matrix import service
+from canonflow.matrix import export, service
 from canonflow.matrix.queries import MatrixFilter
 from canonflow.matrix.schemas import MatrixPageRead, MatrixSummaryRead
-from canonflow.matrix.spreadsheet import InertCsvWriter
 
 router = APIRouter(prefix="/api/v1/workflows/matrix", tags=["matrix"])
 StatusName = Literal["linked", "untracked", "missing", "ignored", "deleted", "absent"]
@@ -98,79 +95,9 @@ def matrix_export(
     filters = _filters(statuses, states, q, problems)
     tenant_id = principal.tenant_id
 
-    def rows() -> Iterator[dict[str, Any]]:
-        with read_transaction(runtime.sessions) as snapshot:
-            yield from service.export_rows(snapshot, tenant_id, environments, filters)
-
-    names = {str(e.id): e.name for e in environments}
-    if format == "csv":
-        stream, media = _csv(rows(), names), "text/csv"
-    else:
-        stream, media = _json(rows(), environments), "application/json"
+    stream, media = export.stream(runtime.sessions, tenant_id, environments, filters, format)
     headers = {"Content-Disposition": f'attachment; filename="matrix.{format}"'}
     return StreamingResponse(stream, media_type=media, headers=headers)
-
-
-CSV_COLUMNS = (
-    "canonical_id",
-    "name",
-    "slug",
-    "environment_id",
-    "environment",
-    "status",
-    "state",
-    "synced",
-    "env_hash",
-    "git_hash",
-    "base_hash",
-    "n8n_updated_at",
-)
-
-
-def _csv(rows: Iterator[dict[str, Any]], names: dict[str, str]) -> Iterator[bytes]:
-    buffer = io.StringIO()
-    writer = InertCsvWriter(buffer)  # no cell starts a formula
-    writer.writerow(CSV_COLUMNS)
-    for count, workflow in enumerate(rows, start=1):
-        for environment_id, cell in workflow["environments"].items():
-            writer.writerow(
-                (
-                    workflow["canonical_id"],
-                    workflow["name"],
-                    workflow["slug"],
-                    environment_id,
-                    names[environment_id],
-                    cell["status"],
-                    cell["state"] or "",
-                    "true" if cell["synced"] else "false",
-                    cell.get("env_hash") or "",
-                    cell.get("git_hash") or "",
-                    cell.get("base_hash") or "",
-                    cell.get("n8n_updated_at") or "",
-                )
-            )
-        if count % 200 == 0:
-            yield buffer.getvalue().encode()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue().encode()
-
-
-def _json(
-    rows: Iterator[dict[str, Any]], environments: list[service.MatrixEnvironment]
-) -> Iterator[bytes]:
-    head = orjson.dumps([asdict(e) for e in environments], option=_JSON)
-    yield b'{"environments":' + head + b',"workflows":['
-    batch: list[bytes] = []
-    first = True
-    for workflow in rows:
-        batch.append(orjson.dumps(workflow, option=_JSON))
-        if len(batch) == 200:
-            yield (b"" if first else b",") + b",".join(batch)
-            first, batch = False, []
-    if batch:
-        yield (b"" if first else b",") + b",".join(batch)
-    yield b"]}"
 
 
 def _filters(

@@ -92,9 +92,11 @@ def page_query(
     *,
     after: tuple[str, uuid.UUID] | None,
     limit: int,
+    before: tuple[str, uuid.UUID] | None = None,
 ) -> tuple[Select[Any], dict[str, Any]]:
     """Up to `limit` canonical workflows after `after` (name, id), each joined to its cells
-    in `environment_ids`: one row per cell, or one row with no cell.
+    in `environment_ids`: one row per cell, or one row with no cell. With `before` instead,
+    the last `limit` workflows before it (a previous page), still in ascending order.
 
     The statement is built once per shape of the filters and reused with its parameters
     (building it took longer than PostgreSQL takes to run it)."""
@@ -104,6 +106,7 @@ def page_query(
         bool(filters.search),
         filters.problems_only,
         after is not None,
+        before is not None and after is None,
     )
     params: dict[str, Any] = {
         "tenant_id": tenant_id,
@@ -115,6 +118,8 @@ def page_query(
         params["pattern"] = "%" + _escape_like(filters.search) + "%"
     if after is not None:
         params["after_name"], params["after_id"] = after
+    elif before is not None:
+        params["after_name"], params["after_id"] = before
     return statement, params
 
 
@@ -138,6 +143,7 @@ def _page_template(
     search: bool,
     problems_only: bool,
     keyset: bool,
+    backward: bool = False,
 ) -> Select[Any]:
     c, m = CANONICALS, MAPPINGS
     tenant = bindparam("tenant_id", type_=c.c.tenant_id.type)
@@ -146,14 +152,19 @@ def _page_template(
         select(c.c.id, c.c.name, c.c.canonical_slug, c.c.is_deleted)
         .where(c.c.tenant_id == tenant, or_(c.c.is_deleted.is_(False), _has_live_cell()))
         .where(*_row_conditions(shape))
-        .order_by(c.c.name, c.c.id)
         .limit(bindparam("limit", type_=Integer))
     )
-    if keyset:
+    page = (
+        page.order_by(c.c.name.desc(), c.c.id.desc())
+        if backward
+        else page.order_by(c.c.name, c.c.id)
+    )
+    if keyset or backward:
         after = tuple_(
             bindparam("after_name", type_=c.c.name.type), bindparam("after_id", type_=c.c.id.type)
         )
-        page = page.where(tuple_(c.c.name, c.c.id) > after)
+        key = tuple_(c.c.name, c.c.id)
+        page = page.where(key < after if backward else key > after)
     rows = page.cte("page")
     return (
         select(

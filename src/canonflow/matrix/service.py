@@ -46,6 +46,7 @@ class MatrixPage:
     environments: list[MatrixEnvironment]
     workflows: list[dict[str, Any]]
     next_after: tuple[str, uuid.UUID] | None
+    previous_before: tuple[str, uuid.UUID] | None = None  # the key a previous page ends at
 
 
 @dataclass
@@ -74,6 +75,18 @@ def environments_of(
     return [e for e in environments if e.id in set(wanted)]
 
 
+def key_of(session: Session, tenant_id: uuid.UUID, slug: str) -> tuple[str, uuid.UUID]:
+    """The keyset (name, id) of the tenant's canonical workflow `slug`, to page from it."""
+    row = session.execute(
+        select(CanonicalWorkflow.name, CanonicalWorkflow.id).where(
+            CanonicalWorkflow.tenant_id == tenant_id, CanonicalWorkflow.canonical_slug == slug
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"no canonical workflow {slug!r}")
+    return row.name, row.id
+
+
 def page(
     session: Session,
     tenant_id: uuid.UUID,
@@ -82,11 +95,36 @@ def page(
     *,
     after: tuple[str, uuid.UUID] | None,
     limit: int,
+    before: tuple[str, uuid.UUID] | None = None,
 ) -> MatrixPage:
-    """One page of workflows as dicts."""
-    rows = _workflows(session, tenant_id, environments, filters, after=after, limit=limit + 1)
-    workflows, next_after = _take(rows, limit, lambda workflow: workflow)
-    return MatrixPage(environments, workflows, next_after)
+    """One page of workflows as dicts: the first, the one after `after`, or (with `before`
+    alone) the one that ends just before `before`; with the keys to page on either way."""
+    if before is not None and after is None:
+        rows = list(
+            _workflows(
+                session, tenant_id, environments, filters, after=None, before=before,
+                limit=limit + 1,
+            )
+        )  # fmt: skip
+        more_before = len(rows) > limit
+        workflows = rows[1:] if more_before else rows
+        return MatrixPage(
+            environments,
+            workflows,
+            _key(workflows[-1]) if workflows else None,
+            _key(workflows[0]) if more_before and workflows else None,
+        )
+    taken = _workflows(session, tenant_id, environments, filters, after=after, limit=limit + 1)
+    workflows, next_after = _take(taken, limit, lambda workflow: workflow)
+    if after is None:  # the first page
+        return MatrixPage(environments, workflows, next_after)
+    return MatrixPage(
+        environments, workflows, next_after, _key(workflows[0]) if workflows else after
+    )
+
+
+def _key(workflow: dict[str, Any]) -> tuple[str, uuid.UUID]:
+    return workflow["name"], uuid.UUID(workflow["canonical_id"])
 
 
 def page_json(
@@ -178,6 +216,7 @@ def _workflows(
     *,
     after: tuple[str, uuid.UUID] | None,
     limit: int,
+    before: tuple[str, uuid.UUID] | None = None,
 ) -> Generator[dict[str, Any]]:
     """Up to `limit` workflows, one dict each, every environment present (`absent` where
     there is no cell), handed on as soon as its last cell is read.
@@ -187,7 +226,7 @@ def _workflows(
     the cyclic collector has almost nothing to do, with no need to turn it off (a request
     must never turn it off for the whole threaded server)."""
     ids = [e.id for e in environments]
-    statement, params = page_query(tenant_id, ids, filters, after=after, limit=limit)
+    statement, params = page_query(tenant_id, ids, filters, after=after, limit=limit, before=before)
     result = session.execute(statement, params)
     try:
         yield from _assemble(result, environments)

@@ -19,6 +19,7 @@ from canonflow.web.views import (
     auth,
     environments,
     jobs,
+    matrix,
     onboarding,
     overview,
     reconcile,
@@ -47,3 +48,4 @@ def install_ui(app: FastAPI, settings: Settings) -> None:
     app.include_router(environments.router)
     app.include_router(repository.router)
     app.include_router(jobs.router)
+    app.include_router(matrix.router)
