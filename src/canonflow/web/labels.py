@@ -54,7 +54,7 @@ ACTIONS: dict[str, Label] = {
     "delete": Label("✕", "delete from n8n", "warn"),
     "readopt": Label("↺", "re-adopt into Git", "info"),
     "conflict": Label("⚠", "conflict", "bad"),
-    "blocked": Label("⛔", "blocked", "bad"),
+    "blocked": Label("⊗", "blocked", "bad"),
     "none": Label("·", "left as is", "muted"),
 }
 
@@ -62,7 +62,7 @@ APPLY_RESULTS: dict[str, Label] = {
     "applied": Label("✓", "applied", "ok"),
     "proposed": Label("⇢", "proposed (pull request)", "info"),
     "stale": Label("↻", "stale: a side moved", "warn"),
-    "blocked": Label("⛔", "blocked", "bad"),
+    "blocked": Label("⊗", "blocked", "bad"),
     "failed": Label("✕", "failed", "bad"),
 }
 
