@@ -11,11 +11,13 @@ import contextlib
 import os
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import httpx
 import pytest
 from playwright.sync_api import ConsoleMessage, Error, Page
 
@@ -106,3 +108,21 @@ def sign_in(page: Page, base: str, token: str, *, next_path: str = "/") -> None:
     page.fill("#token", token)
     page.click("button[type=submit]")
     page.wait_for_url(f"{base}{next_path}")
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token of the first form on a page."""
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "the page has no CSRF field"
+    return found.group(1)
+
+
+@contextmanager
+def signed_in(base: str, token: str) -> Iterator[httpx.Client]:
+    """An HTTP client signed in through the form, as a browser without JavaScript would be
+    (redirects are not followed)."""
+    with httpx.Client(base_url=base, timeout=30) as http:
+        csrf = csrf_of(http.get("/signin").text)
+        answer = http.post("/signin", data={"token": token, "next": "/", "csrf_token": csrf})
+        assert answer.status_code == 303, answer.text
+        yield http

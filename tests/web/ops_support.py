@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import re
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -17,22 +14,7 @@ from canonflow.db.types import utcnow
 from canonflow.environments.scheduling import next_slot
 from canonflow.runtime import Runtime
 from canonflow.tenancy import service as tenancy
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found, "the page has no CSRF field"
-    return found.group(1)
-
-
-@contextmanager
-def signed_in(base: str, token: str) -> Iterator[httpx.Client]:
-    """An HTTP client signed in through the form (no redirects followed)."""
-    with httpx.Client(base_url=base, timeout=30) as http:
-        csrf = csrf_of(http.get("/signin").text)
-        answer = http.post("/signin", data={"token": token, "next": "/", "csrf_token": csrf})
-        assert answer.status_code == 303, answer.text
-        yield http
+from tests.web.conftest import csrf_of
 
 
 def post(http: httpx.Client, path: str, data: dict[str, str] | None = None) -> httpx.Response:

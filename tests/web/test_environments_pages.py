@@ -16,15 +16,8 @@ from canonflow.db.models import Environment
 from canonflow.runtime import Runtime
 from tests.support.n8n import N8nInstance
 from tests.support.n8n_fixtures import create_workflows
-from tests.web.conftest import Tokens, sign_in
-from tests.web.ops_support import (
-    add_environment,
-    insert_job,
-    post,
-    signed_in,
-    tenant_of,
-    update_job,
-)
+from tests.web.conftest import Tokens, sign_in, signed_in
+from tests.web.ops_support import add_environment, insert_job, post, tenant_of, update_job
 
 
 def _next_sync(runtime: Runtime, environment_id: uuid.UUID) -> object:

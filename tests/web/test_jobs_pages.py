@@ -15,13 +15,12 @@ from playwright.sync_api import Page, expect
 from canonflow.core.enums import JobStatus
 from canonflow.runtime import Runtime
 from canonflow.web.views import jobs as job_views
-from tests.web.conftest import Tokens, sign_in
+from tests.web.conftest import Tokens, sign_in, signed_in
 from tests.web.ops_support import (
     add_environment,
     insert_job,
     job_status,
     post,
-    signed_in,
     tenant_of,
     update_job,
 )

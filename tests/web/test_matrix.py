@@ -8,8 +8,6 @@ import csv
 import io
 import re
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from html import unescape
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -32,22 +30,7 @@ from tests.matrix.conftest import H2, H3, Tenancy
 from tests.support.n8n import N8nInstance
 from tests.support.n8n_fixtures import admin_client, create_workflows
 from tests.support.onboarded import onboard_one_environment
-from tests.web.conftest import ARTIFACTS, Tokens, sign_in
-
-
-def _csrf(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found, "the page has no CSRF field"
-    return found.group(1)
-
-
-@contextmanager
-def _signed_in(base: str, token: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=base) as http:
-        csrf = _csrf(http.get("/signin").text)
-        answer = http.post("/signin", data={"token": token, "next": "/", "csrf_token": csrf})
-        assert answer.status_code == 303, answer.text
-        yield http
+from tests.web.conftest import ARTIFACTS, Tokens, sign_in, signed_in
 
 
 def _environments(runtime: Runtime, t: Tenancy, names: tuple[str, ...]) -> None:
@@ -123,7 +106,7 @@ def _link(html: str, rel: str) -> str:
 def test_cells_say_colour_symbol_and_text_with_an_accessible_label(
     base: str, tokens: Tokens, estate: Tenancy
 ) -> None:
-    with _signed_in(base, tokens.viewer) as http:
+    with signed_in(base, tokens.viewer) as http:
         page = http.get("/matrix")
     assert page.status_code == 200, page.text
     html = page.text
@@ -152,7 +135,7 @@ def test_cells_say_colour_symbol_and_text_with_an_accessible_label(
 def test_filters_and_pages_round_trip_through_the_url(
     base: str, tokens: Tokens, estate: Tenancy
 ) -> None:
-    with _signed_in(base, tokens.viewer) as http:
+    with signed_in(base, tokens.viewer) as http:
         assert _rows(http.get("/matrix?state=drift").text) == ["Alpha"]
         assert _rows(http.get("/matrix?state=conflict&state=in_sync").text) == [
             "Alpha",
@@ -207,7 +190,7 @@ def test_a_cell_detail_as_a_page_and_as_a_fragment(
     base: str, tokens: Tokens, estate: Tenancy
 ) -> None:
     slug = _slug(estate.runtime, estate.canonicals["Alpha"])
-    with _signed_in(base, tokens.operator) as http:
+    with signed_in(base, tokens.operator) as http:
         full = http.get(f"/matrix?state=drift&open={slug}:dev")
         assert full.status_code == 200, full.text
         assert "<html" in full.text and _rows(full.text) == ["Alpha"]
@@ -229,7 +212,7 @@ def test_a_cell_detail_as_a_page_and_as_a_fragment(
         assert 'href="/matrix?state=drift"' in fragment.text  # close keeps the filters
         in_sync = http.get(f"/matrix?open={slug}:prod").text
         assert "has no copy" in in_sync or "no workflow in environment" in in_sync
-    with _signed_in(base, tokens.viewer) as http:
+    with signed_in(base, tokens.viewer) as http:
         viewer = http.get(f"/matrix?open={slug}:dev").text
         assert "Full diff" in viewer
         assert "/sync" not in viewer and "Reconcile this workflow" not in viewer
@@ -239,7 +222,7 @@ def test_another_tenants_ids_are_not_found(base: str, tokens: Tokens, estate: Te
     other: Tenancy = estate.other  # type: ignore[attr-defined]
     foreign_slug = _slug(estate.runtime, other.canonicals["Alpha"])
     own_slug = _slug(estate.runtime, estate.canonicals["Alpha"])
-    with _signed_in(base, tokens.viewer) as http:
+    with signed_in(base, tokens.viewer) as http:
         for url in (
             f"/matrix?env={other.envs['prod']}",
             f"/matrix?open={foreign_slug}:prod",
@@ -251,7 +234,7 @@ def test_another_tenants_ids_are_not_found(base: str, tokens: Tokens, estate: Te
         ):
             answer = http.get(url)
             assert answer.status_code == 404, url
-    with _signed_in(base, tokens.other_admin) as http:
+    with signed_in(base, tokens.other_admin) as http:
         assert http.get(f"/matrix?open={own_slug}:dev").status_code == 404
         assert _rows(http.get("/matrix").text) == ["Alpha"]  # globex's own
 
@@ -259,7 +242,7 @@ def test_another_tenants_ids_are_not_found(base: str, tokens: Tokens, estate: Te
 def test_export_links_answer_with_the_filtered_rows_under_the_session(
     base: str, tokens: Tokens, estate: Tenancy
 ) -> None:
-    with _signed_in(base, tokens.viewer) as http:
+    with signed_in(base, tokens.viewer) as http:
         page = http.get("/matrix?problems=1&q=a&limit=1").text
         csv_url = re.search(r'<a href="(/matrix/export\.csv[^"]*)"', page)
         json_url = re.search(r'<a href="(/matrix/export\.json[^"]*)"', page)
@@ -281,7 +264,7 @@ def test_export_links_answer_with_the_filtered_rows_under_the_session(
 
 
 def test_the_summary_counts_per_environment(base: str, tokens: Tokens, estate: Tenancy) -> None:
-    with _signed_in(base, tokens.viewer) as http:
+    with signed_in(base, tokens.viewer) as http:
         page = http.get("/matrix/summary")
         fragment = http.get("/matrix/summary", headers={"HX-Request": "true"})
     assert "<html" in page.text and "<html" not in fragment.text

@@ -12,8 +12,8 @@ from canonflow.db.models import Environment, SyncRun
 from canonflow.db.types import utcnow
 from canonflow.runtime import Runtime
 from tests.matrix.conftest import H2, H3, Tenancy, make_tenancy
-from tests.web.conftest import Tokens, sign_in
-from tests.web.ops_support import insert_job, signed_in, tenant_of
+from tests.web.conftest import Tokens, sign_in, signed_in
+from tests.web.ops_support import insert_job, tenant_of
 
 
 def _estate(runtime: Runtime, tokens: Tokens) -> Tenancy:

@@ -6,12 +6,9 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
@@ -24,22 +21,7 @@ from canonflow.runtime import Runtime
 from tests.factories import make_token
 from tests.onboarding.conftest import estate  # noqa: F401 (a fixture)
 from tests.reconcile.conftest import Linked, linked, set_value  # noqa: F401 (a fixture)
-from tests.web.conftest import ARTIFACTS, Tokens, sign_in
-
-
-def _csrf(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found, "the page has no CSRF field"
-    return found.group(1)
-
-
-@contextmanager
-def _signed_in(base: str, token: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=base) as http:
-        csrf = _csrf(http.get("/signin").text)
-        answer = http.post("/signin", data={"token": token, "next": "/", "csrf_token": csrf})
-        assert answer.status_code == 303, answer.text
-        yield http
+from tests.web.conftest import ARTIFACTS, Tokens, csrf_of, sign_in, signed_in
 
 
 def _set_value(workflow: dict[str, Any]) -> str:
@@ -174,7 +156,7 @@ def test_a_viewer_sees_no_apply_or_restore_and_its_posts_are_403(
     c = conflicted
     snapshot = _snapshot(c.linked.e.runtime, c.linked.e.tenant_id)
     plan = f"/reconcile?strategy=git_wins&env=prod&choice-{c.orders_prod}=env"
-    with _signed_in(base, c.viewer) as http:
+    with signed_in(base, c.viewer) as http:
         page = http.get(plan)
         assert page.status_code == 200
         assert "commit to Git" in page.text and 'id="review"' not in page.text
@@ -188,12 +170,12 @@ def test_a_viewer_sees_no_apply_or_restore_and_its_posts_are_403(
         assert manual.count("no side chosen for it") == 2 and "Nothing to apply" in manual
         listing = http.get("/snapshots")
         assert f"snapshot-{snapshot}" in listing.text and "Restore…" not in listing.text
-        csrf = _csrf(listing.text)
+        csrf = csrf_of(listing.text)
         form = {"csrf_token": csrf, "strategy": "git_wins", "env": "prod"}
         assert http.post("/reconcile/apply", data=form).status_code == 403
         answer = http.post(f"/snapshots/{snapshot}/restore", data={"csrf_token": csrf})
         assert answer.status_code == 403
-    with _signed_in(base, c.operator) as http:
+    with signed_in(base, c.operator) as http:
         assert 'id="review"' in http.get(plan).text
         # an operator without the CSRF token: 403, nothing queued
         answer = http.post("/reconcile/apply", data={"strategy": "git_wins", "env": "prod"})
@@ -201,7 +183,7 @@ def test_a_viewer_sees_no_apply_or_restore_and_its_posts_are_403(
         answer = http.post(f"/snapshots/{snapshot}/restore", data={})
         assert answer.status_code == 403
         # the plan no longer writes what was reviewed: said (409), nothing queued
-        csrf = _csrf(http.get("/snapshots").text)
+        csrf = csrf_of(http.get("/snapshots").text)
         stale = {"csrf_token": csrf, "strategy": "git_wins", "env": "prod"}
         answer = http.post("/reconcile/apply", data=stale | {"reviewed": "2 deploys, 0 commits"})
         assert answer.status_code == 409 and "review it again" in answer.text
@@ -215,19 +197,19 @@ def test_another_tenants_snapshot_and_run_are_404(
         acme = session.query(Tenant).filter_by(slug="acme").one()
         tenant_id = acme.id
     snapshot = _snapshot(runtime, tenant_id)
-    with _signed_in(base, tokens.other_admin) as http:
-        csrf = _csrf(http.get("/snapshots").text)
+    with signed_in(base, tokens.other_admin) as http:
+        csrf = csrf_of(http.get("/snapshots").text)
         assert str(snapshot) not in http.get("/snapshots").text
         for path in (f"/snapshots/{snapshot}", f"/snapshots/{snapshot}/restore"):
             assert http.get(path).status_code == 404, path
         answer = http.post(f"/snapshots/{snapshot}/restore", data={"csrf_token": csrf})
         assert answer.status_code == 404
         assert http.get(f"/reconcile/runs/{uuid.uuid4()}").status_code == 404
-    with _signed_in(base, tokens.admin) as http:
+    with signed_in(base, tokens.admin) as http:
         page = http.get(f"/snapshots/{snapshot}")
         assert page.status_code == 200 and "holds no copy of it now" in page.text
         # a snapshot whose workflow is gone cannot be restored: said, not done
-        csrf = _csrf(page.text)
+        csrf = csrf_of(page.text)
         answer = http.post(f"/snapshots/{snapshot}/restore", data={"csrf_token": csrf})
         assert answer.status_code == 409
         bad = http.get("/reconcile?strategy=git_wins&env=nowhere")

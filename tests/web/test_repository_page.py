@@ -16,8 +16,8 @@ from canonflow.db.models import GitRepository
 from canonflow.runtime import Runtime
 from tests.support.git_remotes import WorkingClone, make_bare_remote
 from tests.support.n8n_fixtures import make_workflow
-from tests.web.conftest import Tokens, sign_in
-from tests.web.ops_support import job_status, post, signed_in
+from tests.web.conftest import Tokens, sign_in, signed_in
+from tests.web.ops_support import job_status, post
 
 
 def _remote(tmp_path: Path) -> tuple[str, str]:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -15,23 +13,7 @@ from canonflow.db.models import Tenant
 from canonflow.runtime import Runtime
 from canonflow.tenancy import service as tenancy
 from canonflow.web.headers import CONTENT_SECURITY_POLICY
-from tests.web.conftest import Tokens, sign_in
-
-
-def _csrf(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found, "the page has no CSRF field"
-    return found.group(1)
-
-
-@contextmanager
-def _signed_in_client(base: str, token: str) -> Iterator[httpx.Client]:
-    """An HTTP client holding a session cookie, signed in through the form."""
-    with httpx.Client(base_url=base) as http:
-        csrf = _csrf(http.get("/signin").text)
-        answer = http.post("/signin", data={"token": token, "next": "/", "csrf_token": csrf})
-        assert answer.status_code == 303, answer.text
-        yield http
+from tests.web.conftest import Tokens, csrf_of, sign_in, signed_in
 
 
 def test_the_overview_without_a_session_goes_to_sign_in(base: str) -> None:
@@ -71,7 +53,7 @@ def test_a_wrong_token_is_refused_with_a_readable_message(
 def test_next_is_only_ever_a_local_path(base: str, tokens: Tokens) -> None:
     for target in ("//evil.example/x", "https://evil.example/", "/\\evil.example"):
         with httpx.Client(base_url=base) as http:
-            csrf = _csrf(http.get("/signin").text)
+            csrf = csrf_of(http.get("/signin").text)
             data = {"token": tokens.admin, "next": target, "csrf_token": csrf}
             answer = http.post("/signin", data=data)
         assert answer.status_code == 303, answer.text
@@ -79,7 +61,7 @@ def test_next_is_only_ever_a_local_path(base: str, tokens: Tokens) -> None:
 
 
 def test_a_post_without_the_csrf_token_is_403_and_does_nothing(base: str, tokens: Tokens) -> None:
-    with _signed_in_client(base, tokens.admin) as http:
+    with signed_in(base, tokens.admin) as http:
         answer = http.post("/signout", data={})
         assert answer.status_code == 403
         assert "CSRF" in answer.text
@@ -87,7 +69,7 @@ def test_a_post_without_the_csrf_token_is_403_and_does_nothing(base: str, tokens
         wrong = http.post("/signout", data={"csrf_token": "x" * 43})
         assert wrong.status_code == 403
         page = http.get("/").text
-        assert http.post("/signout", headers={"X-CSRF-Token": _csrf(page)}).status_code == 303
+        assert http.post("/signout", headers={"X-CSRF-Token": csrf_of(page)}).status_code == 303
 
 
 def test_signing_in_needs_the_forms_csrf_token(base: str, tokens: Tokens) -> None:
@@ -97,7 +79,7 @@ def test_signing_in_needs_the_forms_csrf_token(base: str, tokens: Tokens) -> Non
 
 
 def test_a_revoked_token_ends_its_sessions(base: str, tokens: Tokens, runtime: Runtime) -> None:
-    with _signed_in_client(base, tokens.viewer) as http:
+    with signed_in(base, tokens.viewer) as http:
         assert http.get("/", follow_redirects=False).status_code == 200
         with transaction(runtime.sessions) as session:
             principal = tenancy.authenticate(session, tokens.viewer)
@@ -110,7 +92,7 @@ def test_a_revoked_token_ends_its_sessions(base: str, tokens: Tokens, runtime: R
 
 
 def test_a_forged_cookie_is_no_session(base: str, tokens: Tokens) -> None:
-    with _signed_in_client(base, tokens.admin) as http:
+    with signed_in(base, tokens.admin) as http:
         value = http.cookies["canonflow_session"]
         http.cookies.set("canonflow_session", "A" + value[1:])
         assert http.get("/", follow_redirects=False).status_code == 303

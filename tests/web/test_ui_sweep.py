@@ -10,8 +10,6 @@ another tenant's admin gets 404 on every page that names this tenant's rows.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
@@ -24,7 +22,7 @@ from canonflow.db.engine import transaction
 from canonflow.runtime import Runtime
 from canonflow.tenancy import service as tenancy
 from tests.support.world import World, seed_world
-from tests.web.conftest import Tokens, sign_in
+from tests.web.conftest import Tokens, sign_in, signed_in
 
 MAX_PAGES = 400
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -115,17 +113,6 @@ def crawl(http: httpx.Client, base: str) -> Crawl:
             if local and not local.startswith(_NOT_CRAWLED) and local not in seen.pages:
                 queue.append(local)
     return seen
-
-
-@contextmanager
-def signed_in(base: str, token: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=base, timeout=30) as http:
-        html = http.get("/signin").text
-        csrf = re.search(r'name="csrf_token" value="([^"]+)"', html)
-        assert csrf
-        data = {"token": token, "next": "/", "csrf_token": csrf.group(1)}
-        assert http.post("/signin", data=data).status_code == 303
-        yield http
 
 
 def _csrf_of(http: httpx.Client) -> str:

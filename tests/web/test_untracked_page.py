@@ -5,8 +5,6 @@ CSRF, tenants, and the bulk link without JavaScript."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -18,7 +16,7 @@ from canonflow.db.engine import transaction
 from canonflow.db.models import Environment, Tenant, WorkflowEnvMap
 from canonflow.onboarding.inventory import run_inventory
 from canonflow.runtime import Runtime
-from tests.web.conftest import Tokens, sign_in
+from tests.web.conftest import Tokens, csrf_of, sign_in, signed_in
 from tests.web.estate import UNTRACKED_IN_DEV, AcmeEstate, acme_estate
 
 __all__ = ["acme_estate"]  # the fixture, for pytest
@@ -38,21 +36,6 @@ def _unlinked(result: dict[str, object]) -> list[dict[str, str]]:
     for environment in result["environments"]:  # type: ignore[attr-defined]
         found += environment.get("untracked_listed", [])
     return found
-
-
-def _csrf(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found, "the page has no CSRF field"
-    return found.group(1)
-
-
-@contextmanager
-def _client(base: str, token: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=base) as http:
-        csrf = _csrf(http.get("/signin").text)
-        answer = http.post("/signin", data={"token": token, "next": "/", "csrf_token": csrf})
-        assert answer.status_code == 303, answer.text
-        yield http
 
 
 def _row(page: Page, name: str):  # type: ignore[no-untyped-def]
@@ -150,8 +133,8 @@ def test_a_viewer_sees_no_buttons_and_cannot_post(
     expect(ui_page.locator("table.untracked input")).to_have_count(0)
     expect(ui_page.locator("main form button")).to_have_count(1)  # only the filter's
     mapping = onboarded.mapping(onboarded.dev_id, "Dev Only")
-    with _client(base, tokens.viewer) as http:
-        csrf = _csrf(http.get("/untracked").text)
+    with signed_in(base, tokens.viewer) as http:
+        csrf = csrf_of(http.get("/untracked").text)
         preview = http.get("/untracked/preview", params={"action": "ignore", "m": str(mapping.id)})
         assert preview.status_code == 200 and "/untracked/apply" not in preview.text
         for path, data in (
@@ -168,7 +151,7 @@ def test_a_viewer_sees_no_buttons_and_cannot_post(
 def test_csrf_tenants_and_bad_input(base: str, tokens: Tokens, onboarded: AcmeEstate) -> None:
     mapping = onboarded.mapping(onboarded.dev_id, "Dev Only")
     form = {"action": "ignore", "m": str(mapping.id)}
-    with _client(base, tokens.operator) as http:
+    with signed_in(base, tokens.operator) as http:
         assert http.post("/untracked/apply", data=form).status_code == 403
         assert http.post("/onboarding/inventory").status_code == 403
         assert http.post("/onboarding/pull-request").status_code == 403
@@ -178,8 +161,8 @@ def test_csrf_tenants_and_bad_input(base: str, tokens: Tokens, onboarded: AcmeEs
         assert http.get("/untracked/preview?action=explode&m=" + str(mapping.id)).status_code == 422
         assert http.get("/untracked/preview?action=link").status_code == 422
     assert onboarded.mapping(onboarded.dev_id, "Dev Only").status is MappingStatus.UNTRACKED
-    with _client(base, tokens.other_admin) as http:
-        csrf = _csrf(http.get("/untracked").text)
+    with signed_in(base, tokens.other_admin) as http:
+        csrf = csrf_of(http.get("/untracked").text)
         assert http.get(f"/untracked?env={onboarded.dev_id}").status_code == 404
         assert "Dev Only" not in http.get("/untracked").text
         preview = http.get("/untracked/preview", params=form)
@@ -233,7 +216,7 @@ def test_pages_of_untracked_and_ignored_workflows(
     base: str, tokens: Tokens, runtime: Runtime
 ) -> None:
     _seed_many(runtime, tokens.tenant_slug, untracked=120, ignored=57)
-    with _client(base, tokens.viewer) as http:
+    with signed_in(base, tokens.viewer) as http:
         listed = _walk(http, "/untracked")
         assert sorted(listed) == sorted(f"w{i}" for i in range(120))  # each once
         assert listed[-1] == "w0"  # the nameless come last

@@ -7,12 +7,9 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import quote
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
@@ -23,7 +20,7 @@ from canonflow.db.models import Tenant
 from tests.factories import make_tenant, make_token
 from tests.onboarding.conftest import estate  # noqa: F401 (a fixture)
 from tests.reconcile.conftest import Linked, linked, set_value  # noqa: F401 (a fixture)
-from tests.web.conftest import ARTIFACTS
+from tests.web.conftest import ARTIFACTS, csrf_of, signed_in
 
 VALUE_PATH = "parameters.assignments.assignments[0].value"
 
@@ -46,22 +43,6 @@ def people(linked: Linked) -> People:  # noqa: F811 (the imported fixture)
             viewer=make_token(session, tenant, role=Role.VIEWER, name="vera"),
             stranger=make_token(session, other, role=Role.ADMIN, name="gus"),
         )
-
-
-def _csrf(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found, "the page has no CSRF field"
-    return found.group(1)
-
-
-@contextmanager
-def _client(base: str, token: str) -> Iterator[httpx.Client]:
-    """An HTTP client signed in through the form (no JavaScript)."""
-    with httpx.Client(base_url=base, timeout=30) as http:
-        csrf = _csrf(http.get("/signin").text)
-        answer = http.post("/signin", data={"token": token, "next": "/", "csrf_token": csrf})
-        assert answer.status_code == 303, answer.text
-        yield http
 
 
 def sign_in(page: Page, base: str, token: str, *, next_path: str) -> None:
@@ -124,7 +105,7 @@ def test_the_diff_page_is_a_plain_get_and_deep_linkable(
     base: str,
 ) -> None:
     _drift_prod(linked, "x" * 300)  # a long value is folded
-    with _client(base, people.viewer) as http:
+    with signed_in(base, people.viewer) as http:
         page = http.get("/workflows/orders/diff", params={"env": "prod", "against": "base"})
         assert page.status_code == 200, page.text
         assert VALUE_PATH in page.text and "Base (last agreed)" in page.text
@@ -143,7 +124,7 @@ def test_the_diff_page_is_a_plain_get_and_deep_linkable(
             assert "text/html" in answer.headers["content-type"]
         assert http.get("/workflows/no-such-flow").status_code == 404
         assert http.get("/workflows/no-such-flow/diff?env=prod").status_code == 404
-    with _client(base, people.stranger) as http:  # another tenant's workflow: not found
+    with signed_in(base, people.stranger) as http:  # another tenant's workflow: not found
         assert http.get("/workflows/orders").status_code == 404
         assert http.get("/workflows/orders/diff?env=prod").status_code == 404
 
@@ -212,25 +193,25 @@ def test_a_viewer_cannot_deploy_and_a_post_needs_the_csrf_token(
     people: People,
     base: str,
 ) -> None:
-    with _client(base, people.viewer) as http:
-        csrf = _csrf(http.get("/workflows/orders").text)
+    with signed_in(base, people.viewer) as http:
+        csrf = csrf_of(http.get("/workflows/orders").text)
         answer = http.post(
             "/workflows/orders/deploy", data={"env": "prod", "csrf_token": csrf, "commit": ""}
         )
         assert answer.status_code == 403 and "operator" in answer.text
         assert http.get("/workflows/orders/deploy?env=prod").status_code == 403
-    with _client(base, people.operator) as http:
+    with signed_in(base, people.operator) as http:
         answer = http.post("/workflows/orders/deploy", data={"env": "prod"})
         assert answer.status_code == 403  # no CSRF token: nothing runs
-        csrf = _csrf(http.get("/workflows/orders").text)
+        csrf = csrf_of(http.get("/workflows/orders").text)
         for env, commit in (("staging", ""), ("prod", "not-hex")):
             answer = http.post(
                 "/workflows/orders/deploy", data={"env": env, "commit": commit, "csrf_token": csrf}
             )
             assert answer.status_code in (404, 422), (env, commit, answer.text)
         assert http.get("/workflows/orders/deploy?env=prod&commit=abcdef12").status_code == 404
-    with _client(base, people.stranger) as http:
-        csrf = _csrf(http.get("/").text)
+    with signed_in(base, people.stranger) as http:
+        csrf = csrf_of(http.get("/").text)
         answer = http.post("/workflows/orders/deploy", data={"env": "prod", "csrf_token": csrf})
         assert answer.status_code == 404
 
