@@ -28,7 +28,24 @@ __all__ = [
     "hash_and_define_documents",
     "hash_and_define_workflows",
     "mentions_workflows",
+    "referenced_ids",
 ]
+
+
+def referenced_ids(workflow: Mapping[str, Any]) -> frozenset[str]:
+    """The workflow ids (or slug references) a workflow names: what its diff needs looked
+    up. Most workflows name none, and this reads nothing then."""
+    if not mentions_workflows(workflow):
+        return frozenset()
+    references = WorkflowRefs({})  # nothing is known: every reference is reported
+    settings = workflow.get("settings")
+    if isinstance(settings, Mapping):
+        references.resolve_settings(copy.deepcopy(dict(settings)))
+    for node in workflow.get("nodes") or ():
+        if isinstance(node, Mapping) and isinstance(node.get("parameters"), Mapping):
+            node_type = str(node.get("type", ""))
+            references.resolve_node(node_type, copy.deepcopy(dict(node["parameters"])))
+    return frozenset(references.unresolved)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from canonflow.core.definitions import referenced_ids
 from canonflow.core.diff import diff_workflows
 from canonflow.core.diff_render import render_diff
 from canonflow.crypto import SecretBox
@@ -38,7 +39,8 @@ def workflow_diff(
         session, secrets, tenant_id=tenant_id, canonical_id=canonical_id,
         environment_id=environment_id, against=against, cache_root=cache_root,
     )  # fmt: skip
-    refs = reference_slugs(session, tenant_id, environment_id)
+    named = referenced_ids(sides.old) | referenced_ids(sides.new)
+    refs = reference_slugs(session, tenant_id, environment_id, only=named)
     diff = diff_workflows(sides.old, sides.new, old_refs=refs, new_refs=refs)
     return {
         "canonical_id": canonical_id,

@@ -62,10 +62,16 @@ def _existing(session: Session, *conditions: Any) -> dict[str, ExistingMapping]:
 
 
 def reference_slugs(
-    session: Session, tenant_id: uuid.UUID, environment_id: uuid.UUID
+    session: Session,
+    tenant_id: uuid.UUID,
+    environment_id: uuid.UUID,
+    *,
+    only: Collection[str] | None = None,
 ) -> dict[str, str]:
-    """n8n workflow id → canonical slug for the environment's linked workflows."""
-    rows = session.execute(
+    """n8n workflow id → canonical slug for the environment's linked workflows; with `only`,
+    just for those ids (a diff needs the few its two documents name, not the whole
+    environment's thousands)."""
+    statement = (
         select(WorkflowEnvMap.n8n_workflow_id, CanonicalWorkflow.canonical_slug)
         .join(CanonicalWorkflow, CanonicalWorkflow.id == WorkflowEnvMap.canonical_id)
         .where(
@@ -74,7 +80,11 @@ def reference_slugs(
             CanonicalWorkflow.tenant_id == tenant_id,
         )
     )
-    return {row.n8n_workflow_id: row.canonical_slug for row in rows}
+    if only is not None:
+        if not only:
+            return {}
+        statement = statement.where(WorkflowEnvMap.n8n_workflow_id.in_(sorted(only)))
+    return {row.n8n_workflow_id: row.canonical_slug for row in session.execute(statement)}
 
 
 def untracked_in(
