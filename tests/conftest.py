@@ -28,6 +28,13 @@ ENABLED_BACKENDS = tuple(
 )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _verify_url() -> None:
+    """pytest-base-url's session fixture of this name asks for `base_url`; tests that
+    parametrize an argument called `base_url` then fail with a ScopeMismatch. The UI tests
+    give their own server's URL, so there is nothing to verify."""
+
+
 @pytest.fixture(scope="session")
 def sqlite_databases(tmp_path_factory: pytest.TempPathFactory) -> SqliteDatabases:
     return SqliteDatabases(tmp_path_factory.mktemp("sqlite"))
