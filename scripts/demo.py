@@ -416,6 +416,12 @@ name (the renamed ones by content) and the 4 only in dev stay untracked for the 
 (the Untracked page suggests a match for the copy). Then open "Matrix": dev's drifted and
 renamed workflows show as drift; open a cell for its diff.
 
+Before "Reconcile" can deploy or commit, the migration must be on Git's main branch. The
+demo has no forge, so onboarding pushes a branch and opens no pull request: merge it
+yourself, then click "Sync now" on the Repository page:
+  cd {_repository(root)} && git update-ref refs/heads/main \\
+    "$(git for-each-ref --format='%(refname)' refs/heads/canonflow/ | tail -1)"
+
 The CLI on this demo:  export CANONFLOW_DATA_DIR={_data_dir(root)} CANONFLOW_TENANT={TENANT}
 Stop everything:       make demo-stop
 """,
