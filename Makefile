@@ -3,6 +3,9 @@ SHELL := /bin/bash
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := python3.11
 UV := $(shell scripts/ensure-uv.sh)
+ifeq ($(UV),)
+$(error scripts/ensure-uv.sh found no uv and could not install one)
+endif
 
 .PHONY: install run test lint fmt typecheck importlint bench clean demo demo-stop
 
