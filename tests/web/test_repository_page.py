@@ -69,6 +69,9 @@ def test_schedule_roles_and_tenants(
     url, _ = _remote(tmp_path)
     with signed_in(base, tokens.admin) as admin:
         assert post(admin, "/repository", {"url": url, "branch": "main"}).status_code == 303
+        fresh = admin.get("/repository").text  # hourly, not placed by a tick yet
+        assert "every 3600 s" in fresh and "manual only" not in fresh
+        assert "not placed yet" in fresh
         assert post(admin, "/repository/resume").status_code == 303
         with transaction(runtime.sessions) as session:
             repo = session.query(GitRepository).one()
