@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable
 from typing import Any
@@ -28,8 +29,14 @@ def test_create_get_update_delete_round_trip(
     assert fetched["connections"] == body["connections"]
     assert fetched["settings"]["executionOrder"] == "v1"
 
-    updated = dev_client.update_workflow(workflow_id, {**body, "name": "Order intake v2"})
+    # a new name and a changed node: n8n 2.x's versionId tracks nodes and connections only
+    # (a rename alone keeps it; 1.x gives every save a new one)
+    edited = copy.deepcopy(body)
+    edited["name"] = "Order intake v2"
+    edited["nodes"][1]["parameters"]["assignments"]["assignments"][0]["value"] = "edited"
+    updated = dev_client.update_workflow(workflow_id, edited)
     assert updated["name"] == "Order intake v2"
+    assert updated["nodes"][1]["parameters"] == edited["nodes"][1]["parameters"]
     assert updated["versionId"] != fetched["versionId"]
     assert [w["id"] for w in dev_client.list_workflows()] == [workflow_id]
 
