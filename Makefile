@@ -28,15 +28,17 @@ fmt: install
 
 # `make test`: the whole suite on the pinned n8n 2.x (CANONFLOW_N8N_VERSION=... picks another;
 # the mixed-fleet tests start 1.123 beside it), then the `compat` tests again on n8n 1.123.81
-# (skipped when the first pass already ran on it). Both passes must pass.
+# (skipped when the first pass already ran on it). Both passes must pass. A 1.x first pass
+# still installs the pin: the mixed-fleet tests start it beside 1.123.
 N8N_LEGACY_VERSION := 1.123.81
 test: install lint
 	@set -euo pipefail; \
 	pg="$$(scripts/ensure-postgres.sh)"; \
-	n8n="$$(scripts/install-n8n.sh)"; \
-	n8n_legacy="$$(env -u CANONFLOW_N8N_NODE_VERSION CANONFLOW_N8N_VERSION=$(N8N_LEGACY_VERSION) scripts/install-n8n.sh)"; \
-	chromium="$$(scripts/ensure-chromium.sh)"; \
 	version="$${CANONFLOW_N8N_VERSION:-$$(sed -n 's/^PIN=//p' scripts/install-n8n.sh)}"; \
+	n8n="$$(CANONFLOW_N8N_VERSION=$$version scripts/install-n8n.sh)"; \
+	n8n_legacy="$$(env -u CANONFLOW_N8N_NODE_VERSION CANONFLOW_N8N_VERSION=$(N8N_LEGACY_VERSION) scripts/install-n8n.sh)"; \
+	case "$$version" in 1.*) env -u CANONFLOW_N8N_VERSION -u CANONFLOW_N8N_NODE_VERSION scripts/install-n8n.sh >/dev/null;; esac; \
+	chromium="$$(scripts/ensure-chromium.sh)"; \
 	echo "== make test: the suite on n8n $$version"; \
 	CANONFLOW_PG_BINDIR="$$pg" CANONFLOW_CHROMIUM="$$chromium" CANONFLOW_N8N_VERSION="$$version" \
 	  CANONFLOW_N8N_BIN="$$n8n" CANONFLOW_N8N_LEGACY_BIN="$$n8n_legacy" \
