@@ -27,9 +27,10 @@ fmt: install
 	$(UV) run ruff check --fix .
 
 # `make test`: the whole suite on the pinned n8n 2.x (CANONFLOW_N8N_VERSION=... picks another;
-# the mixed-fleet tests start 1.123 beside it), then the `compat` tests again on n8n 1.123.81
-# (skipped when the first pass already ran on it). Both passes must pass. A 1.x first pass
-# still installs the pin: the mixed-fleet tests start it beside 1.123.
+# the mixed-fleet tests start 1.123 beside it), then the `compat` tests again on n8n 1.123.81,
+# on SQLite (the first pass covered both databases; skipped when it already ran on 1.123).
+# Both passes must pass. A 1.x first pass still installs the pin (the mixed-fleet tests
+# start it beside 1.123).
 N8N_LEGACY_VERSION := 1.123.81
 test: install lint
 	@set -euo pipefail; \
@@ -46,6 +47,7 @@ test: install lint
 	if [ "$$version" = "$(N8N_LEGACY_VERSION)" ]; then exit 0; fi; \
 	echo "== make test: the compat tests on n8n $(N8N_LEGACY_VERSION)"; \
 	CANONFLOW_PG_BINDIR="$$pg" CANONFLOW_CHROMIUM="$$chromium" \
+	  CANONFLOW_TEST_BACKENDS="$${CANONFLOW_TEST_BACKENDS:-sqlite}" \
 	  CANONFLOW_N8N_VERSION=$(N8N_LEGACY_VERSION) CANONFLOW_N8N_BIN="$$n8n_legacy" \
 	  CANONFLOW_N8N_LEGACY_BIN="$$n8n_legacy" \
 	  $(UV) run pytest -m compat $(PYTEST_ARGS) || { rc=$$?; [ $$rc -eq 5 ] || exit $$rc; echo "(no compat test selected)"; }
