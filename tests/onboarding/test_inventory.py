@@ -33,6 +33,7 @@ def _state(row: WorkflowEnvMap) -> SyncState:
     return derive_sync_state(row.env_content_hash, row.git_content_hash, row.base_content_hash)
 
 
+@pytest.mark.compat
 def test_inventory_of_an_overlapping_estate(overlapping: Estate) -> None:
     result = overlapping.inventory()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
@@ -67,6 +68,7 @@ def test_preflight_of_a_ready_estate_then_its_failures(
     assert any("does not include onboarding" in e for e in report["errors"])
 
 
+@pytest.mark.compat
 def test_inventory_job_create_pr_and_completion(
     client: TestClient, estate: Estate, runtime: Runtime
 ) -> None:

@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 
 from canonflow.core.git_layout import render_workflow_file
 from canonflow.core.sync_state import SyncState
@@ -39,6 +40,7 @@ def _wait_job(linked: Linked, response: httpx.Response) -> dict[str, Any]:
     return linked.wait(response.json()["job_id"])
 
 
+@pytest.mark.compat
 def test_a_missing_credential_blocks_that_workflow_and_the_rest_deploy(linked: Linked) -> None:
     with linked.n8n("dev") as http:
         created = http.post(
@@ -82,6 +84,7 @@ def test_a_missing_credential_blocks_that_workflow_and_the_rest_deploy(linked: L
     assert linked.state("plain-new", "prod") is SyncState.IN_SYNC
 
 
+@pytest.mark.compat
 def test_an_active_webhook_workflow_stays_active_and_answers_after_deploy(linked: Linked) -> None:
     body = make_workflow("Hook", 3, trigger="webhook")
     with linked.n8n("prod") as http:

@@ -161,6 +161,7 @@ def test_orphaned_copies_show_and_git_wins_deletes_them_past_the_prune_guard(
     assert plan_items(o.plan("git_wins")) == []
 
 
+@pytest.mark.compat
 def test_env_wins_re_adopts_an_orphaned_workflow(orphaned: Linked) -> None:
     o = orphaned
     manual = o.plan("manual")

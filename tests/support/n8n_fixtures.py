@@ -8,6 +8,8 @@ the root conftest.
 | `n8n_pair` | session | `N8nPair(dev, prod)`: two instances started in parallel, once per run |
 | `n8n_dev`, `n8n_prod` | session | one instance of the pair |
 | `clean_n8n_dev`, `clean_n8n_prod` | function | that instance, emptied of workflows and tags |
+| `mixed_pair` | session | `N8nPair(dev, prod)` of a fleet mid-upgrade: prod on 1.123, dev on 2.x |
+| `clean_mixed_pair` | function | `mixed_pair`, both emptied of workflows and tags |
 | `n8n_factory` | session | `start() -> N8nInstance`: a throwaway instance (crash tests) |
 | `workflow_factory` | function | `make_workflow` |
 
@@ -27,7 +29,15 @@ from typing import Any, Literal, NamedTuple
 import httpx
 import pytest
 
-from tests.support.n8n import N8nInstance, start_many, start_n8n
+from tests.support.n8n import (
+    LEGACY_VERSION,
+    N8N_VERSION,
+    N8nInstance,
+    is_v1,
+    n8n_version,
+    start_many,
+    start_n8n,
+)
 
 BULK_CONCURRENCY = 4  # n8n creates ~100 workflows/s with 4 clients
 _BUSY_RETRIES = 20
@@ -241,6 +251,34 @@ def clean_n8n_dev(n8n_dev: N8nInstance) -> N8nInstance:
 def clean_n8n_prod(n8n_prod: N8nInstance) -> N8nInstance:
     wipe(n8n_prod)
     return n8n_prod
+
+
+def upgraded_version() -> str:
+    """The 2.x of a mixed fleet: the suite's version, or the pin when the suite runs 1.x."""
+    return N8N_VERSION if is_v1(n8n_version()) else n8n_version()
+
+
+@pytest.fixture(scope="session")
+def mixed_pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N8nPair]:
+    """A fleet mid-upgrade: prod still on 1.123 (LEGACY_VERSION), dev already on 2.x."""
+    dev, prod = start_many(
+        2,
+        tmp_path_factory.mktemp("n8n-mixed"),
+        names=("dev", "prod"),
+        versions=(upgraded_version(), LEGACY_VERSION),
+    )
+    try:
+        yield N8nPair(dev, prod)
+    finally:
+        _discard(dev)
+        _discard(prod)
+
+
+@pytest.fixture
+def clean_mixed_pair(mixed_pair: N8nPair) -> N8nPair:
+    wipe(mixed_pair.dev)
+    wipe(mixed_pair.prod)
+    return mixed_pair
 
 
 @pytest.fixture(scope="session")

@@ -45,6 +45,7 @@ def test_new_workflows_appear_untracked_and_a_second_sync_writes_nothing(
     assert runs[0].created == 3 and runs[1].unchanged == 3 and runs[1].error is None
 
 
+@pytest.mark.compat
 def test_a_deleted_workflow_goes_missing_and_comes_back(
     dev_env: EnvUnderTest, create_in_n8n: Create
 ) -> None:

@@ -54,6 +54,7 @@ def test_a_thousand_workflows_sync_right(runtime: Runtime, thousand_n8n: N8nInst
     assert (again.created, again.updated, again.unchanged) == (0, 0, 1000)
 
 
+@pytest.mark.compat
 def test_the_api_runs_a_sync_job(
     client: TestClient,
     runtime: Runtime,
