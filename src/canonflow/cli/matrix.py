@@ -16,6 +16,7 @@ from canonflow.cli.context import TenantOption, cli_principal
 #: cell → (symbol, Rich style); linked cells by derived state, others by stored status.
 SYMBOLS = {
     "in_sync": ("✓ in sync", "green"),
+    "draft_pending": ("✎ draft pending", "purple"),  # n8n 2.x: a draft it does not run
     "drift": ("~ drift", "yellow"),
     "out_of_date": ("↓ out of date", "cyan"),
     "conflict": ("✗ conflict", "bold red"),
