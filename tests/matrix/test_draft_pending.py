@@ -13,15 +13,18 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from markupsafe import Markup
+from sqlalchemy import select
 
 from canonflow.catalogue.states import StateCause, record_state_changes, unrecorded
+from canonflow.config import Settings
 from canonflow.core.status import MappingStatus
 from canonflow.core.sync_state import derive_sync_state, has_pending_draft
 from canonflow.db.engine import transaction
-from canonflow.db.models import StateChange
+from canonflow.db.models import StateChange, Tenant
 from canonflow.matrix.service import MatrixEnvironment
 from canonflow.runtime import Runtime
 from canonflow.web.views.matrix import grid_rows
+from tests.cli.helpers import cli_env, run_cli
 from tests.matrix.conftest import H1, H2, H3, Tenancy, make_tenancy, names
 
 URL = "/api/v1/workflows/matrix"
@@ -154,3 +157,20 @@ def test_grid_cells_say_draft_pending_in_symbol_text_and_label() -> None:
     assert '<td class="warn">' in edited
     assert "≠✎ drift, draft pending</a>" in edited
     assert isinstance(grid_rows(workflows, [prod], "/m?open=")[0], Markup)
+
+
+def test_the_cli_shows_draft_pending_and_the_flag(runtime: Runtime, settings: Settings) -> None:
+    t = _estate(runtime)
+    with transaction(runtime.sessions) as session:
+        slug = session.scalar(select(Tenant.slug).where(Tenant.id == t.tenant_id))
+    assert slug is not None
+    env = cli_env(settings) | {"NO_COLOR": "1", "COLUMNS": "200"}
+    shown = run_cli("matrix", "--env", "prod", "--tenant", slug, env=env)
+    assert shown.returncode == 0, shown.stderr
+    lines = {line.split("│")[1].strip(): line for line in shown.stdout.splitlines() if "│" in line}
+    assert "✎ draft pending" in lines["Draft"] and "+ draft" not in lines["Draft"]
+    assert "~ drift + draft ✎" in lines["Drift+draft"]
+    assert "✓ in sync" in lines["Same"] and "draft" not in lines["Same"]
+    only = run_cli("matrix", "--state", "draft_pending", "--tenant", slug, env=env)
+    assert only.returncode == 0, only.stderr
+    assert "Draft" in only.stdout and "Plain" not in only.stdout and "1 workflows" in only.stdout

@@ -78,5 +78,8 @@ def matrix(
 
 
 def _cell(cell: dict[str, Any]) -> str:
+    """The cell's symbol and text; `+ draft` where n8n 2.x holds a draft it does not run
+    and the state is another (`draft_pending` says it by itself)."""
     symbol, style = SYMBOLS[cell["state"] or cell["status"]]
-    return f"[{style}]{symbol}[/]"
+    draft = cell.get("draft_pending") and cell["state"] not in (None, "draft_pending")
+    return f"[{style}]{symbol}[/]" + (" [purple]+ draft ✎[/]" if draft else "")
