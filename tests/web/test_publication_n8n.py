@@ -82,6 +82,8 @@ def test_draft_publish_archive_unarchive_on_n8n_2x(
     with transaction(runtime.sessions) as session:
         environment = session.get(Environment, onboarded.environment_id)
         assert environment is not None and environment.n8n_major == 2
+    listed = httpx.get(f"{base}/api/v1/environments", headers=onboarded.headers, timeout=30)
+    assert [e["n8n_major"] for e in listed.json()] == [2], listed.text
 
     # a draft saved without publishing: the environment still runs Git's version
     with admin_client(clean_n8n_prod) as http:
