@@ -40,10 +40,10 @@ def test_a_dead_worker_falls_back_to_hashing_in_process() -> None:
     workflow = make_workflow("plain", 4) | {"id": "plain"}
     for define in (False, True):
         selection = Selection(to_hash=[(workflow, None)])
-        broken: Future[list[tuple[str | None, str | None, bytes | None]]] = Future()
+        broken: Future[list[tuple[str | None, str | None, bytes | None, str | None]]] = Future()
         broken.set_exception(BrokenProcessPool("worker died"))
         hashes, documents = HashedSelection(selection, {}, define, broken).outcomes()
-        assert hashes == [(content_hash(workflow), None)]
+        assert hashes == [(content_hash(workflow), None, None)]  # no draft pending
         assert list(documents) == ([workflow["id"]] if define else [])
 
 
@@ -57,7 +57,7 @@ def test_documents_made_in_a_worker_are_the_canonical_definition() -> None:
         selection = Selection(to_hash=[(workflow, None), (caller, None)])
         hashes, documents = hash_selection(pool, selection, {}, define=True).outcomes()
     definition = canonical_definition(workflow, {}, known_hash=hashes[0][0])
-    assert hashes[0] == (content_hash(workflow), None)
+    assert hashes[0] == (content_hash(workflow), None, None)
     assert hashes[1][0] is not None
     assert list(documents) == [workflow["id"]]
     digest, document = documents[workflow["id"]]

@@ -5,7 +5,13 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from canonflow.core.sync_state import SyncState, SyncView, derive_sync_state, derive_sync_view
+from canonflow.core.sync_state import (
+    SyncState,
+    SyncView,
+    derive_sync_state,
+    derive_sync_view,
+    has_pending_draft,
+)
 
 IN_SYNC, DRIFT, OUT_OF_DATE = SyncState.IN_SYNC, SyncState.DRIFT, SyncState.OUT_OF_DATE
 CONFLICT, UNKNOWN = SyncState.CONFLICT, SyncState.UNKNOWN
@@ -111,6 +117,7 @@ def test_known_states_ignore_timestamps(
 def test_states_are_strings() -> None:
     assert [str(state) for state in SyncState] == [
         "in_sync",
+        "draft_pending",
         "drift",
         "out_of_date",
         "conflict",
@@ -132,3 +139,52 @@ def test_a_copy_of_a_canonical_deleted_in_git_is_orphaned_never_in_sync(
     )
     assert view == SyncView(SyncState.ORPHANED, None)
     assert derive_sync_state(env, git, base) is not SyncState.ORPHANED
+
+
+DRAFT_PENDING = SyncState.DRAFT_PENDING
+#: With a draft hash (n8n 2.x): the rules above, except that in sync with a draft that
+#: differs from what the environment runs is draft_pending.
+DRAFT_RULES = {
+    IN_SYNC: lambda env, git, base, draft: (
+        env is not None and env == git and (draft is None or draft == env)
+    ),
+    DRAFT_PENDING: lambda env, git, base, draft: (
+        env is not None and env == git and draft is not None and draft != env
+    ),
+    DRIFT: lambda env, git, base, draft: DESIGN_RULES[DRIFT](env, git, base),
+    OUT_OF_DATE: lambda env, git, base, draft: DESIGN_RULES[OUT_OF_DATE](env, git, base),
+    CONFLICT: lambda env, git, base, draft: DESIGN_RULES[CONFLICT](env, git, base),
+    UNKNOWN: lambda env, git, base, draft: DESIGN_RULES[UNKNOWN](env, git, base),
+}
+
+
+@pytest.mark.parametrize(
+    ("env", "git", "base", "draft"), list(itertools.product([None, "a", "b", "c"], repeat=4))
+)
+def test_with_a_draft_exactly_one_rule_holds_and_it_is_the_answer(
+    env: str | None, git: str | None, base: str | None, draft: str | None
+) -> None:
+    holding = [state for state, rule in DRAFT_RULES.items() if rule(env, git, base, draft)]
+    assert holding == [derive_sync_state(env, git, base, draft_hash=draft)]
+    # the flag: a draft other than what runs, whatever the state; it changes no other state
+    assert has_pending_draft(env, draft) is (draft is not None and draft != env)
+    if holding != [DRAFT_PENDING]:
+        assert derive_sync_state(env, git, base, draft_hash=draft) is derive_sync_state(
+            env, git, base
+        )
+
+
+@pytest.mark.parametrize(("env", "git", "base"), [("a", "a", "a"), ("a", "a", None)])
+def test_a_pending_draft_is_newer_on_the_environment_side(
+    env: str, git: str, base: str | None
+) -> None:
+    view = derive_sync_view(
+        env, git, base, git_committed_at=LATER, n8n_updated_at=NOON, draft_hash="d"
+    )
+    assert view == SyncView(DRAFT_PENDING, "env")
+
+
+def test_a_deleted_canonical_is_orphaned_even_with_a_draft() -> None:
+    assert derive_sync_state("a", "a", "a", canonical_deleted=True, draft_hash="d") is (
+        SyncState.ORPHANED
+    )

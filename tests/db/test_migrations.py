@@ -277,3 +277,55 @@ def test_0010_round_trips_schedules_with_data(runtime: Runtime) -> None:
         "prod": (0, False, None),
         "old": (3600, False, None),
     }
+
+
+def test_0015_round_trips_publication_facts_with_data(runtime: Runtime) -> None:
+    """Down to 0014 and up again with a mapping holding a draft hash and an environment
+    knowing its n8n major: going down drops the columns and keeps the rows (and their
+    recorded state); coming up, they are empty (the next sync hashes every workflow once
+    again, since `n8n_active` is unknown), and an empty draft hash derives no new state."""
+    with transaction(runtime.sessions) as session:
+        tenant = make_tenant(session)
+        environment = Environment(
+            tenant_id=tenant.id,
+            name="dev",
+            base_url="http://n8n",
+            api_key=runtime.secrets.seal("k"),
+            n8n_major=2,
+        )
+        canonical = CanonicalWorkflow(
+            tenant_id=tenant.id, canonical_slug="billing", name="Billing", workflow_definition={}
+        )
+        session.add_all([environment, canonical])
+        session.flush()
+        digest = "v1:" + "a" * 64
+        session.add(
+            WorkflowEnvMap(
+                tenant_id=tenant.id,
+                environment_id=environment.id,
+                canonical_id=canonical.id,
+                n8n_workflow_id="w1",
+                status=MappingStatus.LINKED,
+                env_content_hash=digest,
+                git_content_hash=digest,
+                base_content_hash=digest,
+                n8n_draft_hash="v1:" + "d" * 64,
+                n8n_active=True,
+                n8n_active_version_id="v-7",
+                derived_state="draft_pending",
+            )
+        )
+    command.downgrade(alembic_config(runtime.engine), "0014")
+    mapping_columns = {c["name"] for c in inspect(runtime.engine).get_columns("workflow_env_map")}
+    assert not {"n8n_draft_hash", "n8n_active", "n8n_active_version_id"} & mapping_columns
+    environment_columns = {c["name"] for c in inspect(runtime.engine).get_columns("environments")}
+    assert "n8n_major" not in environment_columns
+    with runtime.engine.begin() as connection:
+        assert connection.execute(text("SELECT count(*) FROM workflow_env_map")).scalar_one() == 1
+    upgrade(runtime.engine)
+    with transaction(runtime.sessions) as session:
+        row = session.scalars(select(WorkflowEnvMap)).one()
+        assert (row.n8n_draft_hash, row.n8n_active, row.n8n_active_version_id) == (None,) * 3
+        assert row.derived_state == "draft_pending"  # as last recorded, until a flow records
+        assert session.scalars(select(Environment.n8n_major)).one() is None
+    test_migrated_schema_has_no_autogenerate_diff(runtime)

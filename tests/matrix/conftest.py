@@ -54,6 +54,7 @@ class Tenancy:
         git_hash: str | None = H1,
         base_hash: str | None = H1,
         updated_at: datetime | None = None,
+        draft_hash: str | None = None,
     ) -> uuid.UUID:
         with transaction(self.runtime.sessions) as session:
             row = WorkflowEnvMap(
@@ -67,6 +68,7 @@ class Tenancy:
                 base_content_hash=base_hash,
                 workflow_name=canonical,
                 n8n_updated_at=updated_at,
+                n8n_draft_hash=draft_hash,
             )
             session.add(row)
             session.flush()

@@ -171,6 +171,8 @@ def cells_statement(tenant_id: uuid.UUID, canonical_id: uuid.UUID) -> Select[Any
             m.c.base_content_hash,
             m.c.n8n_updated_at,
             m.c.workflow_data,
+            m.c.n8n_draft_hash,
+            e.c.n8n_major,
         )
         .select_from(
             e.outerjoin(

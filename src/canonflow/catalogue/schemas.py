@@ -40,9 +40,9 @@ class CatalogueItem(BaseModel):
     created_at: datetime
     updated_at: datetime
     states: dict[str, int] = Field(
-        description="cells per state: the derived state of a linked cell (in_sync, drift, "
-        "out_of_date, conflict, unknown, orphaned), else its status (untracked, missing, "
-        "ignored); deleted cells are not counted"
+        description="cells per state: the derived state of a linked cell (in_sync, "
+        "draft_pending, drift, out_of_date, conflict, unknown, orphaned), else its status "
+        "(untracked, missing, ignored); deleted cells are not counted"
     )
 
 
@@ -66,6 +66,13 @@ class CatalogueCell(BaseModel):
     last_synced_at: datetime | None = Field(description="the environment's last complete sync")
     active: bool | None
     tags: list[str]
+    draft_pending: bool = Field(
+        False,
+        description="n8n 2.x holds a draft it does not run (env_hash is the published "
+        "version's, draft_hash the draft's); true whatever the state",
+    )
+    draft_hash: str | None = None
+    n8n_major: int | None = Field(None, description="the n8n major version its last sync found")
 
 
 class CatalogueEvent(BaseModel):

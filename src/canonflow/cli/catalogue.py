@@ -16,6 +16,7 @@ from canonflow.cli.matrix import SYMBOLS
 SPARK = {
     "in_sync": "▁",
     "out_of_date": "▃",
+    "draft_pending": "▃",
     "unknown": "▄",
     "untracked": "▄",
     "ignored": "▂",

@@ -16,6 +16,7 @@ from canonflow.cli.context import TenantOption, cli_principal
 #: cell → (symbol, Rich style); linked cells by derived state, others by stored status.
 SYMBOLS = {
     "in_sync": ("✓ in sync", "green"),
+    "draft_pending": ("✎ draft pending", "purple"),  # n8n 2.x: a draft it does not run
     "drift": ("~ drift", "yellow"),
     "out_of_date": ("↓ out of date", "cyan"),
     "conflict": ("✗ conflict", "bold red"),
@@ -77,5 +78,8 @@ def matrix(
 
 
 def _cell(cell: dict[str, Any]) -> str:
+    """The cell's symbol and text; `+ draft` where n8n 2.x holds a draft it does not run
+    and the state is another (`draft_pending` says it by itself)."""
     symbol, style = SYMBOLS[cell["state"] or cell["status"]]
-    return f"[{style}]{symbol}[/]"
+    draft = cell.get("draft_pending") and cell["state"] not in (None, "draft_pending")
+    return f"[{style}]{symbol}[/]" + (" [purple]+ draft ✎[/]" if draft else "")

@@ -19,14 +19,18 @@ from canonflow.core._workflow_refs import WorkflowRefs, calls_workflows, mention
 from canonflow.core.git_layout import file_document
 from canonflow.core.hashing import hash_normalized, hash_workflows
 from canonflow.core.normalize import InvalidWorkflow, normalize
+from canonflow.core.publication import draft_form, draft_pending
 from canonflow.core.workflow_shape import parse_json
 
 __all__ = [
     "DefinedHash",
     "Definition",
+    "ListedHash",
     "canonical_definition",
     "hash_and_define_documents",
     "hash_and_define_workflows",
+    "hash_listed_documents",
+    "hash_listed_workflows",
     "mentions_workflows",
     "referenced_ids",
 ]
@@ -123,4 +127,45 @@ def hash_and_define_documents(
             results.append((None, str(exc), None))
             continue
         results += hash_and_define_workflows([workflow], refs, define=define)
+    return results
+
+
+#: `DefinedHash` of what a listed workflow runs, plus its draft's content hash when n8n
+#: holds a draft that differs from the published version (see `canonflow.core.publication`).
+ListedHash = tuple[str | None, str | None, bytes | None, str | None]
+
+
+def hash_listed_workflows(
+    workflows: Sequence[Mapping[str, Any]],
+    refs: Mapping[str, str] | None = None,
+    *,
+    define: bool = True,
+) -> list[ListedHash]:
+    """`hash_and_define_workflows` (of what each workflow runs: its published version
+    while a draft is pending), with the draft's hash beside it when the draft differs
+    (None otherwise, and for every workflow without a pending draft)."""
+    results: list[ListedHash] = []
+    for workflow, (digest, problem, document) in zip(
+        workflows, hash_and_define_workflows(workflows, refs, define=define), strict=True
+    ):
+        draft = None
+        if digest is not None and isinstance(workflow, Mapping) and draft_pending(workflow):
+            [(draft, _problem)] = hash_workflows([draft_form(workflow)], refs)
+        results.append((digest, problem, document, draft if draft != digest else None))
+    return results
+
+
+def hash_listed_documents(
+    raws: Sequence[bytes], refs: Mapping[str, str] | None = None, *, define: bool = True
+) -> list[ListedHash]:
+    """`hash_listed_workflows` of serialized listing items: plain data in and out, so it
+    can run in a worker process (which then imports only the core)."""
+    results: list[ListedHash] = []
+    for raw in raws:
+        try:
+            workflow: Any = parse_json(raw)
+        except InvalidWorkflow as exc:
+            results.append((None, str(exc), None, None))
+            continue
+        results += hash_listed_workflows([workflow], refs, define=define)
     return results

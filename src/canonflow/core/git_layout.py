@@ -13,6 +13,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from canonflow.core.publication import running_form
+
 FILE_SUFFIX = ".json"
 
 #: Top-level fields kept in the file; everything else is volatile or environment-specific.
@@ -34,7 +36,9 @@ def slug_of_path(path: str) -> str:
 
 
 def file_document(workflow: Mapping[str, Any]) -> dict[str, Any]:
-    """The workflow as it is stored in Git."""
+    """The workflow as it is stored in Git (of an n8n 2.x workflow with a pending draft,
+    the published version it runs: `canonflow.core.publication.running_form`)."""
+    workflow = running_form(workflow)
     document = {key: workflow[key] for key in _KEPT_TOP_LEVEL if workflow.get(key) is not None}
     document["nodes"] = [_file_node(node) for node in workflow.get("nodes") or []]
     document.setdefault("connections", {})

@@ -47,6 +47,7 @@ from typing import Any
 
 from canonflow.core._workflow_refs import REFERENCE_PREFIX, WorkflowRefs
 from canonflow.core.canonical_json import canonical_json
+from canonflow.core.publication import running_form
 from canonflow.core.workflow_shape import InvalidWorkflow, parse_workflow, validate_workflow
 
 __all__ = [
@@ -102,8 +103,12 @@ def normalize(workflow: Mapping[str, Any], refs: Mapping[str, str] | None = None
 
     `refs` maps n8n workflow ids of the workflow's environment to canonical slugs.
     Raises InvalidWorkflow if `workflow` does not have the shape of an n8n workflow.
+    An n8n 2.x workflow that runs a published version other than its draft is read as what
+    it runs (`canonflow.core.publication.running_form`).
     """
-    checked = validate_workflow(workflow)
+    checked = validate_workflow(
+        running_form(workflow) if isinstance(workflow, Mapping) else workflow
+    )
     references = WorkflowRefs(refs)
     nodes = checked["nodes"]
     document: dict[str, Any] = {

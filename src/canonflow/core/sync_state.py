@@ -4,6 +4,8 @@ Three content hashes decide it: the environment's (env), Git's (git), and the ba
 hash both sides last agreed on.
 
     in_sync      env == git (whatever the base)
+    draft_pending  env == git, but n8n 2.x holds a draft that differs from the published
+                 version the environment runs (a draft edited in n8n, not published)
     drift        env changed since base, Git did not: someone edited in n8n
     out_of_date  Git changed since base, env did not: Git is newer
     conflict     both changed since base, differently
@@ -14,6 +16,11 @@ hash both sides last agreed on.
 
 For unknown the hashes cannot tell which side is newer; `derive_sync_view` then compares
 the Git commit time with n8n's `updatedAt`.
+
+On n8n 2.x the environment's hash is the one of the version it RUNS (its published version
+while a draft is pending, docs/drift-on-n8n-2x.md); the draft's hash (`draft_hash`, None
+when no draft differs) only turns an in-sync cell into `draft_pending`. A cell in any other
+state keeps it and carries the `has_pending_draft` flag.
 """
 
 from dataclasses import dataclass
@@ -28,6 +35,7 @@ class SyncState(StrEnum):
     """How the environment's copy of a workflow relates to Git's."""
 
     IN_SYNC = "in_sync"
+    DRAFT_PENDING = "draft_pending"
     DRIFT = "drift"
     OUT_OF_DATE = "out_of_date"
     CONFLICT = "conflict"
@@ -49,14 +57,18 @@ def derive_sync_state(
     base_hash: str | None,
     *,
     canonical_deleted: bool = False,
+    draft_hash: str | None = None,
 ) -> SyncState:
     """The sync state from the environment, Git and base content hashes; `orphaned` when
-    the canonical workflow is deleted in Git (its stale Git hash says nothing then)."""
+    the canonical workflow is deleted in Git (its stale Git hash says nothing then);
+    `draft_pending` when the environment runs Git's version but holds another draft."""
     if canonical_deleted:
         return SyncState.ORPHANED
     if env_hash is None or git_hash is None:
         return SyncState.UNKNOWN
     if env_hash == git_hash:
+        if has_pending_draft(env_hash, draft_hash):
+            return SyncState.DRAFT_PENDING
         return SyncState.IN_SYNC
     if base_hash is None:
         return SyncState.UNKNOWN
@@ -67,6 +79,12 @@ def derive_sync_state(
     return SyncState.CONFLICT
 
 
+def has_pending_draft(env_hash: str | None, draft_hash: str | None) -> bool:
+    """Whether n8n holds a draft other than what the environment runs (the flag a cell
+    carries whatever its state)."""
+    return draft_hash is not None and draft_hash != env_hash
+
+
 def derive_sync_view(
     env_hash: str | None,
     git_hash: str | None,
@@ -75,15 +93,18 @@ def derive_sync_view(
     git_committed_at: datetime | None,
     n8n_updated_at: datetime | None,
     canonical_deleted: bool = False,
+    draft_hash: str | None = None,
 ) -> SyncView:
     """The sync state plus the newer side.
 
-    drift: env; out_of_date: git; in_sync, conflict and orphaned: None; unknown: the side
-    with the later timestamp, None if either is missing or they are equal (naive times count
-    as UTC).
+    drift and draft_pending: env; out_of_date: git; in_sync, conflict and orphaned: None;
+    unknown: the side with the later timestamp, None if either is missing or they are equal
+    (naive times count as UTC).
     """
-    state = derive_sync_state(env_hash, git_hash, base_hash, canonical_deleted=canonical_deleted)
-    if state is SyncState.DRIFT:
+    state = derive_sync_state(
+        env_hash, git_hash, base_hash, canonical_deleted=canonical_deleted, draft_hash=draft_hash
+    )
+    if state in (SyncState.DRIFT, SyncState.DRAFT_PENDING):
         return SyncView(state, "env")
     if state is SyncState.OUT_OF_DATE:
         return SyncView(state, "git")

@@ -80,6 +80,9 @@ class EnvironmentRead(BaseModel):
     )
     last_synced_at: datetime | None
     last_sync: LastSync | None = None
+    n8n_major: int | None = Field(
+        None, description="The n8n major version (1 or 2) its last sync found; none until known."
+    )
     created_at: datetime
     updated_at: datetime
 

@@ -53,6 +53,8 @@ CSV_COLUMNS = (
     "git_hash",
     "base_hash",
     "n8n_updated_at",
+    "draft_pending",
+    "draft_hash",
 )
 
 
@@ -76,6 +78,8 @@ def csv_chunks(rows: Iterator[dict[str, Any]], names: dict[str, str]) -> Iterato
                     cell.get("git_hash") or "",
                     cell.get("base_hash") or "",
                     cell.get("n8n_updated_at") or "",
+                    "true" if cell.get("draft_pending") else "false",
+                    cell.get("draft_hash") or "",
                 )
             )
         if count % 200 == 0:

@@ -49,6 +49,7 @@ SHORT_HASH = 12  # hex digits shown of each hash
 STATUSES = tuple(status.value for status in MappingStatus)
 STATES = tuple(state.value for state in SyncState)
 HASH_STATES = tuple(s for s in STATES if s != SyncState.ORPHANED.value)  # from hashes alone
+IN_SYNC = SyncState.IN_SYNC.value
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,13 @@ class MatrixFilter:
     problems_only: bool = False  # anything but linked and in_sync in every environment
 
 
+def draft_differs(m: Table = MAPPINGS) -> ColumnElement[bool]:
+    """n8n holds a draft other than the published version the environment runs (the
+    `draft_pending` flag of a cell; `core.sync_state.has_pending_draft`)."""
+    draft = m.c.n8n_draft_hash
+    return draft.is_not(None) & (draft != m.c.env_content_hash)
+
+
 def derived_state(
     m: Table = MAPPINGS, canonical_deleted: ColumnElement[bool] | None = None
 ) -> ColumnElement[str | None]:
@@ -69,7 +77,7 @@ def derived_state(
     env, git, base = m.c.env_content_hash, m.c.git_content_hash, m.c.base_content_hash
     state = case(
         (env.is_(None) | git.is_(None), SyncState.UNKNOWN.value),
-        (env == git, SyncState.IN_SYNC.value),
+        (env == git, case((draft_differs(m), SyncState.DRAFT_PENDING.value), else_=IN_SYNC)),
         (base.is_(None), SyncState.UNKNOWN.value),
         (git == base, SyncState.DRIFT.value),
         (env == base, SyncState.OUT_OF_DATE.value),
@@ -180,6 +188,7 @@ def _page_template(
             _short(m.c.base_content_hash),
             UTCText(m.c.n8n_updated_at),
             rows.c.is_deleted,
+            _short(m.c.n8n_draft_hash),
         )
         .select_from(
             rows.outerjoin(
@@ -253,12 +262,15 @@ def summary_statement(tenant_id: uuid.UUID, environment_ids: Sequence[uuid.UUID]
     """One row per environment, in one pass over its mappings (no join): the environment
     id, a count per stored status (`STATUSES` order), per derived state from the hashes
     (`HASH_STATES` order: a deleted canonical workflow's are corrected by
-    `deleted_canonical_cells`), and of the mappings that have a canonical workflow."""
+    `deleted_canonical_cells`), of the mappings that have a canonical workflow, and of the
+    linked ones that hold a pending draft (whatever their state)."""
     m = MAPPINGS
     state = derived_state()
     counts = [func.count().filter(m.c.status == status) for status in STATUSES]
     counts += [func.count().filter(state == value) for value in HASH_STATES]
     counts.append(func.count().filter(m.c.canonical_id.is_not(None)))
+    linked = m.c.status == MappingStatus.LINKED.value
+    counts.append(func.count().filter(linked & m.c.canonical_id.is_not(None) & draft_differs()))
     return (
         select(m.c.environment_id, *counts)
         .where(m.c.tenant_id == tenant_id, m.c.environment_id.in_(environment_ids))
@@ -352,6 +364,7 @@ def _row_conditions(filters: MatrixFilter) -> list[ColumnElement[bool]]:
         in_sync = and_(
             m.c.status == MappingStatus.LINKED.value,
             m.c.env_content_hash == m.c.git_content_hash,
+            ~draft_differs(),
         )
         conditions.append(or_(c.c.is_deleted.is_(True), mapped_count(in_sync) < count))
     return conditions

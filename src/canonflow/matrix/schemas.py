@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 class MatrixCell(BaseModel):
     status: str  # linked | untracked | missing | ignored | deleted | absent
-    # in_sync | drift | out_of_date | conflict | unknown | orphaned (linked only)
+    # in_sync | draft_pending | drift | out_of_date | conflict | unknown | orphaned (linked only)
     state: str | None
     synced: bool
     mapping_id: uuid.UUID | None = None
@@ -18,6 +18,10 @@ class MatrixCell(BaseModel):
     git_hash: str | None = None
     base_hash: str | None = None
     n8n_updated_at: datetime | None = None
+    # n8n 2.x: the environment runs a published version and holds another draft (the
+    # hashes above are of what it runs; draft_hash is the draft's). True on any state.
+    draft_pending: bool = False
+    draft_hash: str | None = None
 
 
 class MatrixRow(BaseModel):
@@ -44,6 +48,7 @@ class MatrixSummaryEnvironment(BaseModel):
     name: str
     statuses: dict[str, int]
     states: dict[str, int]
+    drafts_pending: int = 0  # linked cells holding a draft n8n does not run, any state
 
 
 class MatrixSummaryRead(BaseModel):

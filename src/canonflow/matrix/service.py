@@ -173,14 +173,15 @@ def summary(
 ) -> list[dict[str, Any]]:
     """Per environment: counts per stored status (and `absent`) and per derived state; the
     linked mappings of deleted canonical workflows count as `orphaned`, never by their
-    hashes (so never as in sync)."""
+    hashes (so never as in sync). `drafts_pending`: the linked cells whose n8n holds a draft
+    it does not run, whatever their state (those in sync otherwise are `draft_pending`)."""
     ids = [e.id for e in environments]
     rows = {row[0]: row[1:] for row in session.execute(summary_statement(tenant_id, ids))}
     of_deleted = {
         row[0]: row[1:] for row in session.execute(deleted_canonical_cells(tenant_id, ids))
     }
     live = _live_canonicals(session, tenant_id)
-    empty = (0,) * (len(STATUSES) + len(HASH_STATES) + 1)
+    empty = (0,) * (len(STATUSES) + len(HASH_STATES) + 2)
     result = []
     for environment in environments:
         counts = rows.get(environment.id) or empty
@@ -190,9 +191,15 @@ def summary(
         states = {s: n - of_orphans for s, n, of_orphans in by_hashes if n - of_orphans}
         if deleted[1]:
             states[ORPHANED] = deleted[1]
-        statuses[ABSENT] = live - (counts[-1] - deleted[0])
+        statuses[ABSENT] = live - (counts[-2] - deleted[0])
         result.append(
-            {"id": environment.id, "name": environment.name, "statuses": statuses, "states": states}
+            {
+                "id": environment.id,
+                "name": environment.name,
+                "statuses": statuses,
+                "states": states,
+                "drafts_pending": counts[-1],
+            }
         )
     return result
 
@@ -265,7 +272,8 @@ def _assemble(
     current_id: str | None = None
     cells: dict[str, Any] = {}
     for (
-        canonical_id, name, slug, env_id, mapping_id, status, state, env, git, base, at, deleted
+        canonical_id, name, slug, env_id, mapping_id, status, state, env, git, base, at, deleted,
+        draft,
     ) in rows:  # fmt: skip
         if canonical_id != current_id:
             if workflow is not None:
@@ -288,6 +296,8 @@ def _assemble(
                 "git_hash": git,
                 "base_hash": base,
                 "n8n_updated_at": at,
+                "draft_pending": draft is not None and draft != env,
+                "draft_hash": draft,
             }
     if workflow is not None:
         yield workflow

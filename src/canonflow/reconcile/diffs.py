@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 from canonflow.core.definitions import referenced_ids
 from canonflow.core.diff import diff_workflows
 from canonflow.core.diff_render import render_diff
+from canonflow.core.publication import DRAFT_NOTE, draft_form, running_form
+from canonflow.core.sync_state import has_pending_draft
 from canonflow.crypto import SecretBox
 from canonflow.db.models import WorkflowEnvMap
 from canonflow.errors import NotFound
@@ -33,8 +35,10 @@ def workflow_diff(
     against: Against,
     cache_root: Path,
 ) -> dict[str, Any]:
-    """From the `against` side to the environment's version: what n8n holds that the other
-    side does not. Reference ids are compared as canonical slugs."""
+    """From the `against` side to the environment's version (what it runs: on n8n 2.x, its
+    published version): what n8n holds that the other side does not. Reference ids are
+    compared as canonical slugs. `draft`: while n8n holds a draft it does not run, the note
+    and the diff from the published version to the draft (else None)."""
     sides = diff_sides(
         session, secrets, tenant_id=tenant_id, canonical_id=canonical_id,
         environment_id=environment_id, against=against, cache_root=cache_root,
@@ -42,6 +46,17 @@ def workflow_diff(
     named = referenced_ids(sides.old) | referenced_ids(sides.new)
     refs = reference_slugs(session, tenant_id, environment_id, only=named)
     diff = diff_workflows(sides.old, sides.new, old_refs=refs, new_refs=refs)
+    draft = None
+    if sides.draft is not None:
+        to_draft = diff_workflows(sides.new, sides.draft, old_refs=refs, new_refs=refs)
+        draft = {
+            "note": DRAFT_NOTE,
+            "from_hash": sides.new_hash,
+            "to_hash": sides.draft_hash,
+            "identical": to_draft.is_empty,
+            "diff": to_draft.to_dict(),
+            "lines": [{"kind": x.kind.value, "text": x.text} for x in render_diff(to_draft)],
+        }
     return {
         "canonical_id": canonical_id,
         "environment_id": environment_id,
@@ -51,18 +66,21 @@ def workflow_diff(
         "identical": diff.is_empty,
         "diff": diff.to_dict(),
         "lines": [{"kind": line.kind.value, "text": line.text} for line in render_diff(diff)],
+        "draft": draft,
     }
 
 
 @dataclass(frozen=True)
 class DiffSides:
     """The two documents a diff compares, as stored: `old` is Git's or the base version,
-    `new` the environment's."""
+    `new` what the environment runs; `draft`: n8n 2.x's pending draft, when it differs."""
 
     old: dict[str, Any]
     new: dict[str, Any]
     old_hash: str | None
     new_hash: str | None
+    draft: dict[str, Any] | None = None
+    draft_hash: str | None = None
 
 
 def diff_sides(
@@ -95,7 +113,14 @@ def diff_sides(
     else:
         old_hash = mapping.base_content_hash
         old = _base_version(session, secrets, canonical, old_hash, environment_id, cache_root)
-    return DiffSides(old, dict(mapping.workflow_data), old_hash, mapping.env_content_hash)
+    data = dict(mapping.workflow_data)
+    runs = running_form(data)
+    draft = None
+    if runs is not data and has_pending_draft(mapping.env_content_hash, mapping.n8n_draft_hash):
+        draft = draft_form(data)
+    return DiffSides(
+        old, dict(runs), old_hash, mapping.env_content_hash, draft, mapping.n8n_draft_hash
+    )
 
 
 def _base_version(

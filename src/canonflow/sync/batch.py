@@ -1,10 +1,16 @@
 """Apply batches of listed workflows to the environment's mappings.
 
 The environment's mappings are read once, at the start. `prepare` decides a batch outside
-any transaction (hashing is the costly part, and a workflow whose `updatedAt` and name did
-not move is not hashed again); `write` stores it in one short transaction. An update applies
-only if the mapping's status is still the one read: a user who ignored a workflow meanwhile
-keeps their choice.
+any transaction (hashing is the costly part, and a workflow whose `updatedAt`, name,
+`active` and `activeVersionId` did not move is not hashed again: n8n moves no `updatedAt`
+when it activates, deactivates or publishes); `write` stores it in one short transaction. An
+update applies only if the mapping's status is still the one read: a user who ignored a
+workflow meanwhile keeps their choice.
+
+An archived workflow (`isArchived: true`, n8n 2.x's delete) is not seen: a complete sync
+marks its mapping missing, and it is seen again once unarchived. While a draft is pending
+(n8n 2.x), the environment's hash is the published version's and the draft's is kept
+beside it (`canonflow.core.publication`).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from canonflow.catalogue.states import StateCause, record_state_changes
 from canonflow.core.hashing import HASH_VERSION, version_of
+from canonflow.core.publication import is_archived
 from canonflow.core.status import (
     MappingEvent,
     MappingFacts,
@@ -32,11 +39,20 @@ from canonflow.db.engine import transaction
 from canonflow.db.types import RawJSON, utcnow
 from canonflow.sync import mappings
 from canonflow.sync.mappings import ExistingMapping
-from canonflow.sync.records import SeenWorkflow, parse_timestamp, seen_workflow, stored_form
+from canonflow.sync.records import (
+    SeenWorkflow,
+    active_version_id,
+    parse_timestamp,
+    seen_workflow,
+    stored_form,
+)
 
 UPDATED_COLUMNS = (
     "env_content_hash",
     "env_hash_version",
+    "n8n_draft_hash",
+    "n8n_active",
+    "n8n_active_version_id",
     "present",
     "workflow_name",
     "n8n_updated_at",
@@ -47,7 +63,8 @@ UPDATED_COLUMNS = (
 )
 
 
-HashOutcome = tuple[str | None, str | None]
+#: A workflow's content hash (of what it runs), why it has none, and its pending draft's hash.
+HashOutcome = tuple[str | None, str | None, str | None]
 
 
 @dataclass
@@ -82,10 +99,11 @@ class BatchApplier:
     trust_timestamps: bool
     existing: dict[str, ExistingMapping]
     seen_ids: set[str] = field(default_factory=set)
+    archived: int = 0  # listed items skipped as archived (they count as absent)
 
     def select(self, workflows: Sequence[Mapping[str, Any]]) -> Selection:
-        """Which workflows of a page need hashing: not those already seen in this run,
-        nor those whose `updatedAt` and name did not move."""
+        """Which workflows of a page need hashing: not those already seen in this run, nor
+        archived ones (absent), nor those whose `updatedAt`, name and publication did not move."""
         selection = Selection()
         for n8n_id, workflow in self._first_sightings(workflows).items():
             row = self.existing.get(n8n_id)
@@ -100,11 +118,11 @@ class BatchApplier:
         batch = PreparedBatch(unchanged=selection.unchanged)
         now = utcnow()
         stored: Sequence[bytes | None] = selection.serialized or [None] * len(selection.to_hash)
-        for (workflow, row), (digest, problem), text in zip(
+        for (workflow, row), (digest, problem, draft), text in zip(
             selection.to_hash, hashes, stored, strict=True
         ):
             raw = RawJSON(text.decode()) if text is not None else None
-            seen = seen_workflow(workflow, digest, problem, raw)
+            seen = seen_workflow(workflow, digest, problem, raw, draft_hash=draft)
             if seen.problem:
                 batch.problems.append({"n8n_workflow_id": seen.n8n_id, "problem": seen.problem})
             if row is None:
@@ -145,18 +163,23 @@ class BatchApplier:
     def _first_sightings(
         self, workflows: Sequence[Mapping[str, Any]]
     ) -> dict[str, Mapping[str, Any]]:
-        """n8n's offset cursor can repeat an item when the list shifts: keep the first."""
+        """n8n's offset cursor can repeat an item when the list shifts: keep the first.
+        An archived workflow is not seen (so a complete sync marks it absent)."""
         fresh: dict[str, Mapping[str, Any]] = {}
         for workflow in workflows:
             n8n_id = workflow.get("id")
+            if is_archived(workflow):
+                self.archived += 1
+                continue
             if isinstance(n8n_id, str) and n8n_id not in self.seen_ids:
                 self.seen_ids.add(n8n_id)
                 fresh[n8n_id] = workflow
         return fresh
 
     def _untouched(self, row: ExistingMapping, workflow: Mapping[str, Any]) -> bool:
-        """Nothing to hash or store: listed as it was, hashed by the current rules, and
-        already known to be present."""
+        """Nothing to hash or store: listed as it was (name, `updatedAt`, and whether and
+        which version it runs: publishing moves no `updatedAt`), hashed by the current
+        rules, and already known to be present."""
         return (
             self.trust_timestamps
             and row.env_content_hash is not None
@@ -164,6 +187,8 @@ class BatchApplier:
             and row.present
             and row.workflow_name == workflow.get("name")
             and row.n8n_updated_at == parse_timestamp(workflow.get("updatedAt"))
+            and row.n8n_active is (workflow.get("active") is True)
+            and row.n8n_active_version_id == active_version_id(workflow)
             and _seen_status(row) == row.status
         )
 
@@ -180,6 +205,9 @@ class BatchApplier:
             "status": status,
             "env_content_hash": seen.content_hash,
             "env_hash_version": version_of(seen.content_hash),
+            "n8n_draft_hash": seen.draft_hash,
+            "n8n_active": seen.active,
+            "n8n_active_version_id": seen.active_version_id,
             "present": True,
             "released_canonical_id": None,
             "git_content_hash": None,
@@ -198,13 +226,18 @@ class BatchApplier:
     ) -> dict[str, Any] | None:
         status = _seen_status(row)
         version = version_of(seen.content_hash)
-        if (status, seen.content_hash, version, seen.name, seen.updated_at, True) == (
+        now_seen = (status, seen.content_hash, version, seen.name, seen.updated_at, True)
+        publication = (seen.draft_hash, seen.active, seen.active_version_id)
+        if now_seen + publication == (
             row.status,
             row.env_content_hash,
             row.env_hash_version,
             row.workflow_name,
             row.n8n_updated_at,
             row.present,
+            row.n8n_draft_hash,
+            row.n8n_active,
+            row.n8n_active_version_id,
         ):
             return None
         return {
@@ -215,6 +248,9 @@ class BatchApplier:
             "status_changed_at": now if status != row.status else row.status_changed_at,
             "env_content_hash": seen.content_hash,
             "env_hash_version": version,
+            "n8n_draft_hash": seen.draft_hash,
+            "n8n_active": seen.active,
+            "n8n_active_version_id": seen.active_version_id,
             "present": True,
             "workflow_name": seen.name,
             "n8n_updated_at": seen.updated_at,

@@ -70,6 +70,8 @@ class SyncResult:
     unchanged: int = 0
     missing: int = 0
     auto_linked: int = 0
+    archived: int = 0  # listed but archived: absent for status (n8n 2.x)
+    n8n_major: int | None = None  # the n8n major version found, when known
     problems: list[dict[str, str]] = field(default_factory=list)
     not_marked_missing_because: str | None = None
     refs_fingerprint: str | None = None
@@ -177,11 +179,16 @@ class _Run:
             gc_pause.paused(),
         ):
             applier = self._applier()
+            self.result.n8n_major = n8n_major_of(client)
             previous: list[HashedSelection] = []
             define = self.on_documents is not None
             try:
                 for page in pages:
                     self.result.seen += len(page.workflows)
+                    if self.result.n8n_major is None and any(
+                        "nodeGroups" in workflow for workflow in page.workflows
+                    ):
+                        self.result.n8n_major = 2  # only n8n 2.x lists `nodeGroups`
                     if on_page is not None:
                         on_page(page.workflows)
                     selections = [
@@ -204,6 +211,7 @@ class _Run:
                 raise
             self.lease.renew()
             self._store(applier, previous)
+        self.result.archived = applier.archived
         self.result.complete = True
         self._mark_missing(applier)
         if auto_link:
@@ -351,6 +359,20 @@ class _Run:
         self.result.auto_linked = len(events)
 
 
+def n8n_major_of(client: N8nClient) -> int | None:
+    """The server's major version from the client's flavour (one `GET /discover`, cached
+    by the client), when the client can tell; None otherwise (the listing may tell)."""
+    flavour = getattr(client, "flavour", None)
+    if not callable(flavour):
+        return None
+    try:
+        major = getattr(flavour(), "major", None)
+    except N8nError as exc:
+        log.warning("n8n flavour not detected; inferring it from the listing", error=str(exc))
+        return None
+    return major if isinstance(major, int) else None
+
+
 def _hashing_pool(shared: LazyProcessPool | None) -> AbstractContextManager[LazyProcessPool]:
     """The caller's shared pool (left running), or one of this sync's own."""
     return nullcontext(shared) if shared is not None else LazyProcessPool(max_workers=HASH_WORKERS)
@@ -380,11 +402,14 @@ def _record_run(sessions: sessionmaker[Session], result: SyncResult) -> None:
         run.finished_at = utcnow()
         run.details = {
             "auto_linked": result.auto_linked,
+            "archived": result.archived,
+            "n8n_major": result.n8n_major,
             "problems": result.problems[:100],
             "not_marked_missing_because": result.not_marked_missing_because,
             "refs_fingerprint": result.refs_fingerprint,
         }
-        if result.complete:
-            environment = session.get(Environment, run.environment_id)
-            if environment is not None:
-                environment.last_synced_at = run.finished_at
+        environment = session.get(Environment, run.environment_id)
+        if environment is not None and result.n8n_major is not None:
+            environment.n8n_major = result.n8n_major
+        if result.complete and environment is not None:
+            environment.last_synced_at = run.finished_at

@@ -2,7 +2,8 @@
 proves long (JSON bytes cross the process boundary far cheaper than dicts), else here.
 
 Asked to `define`, it also returns the Git document of each workflow that references no
-other one (`hash_and_define_workflows`): the onboarding inventory makes the anchor's
+other one (`hash_listed_workflows`: of what the workflow runs, its published version while
+a draft is pending): the onboarding inventory makes the anchor's
 canonical workflows from them without reading and parsing their JSON again.
 """
 
@@ -16,9 +17,9 @@ from dataclasses import dataclass
 import structlog
 
 from canonflow.core.definitions import (
-    DefinedHash,
-    hash_and_define_documents,
-    hash_and_define_workflows,
+    ListedHash,
+    hash_listed_documents,
+    hash_listed_workflows,
 )
 from canonflow.parallel import LazyProcessPool
 from canonflow.sync.batch import HashOutcome, Selection
@@ -31,7 +32,7 @@ class HashedSelection:
     selection: Selection
     refs: Mapping[str, str]
     define: bool
-    future: Future[list[DefinedHash]]
+    future: Future[list[ListedHash]]
 
     def outcomes(self) -> tuple[list[HashOutcome], dict[str, tuple[str, bytes]]]:
         """The hashes of the selection, and the (hash, document) pairs by n8n id; if the
@@ -41,15 +42,16 @@ class HashedSelection:
         except BrokenProcessPool:
             log.warning("hash worker process died; hashing in the sync's own process")
             workflows = [workflow for workflow, _row in self.selection.to_hash]
-            results = hash_and_define_workflows(workflows, self.refs, define=self.define)
+            results = hash_listed_workflows(workflows, self.refs, define=self.define)
         documents = {
             str(workflow["id"]): (digest, document)
-            for (workflow, _row), (digest, _problem, document) in zip(
+            for (workflow, _row), (digest, _problem, document, _draft) in zip(
                 self.selection.to_hash, results, strict=True
             )
             if digest is not None and document is not None
         }
-        return [(digest, problem) for digest, problem, _document in results], documents
+        outcomes = [(digest, problem, draft) for digest, problem, _document, draft in results]
+        return outcomes, documents
 
 
 def hash_selection(
@@ -57,8 +59,8 @@ def hash_selection(
 ) -> HashedSelection:
     # The function a worker runs is the core's: a worker imports nothing else.
     if pool.parallel:
-        future = pool.submit(hash_and_define_documents, selection.serialize(), refs, define=define)
+        future = pool.submit(hash_listed_documents, selection.serialize(), refs, define=define)
     else:
         workflows = [workflow for workflow, _row in selection.to_hash]
-        future = pool.submit(hash_and_define_workflows, workflows, refs, define=define)
+        future = pool.submit(hash_listed_workflows, workflows, refs, define=define)
     return HashedSelection(selection, refs, define, future)

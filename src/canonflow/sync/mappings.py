@@ -30,6 +30,9 @@ class ExistingMapping:
     status_changed_at: Any
     present: bool = True
     env_hash_version: int | None = None
+    n8n_draft_hash: str | None = None
+    n8n_active: bool | None = None
+    n8n_active_version_id: str | None = None
 
 
 def existing_in_environment(
@@ -56,6 +59,9 @@ def _existing(session: Session, *conditions: Any) -> dict[str, ExistingMapping]:
             WorkflowEnvMap.status_changed_at,
             WorkflowEnvMap.present,
             WorkflowEnvMap.env_hash_version,
+            WorkflowEnvMap.n8n_draft_hash,
+            WorkflowEnvMap.n8n_active,
+            WorkflowEnvMap.n8n_active_version_id,
         ).where(*conditions)
     )
     return {row.n8n_workflow_id: ExistingMapping(**row._mapping) for row in rows}

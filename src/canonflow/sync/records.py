@@ -21,6 +21,9 @@ class SeenWorkflow:
     updated_at: datetime | None
     data: dict[str, Any] | RawJSON
     problem: str | None = None
+    draft_hash: str | None = None  # n8n 2.x: the pending draft's hash, when it differs
+    active: bool = False
+    active_version_id: str | None = None
 
 
 def stored_form(workflow: Mapping[str, Any]) -> dict[str, Any]:
@@ -33,9 +36,12 @@ def seen_workflow(
     content_hash: str | None,
     problem: str | None,
     stored: RawJSON | None = None,
+    *,
+    draft_hash: str | None = None,
 ) -> SeenWorkflow:
-    """The record of one listed workflow, given its hash (or why it has none); `stored`:
-    its stored form already serialized (`stored_form`), to keep as it is."""
+    """The record of one listed workflow, given its hash (or why it has none) and its
+    pending draft's; `stored`: its stored form already serialized (`stored_form`), to keep
+    as it is."""
     name = workflow.get("name")
     return SeenWorkflow(
         n8n_id=str(workflow["id"]),
@@ -44,7 +50,16 @@ def seen_workflow(
         updated_at=parse_timestamp(workflow.get("updatedAt")),
         data=stored if stored is not None else stored_form(workflow),
         problem=problem,
+        draft_hash=draft_hash,
+        active=workflow.get("active") is True,
+        active_version_id=active_version_id(workflow),
     )
+
+
+def active_version_id(workflow: Mapping[str, Any]) -> str | None:
+    """The version the workflow runs (n8n's `activeVersionId`), as a sync keeps it."""
+    value = workflow.get("activeVersionId")
+    return value if isinstance(value, str) else None
 
 
 def parse_timestamp(value: object) -> datetime | None:

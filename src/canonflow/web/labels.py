@@ -15,6 +15,8 @@ class Label:
 
 STATES: dict[str, Label] = {
     "in_sync": Label("✓", "in sync", "ok"),
+    # n8n 2.x: runs Git's version, but holds a draft edited in n8n and not published
+    "draft_pending": Label("✎", "draft pending", "draft"),
     "drift": Label("≠", "drift", "warn"),
     "out_of_date": Label("↑", "out of date", "info"),
     "conflict": Label("⚠", "conflict", "bad"),
@@ -40,10 +42,15 @@ def label(value: str | None) -> Label:
     return STATES.get(value) or STATUSES.get(value) or Label("?", value.replace("_", " "), "muted")
 
 
-def cell_label(status: str | None, state: str | None) -> Label:
-    """A matrix cell: a linked copy shows its state, any other its status."""
+def cell_label(status: str | None, state: str | None, *, draft_pending: bool = False) -> Label:
+    """A matrix cell: a linked copy shows its state, any other its status. A linked copy
+    whose n8n holds a draft it does not run says so too, whatever its state."""
     if status in (None, "linked") and state:
-        return label(state)
+        found = label(state)
+        if draft_pending and state != "draft_pending":
+            draft = STATES["draft_pending"]
+            return Label(f"{found.symbol}{draft.symbol}", f"{found.text}, {draft.text}", found.css)
+        return found
     return label(status)
 
 

@@ -17,7 +17,9 @@ FOLD_CHARS = 80  # a value longer than this (or on several lines) is folded in <
 FOLD_LINES = 40  # a document longer than this many lines is folded
 SPARK_BAR, SPARK_GAP, SPARK_HEIGHT = 6, 1, 18
 # a linked cell's derived states other than in sync (a status such as untracked is no state)
-NOT_IN_SYNC = frozenset({"drift", "out_of_date", "conflict", "unknown", "orphaned"})
+NOT_IN_SYNC = frozenset(
+    {"draft_pending", "drift", "out_of_date", "conflict", "unknown", "orphaned"}
+)
 
 
 def pretty(value: Any) -> str:

@@ -44,6 +44,9 @@ class Environment(Base):
     next_sync_at: Mapped[datetime | None] = mapped_column(index=True)
     batch_size: Mapped[int] = mapped_column(default=100)
     last_synced_at: Mapped[datetime | None]
+    # The n8n major version (1 or 2) its last sync found: from the client's flavour, or
+    # inferred from the listing (2.x items carry `nodeGroups`); None until known.
+    n8n_major: Mapped[int | None]
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
 

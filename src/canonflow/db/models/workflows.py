@@ -96,6 +96,13 @@ class WorkflowEnvMap(Base):
     # Whether the last complete sync listed the workflow: a fact kept whatever the status
     # (an ignored mapping is still present or not; un-ignoring it asks).
     present: Mapped[bool] = mapped_column(default=True)
+    # n8n 2.x: while an active workflow runs a published version other than its draft,
+    # `env_content_hash` is the published version's and this the draft's (None when no
+    # draft differs; docs/drift-on-n8n-2x.md). `n8n_active` and `n8n_active_version_id`
+    # are as last listed: publishing moves no `updatedAt`, so a sync compares them too.
+    n8n_draft_hash: Mapped[str | None] = mapped_column(String(HASH_LENGTH))
+    n8n_active: Mapped[bool | None]
+    n8n_active_version_id: Mapped[str | None] = mapped_column(String(100))
     # The canonical workflow this mapping held until a recreated workflow took its place
     # (DESIGN section 3): it let go of it, and keeps saying which one it was.
     released_canonical_id: Mapped[uuid.UUID | None] = mapped_column(

@@ -207,7 +207,7 @@ def grid_rows(
     spends most of the page's time on them (bench/ui_pages.py)."""
     base = escape(cell_base)
     columns = [(str(e.id), escape(quote(e.name, safe="")), escape(e.name)) for e in environments]
-    looks: dict[tuple[str, str | None], tuple[str, str, str]] = {}
+    looks: dict[tuple[str, str | None, bool], tuple[str, str, str]] = {}
     rows: list[Markup] = []
     for workflow in workflows:
         name, slug = escape(workflow["name"]), escape(workflow["slug"])
@@ -216,11 +216,13 @@ def grid_rows(
         cells = workflow["environments"]
         for key, env_query, env_name in columns:
             cell = cells[key]
-            look = looks.get((cell["status"], cell["state"]))
+            look_key = (cell["status"], cell["state"], bool(cell.get("draft_pending")))
+            look = looks.get(look_key)
             if look is None:
-                found = labels.cell_label(cell["status"], cell["state"])
+                status, state, draft = look_key
+                found = labels.cell_label(status, state, draft_pending=draft)
                 look = (escape(found.css), escape(found.symbol), escape(found.text))
-                looks[(cell["status"], cell["state"])] = look
+                looks[look_key] = look
             css, symbol, text = look
             parts.append(
                 f'<td class="{css}"><a href="{base}{slug}:{env_query}" '
@@ -263,12 +265,15 @@ def cell_detail(
     return {
         "workflow": workflow,
         "cell": cell,
-        "label": labels.cell_label(cell["status"], cell["state"]),
+        "label": labels.cell_label(
+            cell["status"], cell["state"], draft_pending=cell["draft_pending"]
+        ),
         "diff": diff,
         "diff_counts": _diff_counts(diff["diff"]) if diff else [],
         "diff_lines": diff["lines"][:DIFF_LINES_SHOWN] if diff else [],
         "diff_more": max(len(diff["lines"]) - DIFF_LINES_SHOWN, 0) if diff else 0,
         "diff_note": diff_note,
+        "draft": diff["draft"] if diff else None,
         "diff_url": f"/workflows/{quote(slug)}/diff?"
         + urlencode({"env": env_name, "against": "git"}),
         "workflow_url": f"/workflows/{quote(slug)}",

@@ -44,6 +44,7 @@ def overview(request: Request, session: SessionDep, ui: UiDep) -> Response:
         ),
         "failed_jobs": len(failed),
         "missing": sum(row["statuses"].get("missing", 0) for row in summary),
+        "drafts_pending": sum(row.get("drafts_pending", 0) for row in summary),
         "untracked": sum(row["statuses"].get("untracked", 0) for row in summary),
     }
     context = {

@@ -113,7 +113,7 @@ def diff_page(
         "diff": result["diff"],
         "raw_rows": rows,
         "left_title": "Git (canonical)" if side == "git" else "Base (last agreed)",
-        "right_title": f"{env} (n8n)",
+        "right_title": f"{env} (n8n, published)" if result["draft"] else f"{env} (n8n)",
         "shown": presenting.shown,
         "self_url": with_query(
             f"/workflows/{slug}/diff", env=env, against=side, raw="1" if show_raw else None
