@@ -95,12 +95,7 @@ def record(session: Session, written: Sequence[Written], actor: Actor) -> list[O
         session.execute(insert(_EVENTS), rows.events)
     session.execute(insert(_AUDIT), rows.audits)
     _record_states(session, actor.tenant_id, written, rows, now)
-    return [
-        Outcome(
-            p.item, Result.APPLIED, _detail(p, digest), digest, str(answer["id"]), p.snapshot_id
-        )
-        for p, answer, digest in written
-    ]
+    return [_outcome(p, answer, digest) for p, answer, digest in written]
 
 
 def _record_states(
@@ -135,7 +130,7 @@ def _place(
         "present": True,
         "status_changed_at": now if moved or mapping is None else mapping.status_changed_at,
     }
-    if item.base_after is BaseAfter.KEEP:
+    if item.base_after is BaseAfter.KEEP or prepared.drafted:
         values["base_content_hash"] = mapping.base_content_hash if mapping else None
     if mapping is None:
         mapping_id = uuid.uuid4()
@@ -267,12 +262,19 @@ def _audit_row(
 def _outcome(prepared: Prepared, answer: dict[str, Any], digest: str) -> Outcome:
     detail = _detail(prepared, digest)
     n8n_id = str(answer["id"])
-    return Outcome(prepared.item, Result.APPLIED, detail, digest, n8n_id, prepared.snapshot_id)
+    result = Result.DRAFTED if prepared.drafted else Result.APPLIED
+    return Outcome(prepared.item, result, detail, digest, n8n_id, prepared.snapshot_id)
 
 
 def _detail(prepared: Prepared, written_hash: str) -> str:
     if already_there(prepared):
         return "already in n8n"
+    if prepared.drafted:
+        return (
+            "saved in n8n as a draft but not published, so the environment still runs its "
+            f"previous version ({prepared.drafted}); publish it in n8n, or deploy again "
+            "with a key that may publish"
+        )
     detail = "deployed" if prepared.row.n8n_id is not None else "created"
     if prepared.body.left_out:
         detail += f" (left out, n8n's API cannot take them: {', '.join(prepared.body.left_out)})"
