@@ -198,13 +198,13 @@ def build_deploy_body(
     Raises DeployBlocked with every blocker found."""
     checked = _checked(definition)
     writer = _Writer(credentials, workflow_ids, new_id, _nodes_by_name(target))
-    writer.blockers += _dangling_connections(checked)
     body: dict[str, Any] = {
         "name": checked["name"],
         "nodes": [writer.node(node) for node in checked["nodes"]],
         "connections": copy.deepcopy(checked["connections"]),
         "settings": writer.settings(checked.get("settings")),
     }
+    writer.blockers += _dangling_connections(checked)
     if writer.blockers:
         raise DeployBlocked(writer.blockers)
     if target is not None and target.get("staticData") is not None:
