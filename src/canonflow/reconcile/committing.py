@@ -32,7 +32,7 @@ from canonflow.forge import ForgeClient, ForgeError, PullRequestExists
 from canonflow.git import blob_id
 from canonflow.n8n import N8nClient, N8nNotFound
 from canonflow.reconcile import snapshots
-from canonflow.reconcile.deploying import Actor
+from canonflow.reconcile.deploying import Actor, running_body
 from canonflow.reconcile.items import ApplyItem, BaseAfter, Kind, Outcome, Result
 from canonflow.repo import service as repositories
 from canonflow.repo.cache import cache_in_use
@@ -160,9 +160,10 @@ def _prepare(
         if n8n_id is None:
             return Outcome(item, Result.BLOCKED, "no workflow in this environment to commit")
         try:
-            workflow = client_for(item.environment_id).get_workflow(n8n_id)
+            read = client_for(item.environment_id).get_workflow(n8n_id)
         except N8nNotFound:
             return Outcome(item, Result.STALE, f"workflow {n8n_id} was deleted in n8n")
+        workflow = running_body(read)  # what it runs (2.x: the published version, not a draft)
         if (
             item.expected_env_hash is not None
             and content_hash(workflow, refs) != item.expected_env_hash
