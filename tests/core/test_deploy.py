@@ -363,9 +363,10 @@ def test_a_definition_that_is_no_workflow_is_one_blocker(document: Any, reason: 
     assert blocker.kind is BlockerKind.INVALID_DEFINITION and reason in blocker.detail
 
 
-def test_each_dangling_connection_target_is_a_blocker_on_every_major() -> None:
-    """n8n 2.x refuses a connection to a node the workflow lacks (1.x stores it): blocked
-    before the write, once per missing target, after the nodes' own blockers."""
+def test_each_dangling_connection_end_is_a_blocker_on_every_major() -> None:
+    """n8n 2.x refuses a connection from or to a node the workflow lacks (1.x stores it):
+    blocked before the write, once per missing source or target, after the nodes' own
+    blockers."""
     link = {"type": "main", "index": 0}
     document = definition(
         with_slack("Slack"),
@@ -383,11 +384,13 @@ def test_each_dangling_connection_target_is_a_blocker_on_every_major() -> None:
         (BlockerKind.INVALID_DEFINITION, "A", ("Gone",)),
         (BlockerKind.INVALID_DEFINITION, "B", ("Gone",)),
         (BlockerKind.INVALID_DEFINITION, "B", ("Also gone",)),
+        (BlockerKind.INVALID_DEFINITION, None, ("Ghost",)),
     ]
     assert blockers[1].detail == (
         "the connection from 'A' leads to node 'Gone', which the workflow does not have "
         "(n8n 2.x refuses it; blocked on 1.x too)"
     )
+    assert blockers[4].detail.startswith("connections start at node 'Ghost', which the")
     whole = definition(node("A"), node("B"), connections={"A": {"main": [[{"node": "B", **link}]]}})
     assert deploy(whole).body["connections"] == whole["connections"]
 

@@ -224,3 +224,31 @@ def test_the_environment_hash_is_what_an_active_2x_workflow_runs(linked: Linked)
     assert wait_for_answer(url, "from git") == "from git"
     workflow = linked.get("prod", hook_id)
     assert workflow["activeVersionId"] == workflow["versionId"]
+
+
+def test_a_pending_draft_equal_to_gits_version_is_published_by_the_deploy(
+    linked: Linked,
+) -> None:
+    """Git's version saved in n8n as a draft but not published: the deploy's PUT changes
+    no version, and the workflow must still end up running it."""
+    if V1:
+        pytest.skip("1.x has no drafts: an active workflow runs what it holds")
+    hook_id, url = _linked_hook(linked)
+    linked.edit_in_git("hook", _answering("from git"))
+    linked.repo_sync()
+    draft = linked.get("prod", hook_id)
+    _answering("from git")(draft)
+    body = {k: draft[k] for k in ("name", "nodes", "connections", "settings")}
+    with linked.n8n("prod") as http:
+        saved = http.put(f"/workflows/{hook_id}", params={"publishIfActive": "false"}, json=body)
+        saved.raise_for_status()
+    assert saved.json()["activeVersionId"] != saved.json()["versionId"]
+    assert wait_for_answer(url, "v1", timeout=0.5) == "v1"
+
+    job = _apply_to_prod(linked, "hook")
+
+    assert job["result"]["counts"] == {"applied": 1}, job
+    assert wait_for_answer(url, "from git") == "from git"
+    workflow = linked.get("prod", hook_id)
+    assert workflow["active"] is True and workflow["activeVersionId"] == workflow["versionId"]
+    assert linked.state("hook", "prod") is SyncState.IN_SYNC

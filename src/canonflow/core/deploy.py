@@ -42,11 +42,11 @@ for n8n 1.x and 2.x (docs/n8n-versions.md):
 8. Everything else (`connections`, the other settings and parameters) is written as the
    definition has it. The definition is never modified: the body holds copies.
 
-9. Structure: n8n 2.x refuses a workflow whose node names repeat or whose connections lead
-   to a node it does not have ("Workflow structure is invalid"); 1.x stores it. Both are
-   `invalid_definition` blockers on either major, so an estate written to 1.x today can
-   move to 2.x (a repeated name already fails the shape check; each dangling connection
-   target is a blocker of its own).
+9. Structure: n8n 2.x refuses a workflow whose node names repeat or whose connections
+   start at or lead to a node it does not have ("Workflow structure is invalid"); 1.x
+   stores it. All are `invalid_definition` blockers on either major, so an estate written
+   to 1.x today can move to 2.x (a repeated name already fails the shape check; each
+   dangling connection source or target is a blocker of its own).
 
 Every blocker is collected before `DeployBlocked` is raised; a definition that is not a
 workflow at all is one `invalid_definition` blocker.
@@ -227,11 +227,19 @@ def _checked(definition: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _dangling_connections(workflow: Mapping[str, Any]) -> list[Blocker]:
-    """A blocker per connection that leads to a node the workflow does not have (n8n 2.x
-    answers 400 `unknown_connection_target`; 1.x stores it)."""
+    """A blocker per connection source, and per target, that names a node the workflow
+    does not have (n8n 2.x answers 400 `unknown_connection_source`/`_target`; 1.x stores
+    it)."""
     names = {node["name"] for node in workflow["nodes"]}
+    refused = "(n8n 2.x refuses it; blocked on 1.x too)"
     blockers: list[Blocker] = []
     for source, by_type in workflow["connections"].items():
+        if source not in names:
+            detail = (
+                f"connections start at node {source!r}, which the workflow does not have {refused}"
+            )
+            blockers.append(Blocker(BlockerKind.INVALID_DEFINITION, detail, None, (source,)))
+            continue
         targets = (
             target["node"]
             for outputs in by_type.values()
@@ -242,7 +250,7 @@ def _dangling_connections(workflow: Mapping[str, Any]) -> list[Blocker]:
         for missing in dict.fromkeys(t for t in targets if t not in names):
             detail = (
                 f"the connection from {source!r} leads to node {missing!r}, which the workflow "
-                "does not have (n8n 2.x refuses it; blocked on 1.x too)"
+                f"does not have {refused}"
             )
             blockers.append(Blocker(BlockerKind.INVALID_DEFINITION, detail, source, (missing,)))
     return blockers
