@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from canonflow.core.credential_index import CredentialIndex, credential_index
+from canonflow.core.credential_index import CredentialIndex, credential_index, index_of_listing
 
 SLACK = ("slackApi", "Sales Slack bot")
 
@@ -51,3 +51,24 @@ def test_malformed_references_are_skipped() -> None:
         uses(("b", "B", "ok")),
     ]
     assert credential_index(workflows) == CredentialIndex(ids={("b", "B"): "ok"})
+
+
+def test_a_2x_listing_knows_unused_credentials_and_bindings_still_override() -> None:
+    listed = [
+        {"id": "c1", "name": "Fresh", "type": "httpBasicAuth"},
+        {"id": "c2", "name": "Twin", "type": "slackApi"},
+        {"id": "c3", "name": "Twin", "type": "slackApi"},
+        {"id": "c4", "name": "Twin", "type": "httpBasicAuth"},
+        {"id": 5, "name": "Bad id", "type": "slackApi"},
+        {"name": "No id", "type": "slackApi"},
+    ]
+    index = index_of_listing(listed)
+    assert index.find("httpBasicAuth", "Fresh") == "c1"
+    assert index.find("httpBasicAuth", "Twin") == "c4"  # a name is per type
+    assert index.ambiguous == {("slackApi", "Twin"): ("c2", "c3")}
+    assert index.find("slackApi", "Bad id") is None and index.find("slackApi", "No id") is None
+    settled = index_of_listing(
+        listed, [("slackApi", "Twin", "c3"), ("httpBasicAuth", "Fresh", "b")]
+    )
+    assert settled.find("slackApi", "Twin") == "c3" and settled.ambiguous == {}
+    assert settled.find("httpBasicAuth", "Fresh") == "b"

@@ -363,6 +363,38 @@ def test_a_definition_that_is_no_workflow_is_one_blocker(document: Any, reason: 
     assert blocker.kind is BlockerKind.INVALID_DEFINITION and reason in blocker.detail
 
 
+def test_each_dangling_connection_end_is_a_blocker_on_every_major() -> None:
+    """n8n 2.x refuses a connection from or to a node the workflow lacks (1.x stores it):
+    blocked before the write, once per missing source or target, after the nodes' own
+    blockers."""
+    link = {"type": "main", "index": 0}
+    document = definition(
+        with_slack("Slack"),
+        node("A"),
+        node("B"),
+        connections={
+            "A": {"main": [[{"node": "B", **link}, {"node": "Gone", **link}], None]},
+            "B": {"main": [[{"node": "Gone", **link}], [{"node": "Also gone", **link}]]},
+            "Ghost": {"main": [[{"node": "A", **link}]]},
+        },
+    )
+    blockers = blockers_of(document, credentials=index())
+    assert [(b.kind, b.node, b.subject) for b in blockers] == [
+        (BlockerKind.MISSING_CREDENTIAL, "Slack", SLACK),
+        (BlockerKind.INVALID_DEFINITION, "A", ("Gone",)),
+        (BlockerKind.INVALID_DEFINITION, "B", ("Gone",)),
+        (BlockerKind.INVALID_DEFINITION, "B", ("Also gone",)),
+        (BlockerKind.INVALID_DEFINITION, None, ("Ghost",)),
+    ]
+    assert blockers[1].detail == (
+        "the connection from 'A' leads to node 'Gone', which the workflow does not have "
+        "(n8n 2.x refuses it; blocked on 1.x too)"
+    )
+    assert blockers[4].detail.startswith("connections start at node 'Ghost', which the")
+    whole = definition(node("A"), node("B"), connections={"A": {"main": [[{"node": "B", **link}]]}})
+    assert deploy(whole).body["connections"] == whole["connections"]
+
+
 def test_the_definition_is_never_modified_nor_shared_with_the_body() -> None:
     document = definition(
         with_slack(),

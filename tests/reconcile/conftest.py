@@ -114,7 +114,9 @@ class Linked:
 
     def state(self, slug: str, where: str) -> SyncState:
         m = self.mapping(slug, where)
-        return derive_sync_state(m.env_content_hash, m.git_content_hash, m.base_content_hash)
+        return derive_sync_state(
+            m.env_content_hash, m.git_content_hash, m.base_content_hash, draft_hash=m.n8n_draft_hash
+        )
 
     def plan(self, strategy: str, **extra: Any) -> dict[str, Any]:
         response = self.client.post(

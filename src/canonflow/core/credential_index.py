@@ -1,13 +1,17 @@
 """Which credential of one n8n environment a credential name means (DESIGN §4, on write).
 
-n8n 1.x has no endpoint that lists credentials, so an environment's credentials are learnt
-from the references inside its own workflows: a node's
-`credentials = {"<type>": {"id": "<n8n id>", "name": "<name>"}}`. An explicit binding
-(credential type, logical name → n8n credential id, from `credential_bindings`) overrides
-what was learnt. One (type, name) seen with two different ids is ambiguous unless a binding
-settles it; two bindings of one (type, name) to different ids are ambiguous too.
+n8n 2.x lists an environment's credentials (`GET /credentials`: id, name, type, no secrets,
+with a key holding `credential:list`): there the index is built from that listing
+(`index_of_listing`), which knows credentials no workflow uses yet and never holds a
+deleted one. n8n 1.x has no such endpoint (nor a 2.x key without the scope), so the
+credentials are learnt from the references inside the environment's own workflows: a node's
+`credentials = {"<type>": {"id": "<n8n id>", "name": "<name>"}}`; learnt ids can be stale
+(a reference to a deleted credential still names its old id).
 
-Learnt ids can be stale: a reference to a deleted credential still names its old id.
+Either way an explicit binding (credential type, logical name → n8n credential id, from
+`credential_bindings`) overrides what was listed or learnt. One (type, name) with two
+different ids (two credentials of one name, or two learnt ids) is ambiguous unless a binding
+settles it; two bindings of one (type, name) to different ids are ambiguous too.
 """
 
 from __future__ import annotations
@@ -71,6 +75,22 @@ def index_of_references(
         else:
             ambiguous[key] = tuple(sorted(candidates))
     return CredentialIndex(ids=ids, ambiguous=ambiguous)
+
+
+def index_of_listing(
+    credentials: Iterable[Mapping[str, Any]],
+    bindings: Iterable[tuple[str, str, str]] = (),
+) -> CredentialIndex:
+    """The index of a 2.x environment from its credential listing (items with string
+    `id`, `name` and `type`; others are skipped), then its `bindings`."""
+    return index_of_references(
+        (
+            (credential["type"], credential["name"], credential["id"])
+            for credential in credentials
+            if all(isinstance(credential.get(key), str) for key in ("type", "name", "id"))
+        ),
+        bindings,
+    )
 
 
 def _all_references(

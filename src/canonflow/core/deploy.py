@@ -3,13 +3,16 @@
 `build_deploy_body` turns a canonical definition (the Git file's document: credentials as
 `{"<type>": {"name": "<name>"}}`, no node ids or webhook ids, workflow references as
 `"slug:<canonical slug>"`) into the JSON body of `POST /workflows` (a new workflow) or
-`PUT /workflows/{id}` (the `target`, as n8n returned it) of n8n 1.x's public API:
+`PUT /workflows/{id}` (the `target`, as n8n returned it) of n8n's public API, the same body
+for n8n 1.x and 2.x (docs/n8n-versions.md):
 
 1. Top level: only `name`, `nodes`, `connections`, `settings` and `staticData`; n8n rejects
-   anything else with 400 (`id`, `active`, `tags`, `versionId`, `pinData`, `meta`,
-   `description`, ...). `staticData` is the target's own (never the definition's), and
-   absent for a new workflow. A `description` cannot be written through the public API: it
-   is left out and listed in `DeployBody.left_out`.
+   anything else with 400 (`id`, `active`, `tags`, `versionId`, `meta`, `description`, ...;
+   1.x also `pinData`). `staticData` is the target's own (never the definition's), and
+   absent for a new workflow. A `description` cannot be written through the public API of
+   either major: it is left out and listed in `DeployBody.left_out`. Whether the workflow
+   is active is not in the body: a PUT keeps it as it was (on 2.x an active one is
+   republished), a POST creates an inactive one.
 2. Node ids: a node keeps the id of the target's node of the same name (a PUT without node
    ids regenerates every id); a node new to the target gets `new_id()`.
 3. `webhookId`: a node keeps the `webhookId` of the target's node of the same name; one
@@ -38,6 +41,12 @@
    then write their bodies.
 8. Everything else (`connections`, the other settings and parameters) is written as the
    definition has it. The definition is never modified: the body holds copies.
+
+9. Structure: n8n 2.x refuses a workflow whose node names repeat or whose connections
+   start at or lead to a node it does not have ("Workflow structure is invalid"); 1.x
+   stores it. All are `invalid_definition` blockers on either major, so an estate written
+   to 1.x today can move to 2.x (a repeated name already fails the shape check; each
+   dangling connection source or target is a blocker of its own).
 
 Every blocker is collected before `DeployBlocked` is raised; a definition that is not a
 workflow at all is one `invalid_definition` blocker.
@@ -195,6 +204,7 @@ def build_deploy_body(
         "connections": copy.deepcopy(checked["connections"]),
         "settings": writer.settings(checked.get("settings")),
     }
+    writer.blockers += _dangling_connections(checked)
     if writer.blockers:
         raise DeployBlocked(writer.blockers)
     if target is not None and target.get("staticData") is not None:
@@ -216,12 +226,43 @@ def _checked(definition: Mapping[str, Any]) -> dict[str, Any]:
     return checked
 
 
+def _dangling_connections(workflow: Mapping[str, Any]) -> list[Blocker]:
+    """A blocker per connection source, and per target, that names a node the workflow
+    does not have (n8n 2.x answers 400 `unknown_connection_source`/`_target`; 1.x stores
+    it)."""
+    names = {node["name"] for node in workflow["nodes"]}
+    refused = "(n8n 2.x refuses it; blocked on 1.x too)"
+    blockers: list[Blocker] = []
+    for source, by_type in workflow["connections"].items():
+        if source not in names:
+            detail = (
+                f"connections start at node {source!r}, which the workflow does not have {refused}"
+            )
+            blockers.append(Blocker(BlockerKind.INVALID_DEFINITION, detail, None, (source,)))
+            continue
+        targets = (
+            target["node"]
+            for outputs in by_type.values()
+            for output in outputs
+            if output is not None
+            for target in output
+        )
+        for missing in dict.fromkeys(t for t in targets if t not in names):
+            detail = (
+                f"the connection from {source!r} leads to node {missing!r}, which the workflow "
+                f"does not have {refused}"
+            )
+            blockers.append(Blocker(BlockerKind.INVALID_DEFINITION, detail, source, (missing,)))
+    return blockers
+
+
 def _invalid(detail: str) -> DeployBlocked:
     return DeployBlocked([Blocker(BlockerKind.INVALID_DEFINITION, detail)])
 
 
 def _nodes_by_name(target: Mapping[str, Any] | None) -> dict[str, Mapping[str, Any]]:
-    """The target's nodes by name; the first one of a duplicated name (n8n 1.x allows them)."""
+    """The target's nodes by name; the first one of a duplicated name (n8n 1.x stores them,
+    2.x refuses them)."""
     nodes = target.get("nodes") if target is not None else None
     by_name: dict[str, Mapping[str, Any]] = {}
     for node in nodes if isinstance(nodes, list) else ():

@@ -30,6 +30,7 @@ from typing import Any
 
 __all__ = [
     "DRAFT_NOTE",
+    "active_version_id",
     "draft_form",
     "draft_pending",
     "is_archived",
@@ -44,6 +45,12 @@ DRAFT_NOTE = "A draft edited in n8n is not published: the environment runs the p
 def is_archived(workflow: Mapping[str, Any]) -> bool:
     """Whether n8n archived the workflow (it counts as absent: DESIGN §3 `missing`)."""
     return workflow.get("isArchived") is True
+
+
+def active_version_id(workflow: Mapping[str, Any]) -> str | None:
+    """The version the workflow runs (n8n's `activeVersionId`), as a mapping keeps it."""
+    value = workflow.get("activeVersionId")
+    return value if isinstance(value, str) else None
 
 
 def draft_pending(workflow: Mapping[str, Any]) -> bool:

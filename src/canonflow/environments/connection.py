@@ -1,4 +1,5 @@
-"""Test an environment's connection: can canonflow list its workflows with its key?"""
+"""Test an environment's connection: can canonflow list its workflows with its key, which
+n8n major answers, and may the key publish and list credentials there?"""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from canonflow.db.engine import read_transaction
 from canonflow.environments import service
 from canonflow.environments.schemas import ConnectionResult
 from canonflow.environments.service import EnvironmentAccess
-from canonflow.n8n import N8nClient, N8nError
+from canonflow.n8n import N8nClient, N8nError, N8nFlavour
 
 
 def check_environment(
@@ -32,6 +33,31 @@ def check_connection(access: EnvironmentAccess, *, retries: int = 1) -> Connecti
     try:
         with N8nClient(access.base_url, access.api_key, timeout=10.0, retries=retries) as client:
             client.check()
+            flavour = client.flavour()
     except N8nError as exc:
         return ConnectionResult(ok=False, detail=exc.message)
-    return ConnectionResult(ok=True, detail=f"connected to {access.base_url}")
+    return ConnectionResult(
+        ok=True,
+        detail=f"connected to {access.base_url} ({describe(flavour)})",
+        n8n_major=flavour.major,
+        can_publish=flavour.can_publish,
+        can_list_credentials=flavour.can_list_credentials,
+    )
+
+
+def describe(flavour: N8nFlavour) -> str:
+    """One line: the major and what the key may do that matters to canonflow."""
+    if flavour.major < 2:
+        return "n8n 1.x; credentials are learnt from workflows"
+    publish = (
+        "the key may publish"
+        if flavour.can_publish
+        else "the key cannot publish (workflow:activate): a deploy to an active workflow "
+        "is saved as a draft only"
+    )
+    credentials = (
+        "may list credentials"
+        if flavour.can_list_credentials
+        else "cannot list credentials (credential:list): they are learnt from workflows"
+    )
+    return f"n8n {flavour.major}.x; {publish}; {credentials}"

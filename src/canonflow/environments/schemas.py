@@ -88,5 +88,12 @@ class EnvironmentRead(BaseModel):
 
 
 class ConnectionResult(BaseModel):
+    """The answer of a connection test. When it connected: the n8n major (1 or 2, from
+    `GET /api/v1/discover`) and what the key may do there (on 1.x every key may publish
+    and none may list credentials)."""
+
     ok: bool
     detail: str
+    n8n_major: int | None = None
+    can_publish: bool | None = None
+    can_list_credentials: bool | None = None

@@ -17,13 +17,17 @@ import orjson
 
 from canonflow.metrics import instruments
 from canonflow.n8n.errors import (
+    N8nArchived,
     N8nBusy,
     N8nError,
     N8nInvalidResponse,
+    N8nInvalidStructure,
     N8nNotFound,
+    N8nPublished,
     N8nRateLimited,
     N8nRejected,
     N8nServerError,
+    N8nStillUnpublishing,
     N8nUnauthorized,
     N8nUnreachable,
 )
@@ -32,6 +36,13 @@ from canonflow.redaction import Redactor
 _PRE = re.compile(r"<pre>(.*?)(?:<br\s*/?>|</pre>)", re.IGNORECASE | re.DOTALL)
 _TITLE = re.compile(r"<title>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<[^>]+>")
+# n8n 2.x's error bodies carry only a `message` (no code), so these match the start of its
+# English text, narrowly, and only beside the status n8n sends it with (2.40.7's wording,
+# see docs/n8n-versions.md). An unmatched message stays a plain N8nRejected.
+_STILL_UNPUBLISHING = "workflow is still being unpublished"  # 409
+_PUBLISHED = "cannot delete a published workflow"  # 409
+_ARCHIVED = ("cannot update an archived workflow", "cannot activate an archived workflow")  # 400
+_INVALID_STRUCTURE = "workflow structure is invalid"  # 400
 
 
 @contextmanager
@@ -111,6 +122,35 @@ def error_for_status(
             base_url=base_url,
             status=status,
             may_have_applied=False,
+        )
+    lowered = detail.lower()
+    if status == 409 and lowered.startswith(_STILL_UNPUBLISHING):
+        return N8nStillUnpublishing(
+            f"{prefix} could not {what}: the workflow is still being unpublished (HTTP 409)",
+            base_url=base_url,
+            status=status,
+            may_have_applied=False,
+        )
+    if status == 409 and lowered.startswith(_PUBLISHED):
+        return N8nPublished(
+            f"{prefix} could not {what}: it is published (active); unpublish it first (HTTP 409)",
+            base_url=base_url,
+            status=status,
+        )
+    if status == 400 and lowered.startswith(_ARCHIVED):
+        return N8nArchived(
+            f"{prefix} could not {what}: the workflow is archived in n8n; unarchive it first "
+            f"(HTTP 400: {detail})",
+            base_url=base_url,
+            status=status,
+        )
+    if status == 400 and lowered.startswith(_INVALID_STRUCTURE):
+        reasons = detail[len(_INVALID_STRUCTURE) :].lstrip(" .:")
+        return N8nInvalidStructure(
+            f"{prefix} could not {what}: n8n refuses the workflow's structure: {reasons} "
+            "(HTTP 400)",
+            base_url=base_url,
+            status=status,
         )
     if 400 <= status < 500:
         return N8nRejected(

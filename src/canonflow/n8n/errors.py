@@ -6,13 +6,22 @@ N8nError
 │   ├── N8nUnreachable         connect/read errors, timeouts, connection dropped
 │   ├── N8nRateLimited         429 (.retry_after)
 │   ├── N8nServerError         5xx (n8n answers an invalid JSON body with a 500 HTML page)
-│   └── N8nBusy                400 "SQLITE_BUSY: database is locked"
+│   ├── N8nBusy                400 "SQLITE_BUSY: database is locked"
+│   └── N8nStillUnpublishing   409 (2.x) "Workflow is still being unpublished"
 ├── N8nEgressRefused           the egress policy refuses the host (CANONFLOW_ALLOWED_*)
 ├── N8nUnauthorized            401: the API key was rejected
 ├── N8nNotFound                404
 ├── N8nRejected                any other 4xx, with n8n's message
+│   ├── N8nPublished           409 (2.x): a published workflow cannot be deleted
+│   ├── N8nArchived            400 (2.x): an archived workflow cannot be updated or activated
+│   └── N8nInvalidStructure    400 (2.x): duplicate node names, dangling connections
+├── N8nSavedNotPublished       403 (2.x) on a PUT of an active workflow: saved as a draft only
+├── N8nUnsupported             the server's n8n major has no such call (nothing was sent)
 └── N8nInvalidResponse         not JSON, unexpected shape, a cursor that loops
 ```
+
+n8n's error bodies carry only a `message` (no stable code), so the 2.x subclasses are told
+apart by status plus a narrow match on that message (see `_http.error_for_status`).
 
 Every message is one readable line naming the environment's base URL, never the API key.
 """
@@ -79,6 +88,11 @@ class N8nBusy(N8nTransientError):
     """n8n's own SQLite database was locked by a concurrent write (HTTP 400 SQLITE_BUSY)."""
 
 
+class N8nStillUnpublishing(N8nTransientError):
+    """HTTP 409 from n8n 2.x: the workflow is still being unpublished (unpublishing is
+    asynchronous); the same request succeeds a moment later. n8n did nothing."""
+
+
 class N8nEgressRefused(N8nError):
     """The egress policy refuses to connect to the environment's host; never retried."""
 
@@ -93,6 +107,36 @@ class N8nNotFound(N8nError):
 
 class N8nRejected(N8nError):
     """Any other 4xx: n8n refused the request; `message` carries n8n's reason."""
+
+
+class N8nPublished(N8nRejected):
+    """HTTP 409 from n8n 2.x: a published (active) workflow cannot be deleted; unpublish it
+    first (`N8nClient.delete_workflow` does)."""
+
+
+class N8nArchived(N8nRejected):
+    """HTTP 400 from n8n 2.x: the workflow is archived, so it cannot be updated or activated
+    (unarchive it first). n8n 1.x cannot archive through its public API."""
+
+
+class N8nInvalidStructure(N8nRejected):
+    """HTTP 400 from n8n 2.x: "Workflow structure is invalid" (duplicate node names, a
+    connection to a node that does not exist); n8n 1.x accepts such a workflow."""
+
+
+class N8nSavedNotPublished(N8nError):
+    """HTTP 403 from n8n 2.x on `PUT /workflows/{id}` of an active workflow: the key may
+    update workflows but not publish them, so n8n saved the body as a draft and the
+    environment still runs the version it ran before. The write happened."""
+
+    def __init__(self, message: str, *, base_url: str, workflow_id: str) -> None:
+        super().__init__(message, base_url=base_url, status=403)
+        self.workflow_id = workflow_id
+
+
+class N8nUnsupported(N8nError):
+    """The call does not exist in the server's n8n major (e.g. archiving on 1.x); raised
+    before anything is sent."""
 
 
 class N8nInvalidResponse(N8nError):

@@ -22,6 +22,7 @@ from canonflow.core.definitions import canonical_definition
 from canonflow.core.enums import CommitMode, SnapshotSide
 from canonflow.core.git_layout import render_workflow_file, workflow_file_path
 from canonflow.core.hashing import content_hash, hash_normalized, normalize
+from canonflow.core.publication import running_form
 from canonflow.core.status import MappingStatus
 from canonflow.crypto import SecretBox
 from canonflow.db.engine import transaction
@@ -160,9 +161,10 @@ def _prepare(
         if n8n_id is None:
             return Outcome(item, Result.BLOCKED, "no workflow in this environment to commit")
         try:
-            workflow = client_for(item.environment_id).get_workflow(n8n_id)
+            read = client_for(item.environment_id).get_workflow(n8n_id)
         except N8nNotFound:
             return Outcome(item, Result.STALE, f"workflow {n8n_id} was deleted in n8n")
+        workflow = running_form(read)  # what it runs (2.x: the published version, not a draft)
         if (
             item.expected_env_hash is not None
             and content_hash(workflow, refs) != item.expected_env_hash

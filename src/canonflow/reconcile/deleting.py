@@ -2,7 +2,13 @@
 canonical was deleted in Git): per environment, holding its sync lease, each workflow is
 read again, checked against the plan, snapshotted (committed before n8n is touched),
 deleted with `DELETE /api/v1/workflows/{id}`, and its mapping becomes `deleted` with a
-status event and an audit entry."""
+status event and an audit entry.
+
+n8n 2.x refuses to delete a published (active) workflow: the client unpublishes it first
+and retries 2.x's "still being unpublished" answer (`N8nClient.delete_workflow`). It is a
+real delete on both majors, not 2.x's archive: the snapshot taken before keeps the content,
+and an archived copy would linger in n8n's listing. An archived workflow counts as missing
+(a sync marks its mapping so): it is left alone here, stale."""
 
 from __future__ import annotations
 
@@ -77,7 +83,10 @@ def _delete(context: JobContext, client: N8nClient, actor: Actor, item: ApplyIte
         workflow = client.get_workflow(target.n8n_id)
     except N8nNotFound:
         return Outcome(item, Result.STALE, f"workflow {target.n8n_id} is no longer in n8n")
-    current = content_hash(workflow, target.refs)
+    if workflow.get("isArchived") is True:
+        detail = f"workflow {target.n8n_id} is archived in n8n: it counts as missing, not deleted"
+        return Outcome(item, Result.STALE, detail)
+    current = content_hash(workflow, target.refs)  # of what it runs (core.publication)
     if item.expected_env_hash is not None and current != item.expected_env_hash:
         return Outcome(item, Result.STALE, "the workflow changed in n8n since the plan")
     with transaction(context.sessions) as session:  # committed before n8n is written

@@ -8,7 +8,11 @@ that moved since the plan is skipped as stale), and `GET /workflows/{id}` costs 
 (`LISTING_SHARE`), its targets are read from the listing instead, `LISTING_PAGE` at a time
 (~0.4 ms each), each page's deploys made right after it was read (the next page is read
 meanwhile): the re-check is then at most about two pages old instead of milliseconds.
-Targets the listing did not show (created or deleted meanwhile) are read one by one."""
+Targets the listing did not show (created or deleted meanwhile) are read one by one.
+
+Credentials. Where n8n lists them (2.x, a key with `credential:list`), the environment's
+credential index is built from that listing, read once before its deploys; elsewhere from
+the references of its stored workflows (`planning.target_facts`)."""
 
 from __future__ import annotations
 
@@ -28,7 +32,7 @@ from canonflow.db import leases
 from canonflow.db.engine import transaction
 from canonflow.db.models import WorkflowEnvMap
 from canonflow.jobs.registry import JobContext
-from canonflow.n8n import N8nClient, N8nError, N8nNotFound, N8nRejected
+from canonflow.n8n import N8nArchived, N8nClient, N8nError, N8nNotFound, N8nRejected
 from canonflow.reconcile import deploying, recording
 from canonflow.reconcile.deploying import Actor, Prepared
 from canonflow.reconcile.items import ApplyItem, Outcome, Result
@@ -95,9 +99,14 @@ class DeployRunner:
         """One environment's deploys, holding its sync lease (renewed after each batch, and
         checked in the transaction that commits the snapshots, before n8n is written)."""
         self.lease = lease
+        try:  # before the transaction: none is held while n8n answers
+            listed = self.clients(environment_id).list_credentials()
+        except N8nError as exc:
+            self._failed(exc)
+            return
         with transaction(self.context.sessions) as session:
             self.facts[environment_id] = target_facts(
-                session, self.context.tenant_id, environment_id
+                session, self.context.tenant_id, environment_id, listed_credentials=listed
             )
             live = _live_targets(session, self.context.tenant_id, batch)
             count = _workflow_count(session, self.context.tenant_id, environment_id)
@@ -191,6 +200,9 @@ class DeployRunner:
             )
         except N8nNotFound:  # this workflow only: deleted in n8n since it was read
             self._done(Outcome(item, Result.STALE, "the workflow was deleted in n8n meanwhile"))
+            return None
+        except N8nArchived:  # this workflow only: archived in n8n (2.x) since it was read
+            self._done(Outcome(item, Result.STALE, "the workflow was archived in n8n meanwhile"))
             return None
         except N8nRejected as exc:  # this workflow only: n8n refused its body
             self._done(Outcome(item, Result.FAILED, exc.message))

@@ -1,7 +1,19 @@
 """Write definitions into one environment's n8n (git_wins, rollback, restore), a batch at a
 time: read the batch's rows (one transaction), re-check each target and build its body,
 snapshot every target about to be overwritten (one transaction, committed before n8n is
-written), write, record what n8n now holds (one transaction)."""
+written), write, record what n8n now holds (one transaction).
+
+What runs. A deploy leaves the workflow as active as it was, running the deployed version:
+a PUT keeps an inactive workflow inactive, and a new one is created inactive; an active one
+runs the new version at once on 1.x, and on 2.x the PUT republishes it (checked in n8n's
+answer, `activeVersionId == versionId`, else published explicitly). When 2.x saves the body
+but does not publish it (a key without the publish scope answers 403 after saving; a
+publish refused), the item is `drafted`: written, yet the environment runs its previous
+version, and its mapping records that running version (the base does not move). An
+archived target (2.x) is never written (n8n answers 400): it counts as missing, so the item
+is stale until a sync marks it so. The environment's hash of a target is the hash of what
+it runs: `content_hash` reads a workflow through `canonflow.core.publication.running_form`
+(on 2.x an active workflow with a pending draft runs `activeVersion`)."""
 
 from __future__ import annotations
 
@@ -16,9 +28,10 @@ from sqlalchemy.orm import Session
 from canonflow.core.deploy import DeployBlocked, DeployBody, build_deploy_body
 from canonflow.core.enums import SnapshotSide
 from canonflow.core.hashing import content_hash
+from canonflow.core.publication import draft_form, draft_pending
 from canonflow.core.status import MappingStatus
 from canonflow.db.models import CanonicalWorkflow, WorkflowEnvMap
-from canonflow.n8n import N8nClient, N8nNotFound
+from canonflow.n8n import N8nClient, N8nNotFound, N8nRejected, N8nSavedNotPublished
 from canonflow.reconcile import snapshots
 from canonflow.reconcile.items import ApplyItem, Outcome, Result
 from canonflow.reconcile.planning import TargetFacts
@@ -53,6 +66,8 @@ class Prepared:
     current_hash: str | None
     body: DeployBody
     snapshot_id: uuid.UUID | None = None
+    drafted: str | None = None  # why n8n saved the write as a draft without publishing it
+    draft_hash: str | None = None  # n8n 2.x: the hash of a draft that differs from what runs
 
 
 def load_rows(session: Session, tenant_id: uuid.UUID, items: Sequence[ApplyItem]) -> dict[int, Row]:
@@ -120,6 +135,8 @@ def prepare(
             target = target if target is not None else client.get_workflow(row.n8n_id)
         except N8nNotFound:
             return Outcome(item, Result.STALE, f"workflow {row.n8n_id} was deleted in n8n")
+        if target.get("isArchived") is True:  # 2.x refuses to update it; it counts as missing
+            return Outcome(item, Result.STALE, _archived(row.n8n_id))
         current = content_hash(target, facts.refs)
     else:
         target = None
@@ -167,14 +184,55 @@ def take_snapshots(session: Session, batch: Sequence[Prepared], actor: Actor) ->
 
 
 def write(prepared: Prepared, client: N8nClient, facts: TargetFacts) -> tuple[dict[str, Any], str]:
-    """PUT (or POST) the body; n8n's answer and its content hash. Raises `N8nError`."""
+    """PUT (or POST) the body; n8n's answer and the content hash of what the workflow now
+    runs (see the module notes; `prepared.drafted` says when that is not the body). Raises
+    `N8nError`."""
     if already_there(prepared):
         assert prepared.target is not None and prepared.current_hash is not None
+        prepared.draft_hash = _draft_hash(prepared.target, facts.refs, prepared.current_hash)
         return prepared.target, prepared.current_hash
     n8n_id = prepared.row.n8n_id
     body = prepared.body.body
-    written = client.update_workflow(n8n_id, body) if n8n_id else client.create_workflow(body)
+    written = _update(prepared, client, n8n_id) if n8n_id else client.create_workflow(body)
     written_id = str(written["id"])
     facts.workflow_ids[prepared.row.slug] = written_id  # later deploys may reference it
     facts.refs[written_id] = prepared.row.slug
-    return written, content_hash(written, facts.refs)
+    runs = content_hash(written, facts.refs)
+    prepared.draft_hash = _draft_hash(written, facts.refs, runs)
+    return written, runs
+
+
+def _draft_hash(workflow: Mapping[str, Any], refs: Mapping[str, str], runs: str) -> str | None:
+    """The hash of n8n's pending draft when it differs from what runs, as a sync keeps it
+    (`n8n_draft_hash`): a drafted deploy leaves one, a published one clears it."""
+    if not draft_pending(workflow):
+        return None
+    draft = content_hash(draft_form(workflow), refs)
+    return draft if draft != runs else None
+
+
+def _update(prepared: Prepared, client: N8nClient, n8n_id: str) -> dict[str, Any]:
+    """PUT over a live target, leaving it running the new version if it was active."""
+    try:
+        written = client.update_workflow(n8n_id, prepared.body.body)
+    except N8nSavedNotPublished as exc:
+        prepared.drafted = exc.message
+        return client.get_workflow(n8n_id)
+    was_active = prepared.target is not None and prepared.target.get("active") is True
+    if not was_active or written.get("activeVersionId") == written.get("versionId"):
+        return written  # 1.x: live at once (the ids agree); 2.x: the PUT republished it
+    if client.flavour().major < 2:
+        return written
+    try:
+        published = client.publish_workflow(n8n_id, written.get("versionId"))
+    except N8nRejected as exc:  # e.g. a webhook path another workflow holds: a draft only
+        prepared.drafted = exc.message
+        return client.get_workflow(n8n_id)
+    return published if isinstance(published.get("nodes"), list) else client.get_workflow(n8n_id)
+
+
+def _archived(n8n_id: str) -> str:
+    return (
+        f"workflow {n8n_id} is archived in n8n, so it counts as missing: sync the environment "
+        "and plan again (a deploy then creates it anew), or unarchive it in n8n"
+    )

@@ -30,6 +30,9 @@ class Result(StrEnum):
     STALE = "stale"  # a side moved since the plan: nothing was written
     BLOCKED = "blocked"  # cannot be written (credentials, references): nothing was written
     FAILED = "failed"
+    # n8n 2.x saved it as a draft but did not publish it (the key lacks the publish scope,
+    # or publishing was refused): written, yet the environment runs its previous version
+    DRAFTED = "drafted"
 
 
 @dataclass(frozen=True)

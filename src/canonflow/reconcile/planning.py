@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.orm import Session
 
-from canonflow.core.credential_index import CredentialIndex, index_of_references
+from canonflow.core.credential_index import CredentialIndex, index_of_listing, index_of_references
 from canonflow.core.deploy import DeployBlocked, build_deploy_body
 from canonflow.core.reconcile import ACTING, Action, Cell, Decision, Strategy, Winner, plan
 from canonflow.core.sync_state import SyncState
@@ -102,11 +103,23 @@ def make_plan(
     return result
 
 
-def target_facts(session: Session, tenant_id: uuid.UUID, environment_id: uuid.UUID) -> TargetFacts:
-    index = index_of_references(
-        cells.credential_references(session, tenant_id, environment_id),
-        cells.bindings(session, tenant_id, environment_id),
-    )
+def target_facts(
+    session: Session,
+    tenant_id: uuid.UUID,
+    environment_id: uuid.UUID,
+    *,
+    listed_credentials: Iterable[Mapping[str, Any]] | None = None,
+) -> TargetFacts:
+    """What a deploy to the environment needs. `listed_credentials`: the environment's own
+    credential listing (n8n 2.x), read by the caller before this transaction; without it
+    (1.x, a plan: read only, no n8n) the credentials are learnt from the stored workflows."""
+    bindings = cells.bindings(session, tenant_id, environment_id)
+    if listed_credentials is not None:
+        index = index_of_listing(listed_credentials, bindings)
+    else:
+        index = index_of_references(
+            cells.credential_references(session, tenant_id, environment_id), bindings
+        )
     ids = cells.workflow_ids(session, tenant_id, environment_id)
     return TargetFacts(index, ids, mappings.reference_slugs(session, tenant_id, environment_id))
 

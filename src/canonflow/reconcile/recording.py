@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from canonflow.catalogue.states import StateCause, record_state_changes
 from canonflow.core.hashing import version_of
+from canonflow.core.publication import active_version_id
 from canonflow.core.status import MappingEvent, MappingFacts, MappingState, MappingStatus, step
 from canonflow.db.models import AuditEntry, CanonicalWorkflow, StatusEvent, WorkflowEnvMap
 from canonflow.db.types import utcnow
@@ -40,7 +41,8 @@ _AUDIT: Table = AuditEntry.__table__  # type: ignore[assignment]
 _RECORDED = (
     "canonical_id", "status", "status_changed_at", "present", "env_content_hash",
     "env_hash_version", "git_content_hash", "base_content_hash", "workflow_name",
-    "workflow_data", "n8n_updated_at", "updated_at",
+    "workflow_data", "n8n_updated_at", "updated_at", "n8n_draft_hash", "n8n_active",
+    "n8n_active_version_id",
 )  # fmt: skip
 
 
@@ -95,12 +97,7 @@ def record(session: Session, written: Sequence[Written], actor: Actor) -> list[O
         session.execute(insert(_EVENTS), rows.events)
     session.execute(insert(_AUDIT), rows.audits)
     _record_states(session, actor.tenant_id, written, rows, now)
-    return [
-        Outcome(
-            p.item, Result.APPLIED, _detail(p, digest), digest, str(answer["id"]), p.snapshot_id
-        )
-        for p, answer, digest in written
-    ]
+    return [_outcome(p, answer, digest) for p, answer, digest in written]
 
 
 def _record_states(
@@ -135,7 +132,7 @@ def _place(
         "present": True,
         "status_changed_at": now if moved or mapping is None else mapping.status_changed_at,
     }
-    if item.base_after is BaseAfter.KEEP:
+    if item.base_after is BaseAfter.KEEP or prepared.drafted:
         values["base_content_hash"] = mapping.base_content_hash if mapping else None
     if mapping is None:
         mapping_id = uuid.uuid4()
@@ -171,6 +168,11 @@ def _values(
         "workflow_data": answer,
         "n8n_updated_at": parse_timestamp(answer.get("updatedAt")),
         "updated_at": now,
+        # what runs and whether a draft waits, as an env sync keeps them (its skip test and
+        # the draft_pending state read these): a drafted write leaves a draft, a publish none
+        "n8n_draft_hash": prepared.draft_hash,
+        "n8n_active": answer.get("active") is True,
+        "n8n_active_version_id": active_version_id(answer),
     }
 
 
@@ -267,12 +269,19 @@ def _audit_row(
 def _outcome(prepared: Prepared, answer: dict[str, Any], digest: str) -> Outcome:
     detail = _detail(prepared, digest)
     n8n_id = str(answer["id"])
-    return Outcome(prepared.item, Result.APPLIED, detail, digest, n8n_id, prepared.snapshot_id)
+    result = Result.DRAFTED if prepared.drafted else Result.APPLIED
+    return Outcome(prepared.item, result, detail, digest, n8n_id, prepared.snapshot_id)
 
 
 def _detail(prepared: Prepared, written_hash: str) -> str:
     if already_there(prepared):
         return "already in n8n"
+    if prepared.drafted:
+        return (
+            "saved in n8n as a draft but not published, so the environment still runs its "
+            f"previous version ({prepared.drafted}); publish it in n8n, or deploy again "
+            "with a key that may publish"
+        )
     detail = "deployed" if prepared.row.n8n_id is not None else "created"
     if prepared.body.left_out:
         detail += f" (left out, n8n's API cannot take them: {', '.join(prepared.body.left_out)})"

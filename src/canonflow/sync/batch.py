@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from canonflow.catalogue.states import StateCause, record_state_changes
 from canonflow.core.hashing import HASH_VERSION, version_of
-from canonflow.core.publication import is_archived
+from canonflow.core.publication import active_version_id, is_archived
 from canonflow.core.status import (
     MappingEvent,
     MappingFacts,
@@ -39,13 +39,7 @@ from canonflow.db.engine import transaction
 from canonflow.db.types import RawJSON, utcnow
 from canonflow.sync import mappings
 from canonflow.sync.mappings import ExistingMapping
-from canonflow.sync.records import (
-    SeenWorkflow,
-    active_version_id,
-    parse_timestamp,
-    seen_workflow,
-    stored_form,
-)
+from canonflow.sync.records import SeenWorkflow, parse_timestamp, seen_workflow, stored_form
 
 UPDATED_COLUMNS = (
     "env_content_hash",

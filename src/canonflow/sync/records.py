@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from canonflow.core.publication import active_version_id
 from canonflow.db.types import RawJSON
 
 #: Not stored with a mapping: execution data pinned in the editor, not workflow content.
@@ -54,12 +55,6 @@ def seen_workflow(
         active=workflow.get("active") is True,
         active_version_id=active_version_id(workflow),
     )
-
-
-def active_version_id(workflow: Mapping[str, Any]) -> str | None:
-    """The version the workflow runs (n8n's `activeVersionId`), as a sync keeps it."""
-    value = workflow.get("activeVersionId")
-    return value if isinstance(value, str) else None
 
 
 def parse_timestamp(value: object) -> datetime | None:

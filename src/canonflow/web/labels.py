@@ -71,6 +71,7 @@ APPLY_RESULTS: dict[str, Label] = {
     "stale": Label("↻", "stale: a side moved", "warn"),
     "blocked": Label("⊗", "blocked", "bad"),
     "failed": Label("✕", "failed", "bad"),
+    "drafted": Label("◐", "saved as a draft, not published", "warn"),
 }
 
 JOB_STATUSES: dict[str, Label] = {
