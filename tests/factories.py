@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import uuid
+from typing import Protocol
 
 from sqlalchemy.orm import Session
 
 from canonflow.core.enums import Role
-from canonflow.db.models import Tenant
+from canonflow.crypto import SecretBox
+from canonflow.db.models import Environment, Tenant
 from canonflow.tenancy import service
+
+
+class _Instance(Protocol):
+    @property
+    def base_url(self) -> str: ...
+    @property
+    def api_key(self) -> str: ...
 
 
 def make_tenant(session: Session, *, slug: str | None = None, name: str | None = None) -> Tenant:
@@ -23,3 +32,22 @@ def make_token(
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def add_prod_and_dev(
+    session: Session, secrets: SecretBox, tenant_id: uuid.UUID, prod: _Instance, dev: _Instance
+) -> tuple[Environment, Environment]:
+    """Environments `prod` (the anchor) and `dev` on two n8n instances, flushed."""
+    environments = [
+        Environment(
+            tenant_id=tenant_id,
+            name=name,
+            base_url=instance.base_url,
+            api_key=secrets.seal(instance.api_key),
+            is_anchor=name == "prod",
+        )
+        for name, instance in (("prod", prod), ("dev", dev))
+    ]
+    session.add_all(environments)
+    session.flush()
+    return environments[0], environments[1]

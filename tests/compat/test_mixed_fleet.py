@@ -13,13 +13,12 @@ from fastapi.testclient import TestClient
 
 from canonflow.core.enums import JobStatus, Role
 from canonflow.db.engine import transaction
-from canonflow.db.models import Environment
 from canonflow.repo import service as repositories
 from canonflow.repo.schemas import RepositoryPut
 from canonflow.runtime import Runtime
 from canonflow.tenancy.service import Principal
 from tests.compat.estate import WEBHOOK_NAME, estate_bodies, seed
-from tests.factories import bearer, make_tenant, make_token
+from tests.factories import add_prod_and_dev, bearer, make_tenant, make_token
 from tests.onboarding.conftest import calling
 from tests.support.git_remotes import make_bare_remote
 from tests.support.n8n import is_v1
@@ -74,18 +73,7 @@ def test_onboarding_prod_on_1x_and_dev_on_2x_links_every_copy_in_sync(
 
     with transaction(runtime.sessions) as session:
         tenant = make_tenant(session)
-        environments = [
-            Environment(
-                tenant_id=tenant.id,
-                name=name,
-                base_url=instance.base_url,
-                api_key=runtime.secrets.seal(instance.api_key),
-                is_anchor=name == "prod",
-            )
-            for name, instance in (("prod", prod), ("dev", dev))
-        ]
-        session.add_all(environments)
-        session.flush()
+        environments = add_prod_and_dev(session, runtime.secrets, tenant.id, prod, dev)
         principal = Principal(tenant.id, tenant.slug, None, "tester", Role.ADMIN)
         remote = f"file://{make_bare_remote(tmp_path / 'remotes')}"
         repositories.put(session, runtime.secrets, principal, RepositoryPut(url=remote))

@@ -14,14 +14,14 @@ from sqlalchemy import select
 
 from canonflow.core.enums import Role
 from canonflow.db.engine import transaction
-from canonflow.db.models import CanonicalWorkflow, Environment, WorkflowEnvMap
+from canonflow.db.models import CanonicalWorkflow, WorkflowEnvMap
 from canonflow.onboarding.inventory import InventoryResult, run_inventory
 from canonflow.repo import service as repositories
 from canonflow.repo.schemas import RepositoryPut
 from canonflow.runtime import Runtime
 from canonflow.sync.environment import ClientFactory, default_client
 from canonflow.tenancy.service import Principal
-from tests.factories import make_tenant
+from tests.factories import add_prod_and_dev, make_tenant
 from tests.support.git_remotes import WorkingClone, make_bare_remote
 from tests.support.n8n import N8nInstance
 from tests.support.n8n_fixtures import admin_client, make_workflow
@@ -108,18 +108,9 @@ def estate(
     url = f"file://{remote}"
     with transaction(runtime.sessions) as session:
         tenant = make_tenant(session)
-        environments = [
-            Environment(
-                tenant_id=tenant.id,
-                name=name,
-                base_url=instance.base_url,
-                api_key=runtime.secrets.seal(instance.api_key),
-                is_anchor=name == "prod",
-            )
-            for name, instance in (("prod", clean_n8n_prod), ("dev", clean_n8n_dev))
-        ]
-        session.add_all(environments)
-        session.flush()
+        environments = add_prod_and_dev(
+            session, runtime.secrets, tenant.id, clean_n8n_prod, clean_n8n_dev
+        )
         principal = Principal(tenant.id, tenant.slug, None, "tester", Role.ADMIN)
         repositories.put(session, runtime.secrets, principal, RepositoryPut(url=url, branch="main"))
         prod_id, dev_id = environments[0].id, environments[1].id

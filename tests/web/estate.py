@@ -23,11 +23,12 @@ from sqlalchemy import select
 
 from canonflow.core.enums import ForgeProvider, Role
 from canonflow.db.engine import transaction
-from canonflow.db.models import Environment, Tenant, WorkflowEnvMap
+from canonflow.db.models import Tenant, WorkflowEnvMap
 from canonflow.repo import service as repositories
 from canonflow.repo.schemas import ForgeSettings, RepositoryPut
 from canonflow.runtime import Runtime
 from canonflow.tenancy.service import Principal
+from tests.factories import add_prod_and_dev
 from tests.support.forge_server import FakeForge
 from tests.support.git_remotes import make_bare_remote
 from tests.support.n8n import N8nInstance
@@ -101,18 +102,9 @@ def acme_estate(
     with FakeForge(ForgeProvider.GITHUB) as forge:
         with transaction(runtime.sessions) as session:
             tenant = session.scalars(select(Tenant).where(Tenant.slug == tokens.tenant_slug)).one()
-            environments = [
-                Environment(
-                    tenant_id=tenant.id,
-                    name=name,
-                    base_url=instance.base_url,
-                    api_key=runtime.secrets.seal(instance.api_key),
-                    is_anchor=name == "prod",
-                )
-                for name, instance in (("prod", clean_n8n_prod), ("dev", clean_n8n_dev))
-            ]
-            session.add_all(environments)
-            session.flush()
+            environments = add_prod_and_dev(
+                session, runtime.secrets, tenant.id, clean_n8n_prod, clean_n8n_dev
+            )
             principal = Principal(tenant.id, tenant.slug, None, "tester", Role.ADMIN)
             forge_settings = ForgeSettings(
                 provider=forge.provider,
