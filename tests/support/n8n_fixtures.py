@@ -199,8 +199,9 @@ def _all(http: httpx.Client, path: str) -> list[dict[str, Any]]:
 
 
 def wipe(instance: N8nInstance) -> None:
-    """Delete every workflow (archived ones too) and tag, restarting the instance first if a
-    test killed it. 2.x refuses to delete a published workflow: deactivate active ones first."""
+    """Delete every workflow (archived ones too), tag and (2.x) credential, restarting the
+    instance first if a test killed it. 2.x refuses to delete a published workflow:
+    deactivate active ones first."""
     if not instance.is_running():
         instance.restart()
     with admin_client(instance) as http, ThreadPoolExecutor(BULK_CONCURRENCY) as pool:
@@ -211,6 +212,11 @@ def wipe(instance: N8nInstance) -> None:
         list(pool.map(lambda id_: _send(http, "DELETE", f"/workflows/{id_}"), ids))
         tags = [item["id"] for item in _all(http, "/tags")]
         list(pool.map(lambda id_: _send(http, "DELETE", f"/tags/{id_}"), tags))
+        # 2.x lists credentials, and canonflow binds by that listing: a test's credential
+        # left behind would make the next one's name ambiguous (1.x cannot list: 405)
+        if http.get("/credentials", params={"limit": 1}).status_code == 200:
+            credentials = [item["id"] for item in _all(http, "/credentials")]
+            list(pool.map(lambda id_: _send(http, "DELETE", f"/credentials/{id_}"), credentials))
 
 
 def _discard(instance: N8nInstance) -> None:

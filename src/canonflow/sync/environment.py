@@ -179,7 +179,6 @@ class _Run:
             gc_pause.paused(),
         ):
             applier = self._applier()
-            self.result.n8n_major = n8n_major_of(client)
             previous: list[HashedSelection] = []
             define = self.on_documents is not None
             try:
@@ -211,6 +210,9 @@ class _Run:
                 raise
             self.lease.renew()
             self._store(applier, previous)
+            # asked once the listing worked: a key n8n refuses fails the sync with the
+            # listing's one error, not a warning about /discover before it
+            self.result.n8n_major = n8n_major_of(client) or self.result.n8n_major
         self.result.archived = applier.archived
         self.result.complete = True
         self._mark_missing(applier)
