@@ -9,7 +9,11 @@ from typing import Any
 import orjson
 import pytest
 
-from canonflow.core.definitions import hash_listed_documents, hash_listed_workflows
+from canonflow.core.definitions import (
+    hash_listed_documents,
+    hash_listed_workflows,
+    mentions_workflows,
+)
 from canonflow.core.git_layout import file_document
 from canonflow.core.hashing import body_hash, content_hash
 from canonflow.core.publication import (
@@ -141,3 +145,28 @@ def test_a_draft_that_differs_only_in_what_the_hash_ignores_keeps_no_draft_hash(
 def test_archived_is_only_an_explicit_true(value: object, archived: bool) -> None:
     assert is_archived(listed(isArchived=value)) is archived
     assert is_archived({"id": "x"}) is False
+
+
+def test_a_reference_in_either_body_makes_the_hash_depend_on_the_map() -> None:
+    """A published version that calls a sub-workflow while the draft no longer does (or the
+    other way round) still depends on the id → slug map: both bodies are hashed with it."""
+    call = {
+        "id": "c",
+        "name": "Call",
+        "type": "n8n-nodes-base.executeWorkflow",
+        "typeVersion": 1.2,
+        "position": [400, 0],
+        "parameters": {"workflowId": "sub1"},
+    }
+    assert not mentions_workflows(listed())
+    published_calls = with_draft()
+    published_calls["activeVersion"]["nodes"].append(call)
+    assert draft_pending(published_calls) and mentions_workflows(published_calls)
+    draft_calls = with_draft()
+    draft_calls["nodes"].append(call)
+    assert mentions_workflows(draft_calls)
+    refs = {"sub1": "sub-flow"}
+    [(runs, _p, _d, draft)] = hash_listed_workflows([published_calls], refs, define=False)
+    assert runs == content_hash(published_form(published_calls) or {}, refs)
+    assert runs != content_hash(published_form(published_calls) or {}, {})
+    assert draft == content_hash(draft_form(published_calls), refs)

@@ -20,7 +20,7 @@ from canonflow.db.migrate import (
     include_name,
     upgrade,
 )
-from canonflow.db.models import CanonicalWorkflow, Environment, WorkflowEnvMap
+from canonflow.db.models import CanonicalWorkflow, Environment, StateChange, WorkflowEnvMap
 from canonflow.runtime import Runtime
 from tests.factories import make_tenant, make_token
 from tests.support.world import seed_world
@@ -281,8 +281,9 @@ def test_0010_round_trips_schedules_with_data(runtime: Runtime) -> None:
 
 def test_0015_round_trips_publication_facts_with_data(runtime: Runtime) -> None:
     """Down to 0014 and up again with a mapping holding a draft hash and an environment
-    knowing its n8n major: going down drops the columns and keeps the rows (and their
-    recorded state); coming up, they are empty (the next sync hashes every workflow once
+    knowing its n8n major: going down drops the columns and keeps the rows (a
+    `draft_pending` state, unknown to 0014, becomes in sync there, and its recorded
+    changes none); coming up, they are empty (the next sync hashes every workflow once
     again, since `n8n_active` is unknown), and an empty draft hash derives no new state."""
     with transaction(runtime.sessions) as session:
         tenant = make_tenant(session)
@@ -315,7 +316,26 @@ def test_0015_round_trips_publication_facts_with_data(runtime: Runtime) -> None:
                 derived_state="draft_pending",
             )
         )
+        session.flush()
+        mapping = session.scalars(select(WorkflowEnvMap)).one()
+        session.add_all(
+            StateChange(
+                tenant_id=tenant.id,
+                mapping_id=mapping.id,
+                canonical_id=canonical.id,
+                environment_id=environment.id,
+                from_state=before,
+                to_state=after,
+                cause="env_sync",
+            )
+            for before, after in (("drift", "in_sync"), ("in_sync", "draft_pending"))
+        )
     command.downgrade(alembic_config(runtime.engine), "0014")
+    with runtime.engine.begin() as connection:  # 0014 knows no draft_pending: in sync there
+        states = connection.execute(text("SELECT derived_state FROM workflow_env_map"))
+        assert states.scalars().all() == ["in_sync"]
+        changes = connection.execute(text("SELECT from_state, to_state FROM state_changes"))
+        assert [tuple(row) for row in changes] == [("drift", "in_sync")]
     mapping_columns = {c["name"] for c in inspect(runtime.engine).get_columns("workflow_env_map")}
     assert not {"n8n_draft_hash", "n8n_active", "n8n_active_version_id"} & mapping_columns
     environment_columns = {c["name"] for c in inspect(runtime.engine).get_columns("environments")}
@@ -326,6 +346,6 @@ def test_0015_round_trips_publication_facts_with_data(runtime: Runtime) -> None:
     with transaction(runtime.sessions) as session:
         row = session.scalars(select(WorkflowEnvMap)).one()
         assert (row.n8n_draft_hash, row.n8n_active, row.n8n_active_version_id) == (None,) * 3
-        assert row.derived_state == "draft_pending"  # as last recorded, until a flow records
+        assert row.derived_state == "in_sync"  # as the downgrade left it, until a flow records
         assert session.scalars(select(Environment.n8n_major)).one() is None
     test_migrated_schema_has_no_autogenerate_diff(runtime)

@@ -174,3 +174,29 @@ def test_the_cli_shows_draft_pending_and_the_flag(runtime: Runtime, settings: Se
     only = run_cli("matrix", "--state", "draft_pending", "--tenant", slug, env=env)
     assert only.returncode == 0, only.stderr
     assert "Draft" in only.stdout and "Plain" not in only.stdout and "1 workflows" in only.stdout
+
+
+def test_only_a_linked_cell_carries_the_draft_flag(client: TestClient, runtime: Runtime) -> None:
+    """A copy archived in n8n (missing) or ignored keeps the draft hash its last sight
+    stored, yet runs nothing canonflow compares: no flag in the matrix or the catalogue,
+    as the summary's `drafts_pending` counts linked cells only."""
+    t = make_tenancy(runtime, ("prod",))
+    for name, status in (
+        ("Linked", MappingStatus.LINKED),
+        ("Archived", MappingStatus.MISSING),
+        ("Ignored", MappingStatus.IGNORED),
+    ):
+        t.add_canonical(name)
+        t.add_mapping(name, "prod", status, draft_hash=H2)
+    page = _get(client, t)
+    flags = {
+        name: _cell(page, name, t)["draft_pending"] for name in ("Linked", "Archived", "Ignored")
+    }
+    assert flags == {"Linked": True, "Archived": False, "Ignored": False}
+    [prod] = _get(client, t, "/summary")["environments"]
+    assert prod["drafts_pending"] == 1
+    for name, flagged in flags.items():
+        canonical = t.canonicals[name]
+        entry = client.get(f"/api/v1/canonical/workflows/{canonical}", headers=t.headers)
+        assert entry.status_code == 200, entry.text
+        assert [cell["draft_pending"] for cell in entry.json()["environments"]] == [flagged]

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from canonflow.catalogue import queries
 from canonflow.catalogue.queries import CatalogueFilter
 from canonflow.core.hashing import HASH_PREFIX
+from canonflow.core.status import MappingStatus
 from canonflow.core.sync_state import SyncState, has_pending_draft
 from canonflow.db.models import Environment
 from canonflow.errors import NotFound
@@ -251,7 +252,8 @@ def _cell(row: Row[Any]) -> dict[str, Any]:
         "last_synced_at": row.last_synced_at,
         "active": bool(data.get("active")) if row.mapping_id is not None else None,
         "tags": sorted(_tags(data)),
-        "draft_pending": has_pending_draft(row.env_content_hash, row.n8n_draft_hash),
+        "draft_pending": row.status == MappingStatus.LINKED
+        and has_pending_draft(row.env_content_hash, row.n8n_draft_hash),
         "draft_hash": row.n8n_draft_hash,
         "n8n_major": row.n8n_major,
     }

@@ -116,13 +116,20 @@ def calls_workflows(node_type: object) -> bool:
 
 
 def mentions_workflows(workflow: Mapping[str, Any]) -> bool:
-    """Whether the workflow may reference another one (so its hash depends on the map)."""
+    """Whether the workflow may reference another one (so its hash depends on the map):
+    its own nodes, or (n8n 2.x, a draft pending) the published version's it runs."""
+    published = workflow.get("activeVersion")
+    if isinstance(published, Mapping) and _nodes_call_workflows(published.get("nodes")):
+        return True
     settings = workflow.get("settings")
     if isinstance(settings, Mapping) and (
         settings.get("errorWorkflow") or settings.get("callerIds")
     ):
         return True
-    nodes = workflow.get("nodes")
+    return _nodes_call_workflows(workflow.get("nodes"))
+
+
+def _nodes_call_workflows(nodes: object) -> bool:
     return isinstance(nodes, list) and any(
         isinstance(node, Mapping) and calls_workflows(node.get("type")) for node in nodes
     )

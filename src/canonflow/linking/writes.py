@@ -51,6 +51,7 @@ class MappingRow:
     workflow_data: dict[str, Any] | None
     env_content_hash: str | None
     present: bool = True  # whether the last complete sync listed the workflow
+    n8n_draft_hash: str | None = None  # n8n 2.x: a pending draft's hash (what runs differs)
 
 
 @dataclass
@@ -82,6 +83,7 @@ def mapping_rows(session: Session, *conditions: Any, with_data: bool = True) -> 
             data,
             WorkflowEnvMap.env_content_hash,
             WorkflowEnvMap.present,
+            WorkflowEnvMap.n8n_draft_hash,
         ).where(*conditions)
     )
     return [MappingRow(*row) for row in rows]

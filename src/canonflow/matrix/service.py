@@ -16,7 +16,8 @@ import orjson
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from canonflow.core.sync_state import SyncState
+from canonflow.core.status import MappingStatus
+from canonflow.core.sync_state import SyncState, has_pending_draft
 from canonflow.db.models import CanonicalWorkflow, Environment
 from canonflow.errors import NotFound
 from canonflow.matrix.queries import (
@@ -296,7 +297,8 @@ def _assemble(
                 "git_hash": git,
                 "base_hash": base,
                 "n8n_updated_at": at,
-                "draft_pending": draft is not None and draft != env,
+                # a linked cell's flag: a missing (e.g. archived) or ignored one runs nothing
+                "draft_pending": status == MappingStatus.LINKED and has_pending_draft(env, draft),
                 "draft_hash": draft,
             }
     if workflow is not None:

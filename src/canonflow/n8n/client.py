@@ -258,6 +258,7 @@ class N8nClient:
                 f"({PUBLISH_SCOPE}), so the workflow still runs its previous version",
                 base_url=self.base_url,
                 workflow_id=workflow_id,
+                refusal=exc,
             ) from exc
 
     def _saved_as_draft(self) -> bool:
@@ -331,11 +332,19 @@ class N8nClient:
 
     def list_credentials(self, *, limit: int = MAX_PAGE_SIZE) -> list[dict[str, Any]] | None:
         """Every credential (`id`, `name`, `type`, no secrets) on 2.x with a key that holds
-        `credential:list`; None where the server cannot list them (1.x, or no scope)."""
+        `credential:list`; None where the server cannot list them (1.x, no scope, or n8n
+        refuses the listing all the same, e.g. a role or licence: a 4xx), so the caller
+        learns them from workflow references as on 1.x."""
         _check_limit(limit)
         if not self.flavour().can_list_credentials:
             return None
-        pages = self._iter_pages("/credentials", "list credentials", limit)
+        try:
+            pages = list(self._iter_pages("/credentials", "list credentials", limit))
+        except (N8nRejected, N8nNotFound) as exc:
+            _log.warning(
+                "n8n refused the credential listing", base_url=self.base_url, error=str(exc)
+            )
+            return None
         return [credential for items, _, _ in pages for credential in items]
 
     # --- tags --------------------------------------------------------------------------

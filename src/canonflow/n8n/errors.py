@@ -127,11 +127,15 @@ class N8nInvalidStructure(N8nRejected):
 class N8nSavedNotPublished(N8nError):
     """HTTP 403 from n8n 2.x on `PUT /workflows/{id}` of an active workflow: the key may
     update workflows but not publish them, so n8n saved the body as a draft and the
-    environment still runs the version it ran before. The write happened."""
+    environment still runs the version it ran before. The write happened, if the workflow
+    was active: n8n's 403 itself (`refusal`) is all a caller has for an inactive one."""
 
-    def __init__(self, message: str, *, base_url: str, workflow_id: str) -> None:
+    def __init__(
+        self, message: str, *, base_url: str, workflow_id: str, refusal: N8nRejected
+    ) -> None:
         super().__init__(message, base_url=base_url, status=403)
         self.workflow_id = workflow_id
+        self.refusal = refusal
 
 
 class N8nUnsupported(N8nError):

@@ -22,8 +22,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from canonflow.catalogue.states import StateCause, record_state_changes
 from canonflow.core.autolink import Candidate, Link, UnlinkedReason, plan_auto_links
-from canonflow.core.definitions import mentions_workflows
-from canonflow.core.hashing import HASH_VERSION, body_hash_documents, hash_workflows
+from canonflow.core.definitions import hash_listed_workflows, mentions_workflows
+from canonflow.core.hashing import HASH_VERSION, body_hash_documents
 from canonflow.core.status import MappingStatus
 from canonflow.db.models import CanonicalWorkflow, WorkflowEnvMap
 from canonflow.linking.writes import MappingRow, NewLink, apply_links, mapping_rows
@@ -270,18 +270,23 @@ def rehash_references(
         )
         if row.workflow_data is not None and mentions_workflows(row.workflow_data)
     ]
-    hashes = hash_workflows([row.workflow_data or {} for row in rows], refs)
+    # what each runs, and its pending draft's (n8n 2.x) beside it, both with the new map
+    hashes = hash_listed_workflows([row.workflow_data or {} for row in rows], refs, define=False)
     changed = [
-        {"key": row.id, "hash": digest}
-        for row, (digest, _problem) in zip(rows, hashes, strict=True)
-        if digest is not None and digest != row.env_content_hash
+        {"key": row.id, "hash": digest, "draft": draft}
+        for row, (digest, _problem, _document, draft) in zip(rows, hashes, strict=True)
+        if digest is not None and (digest != row.env_content_hash or draft != row.n8n_draft_hash)
     ]
     if changed:
         table = mappings.MAPPINGS
         session.execute(
             update(table)
             .where(table.c.id == bindparam("key"))
-            .values(env_content_hash=bindparam("hash"), env_hash_version=HASH_VERSION),
+            .values(
+                env_content_hash=bindparam("hash"),
+                env_hash_version=HASH_VERSION,
+                n8n_draft_hash=bindparam("draft"),
+            ),
             changed,
         )
     return len(changed)

@@ -213,16 +213,18 @@ def _draft_hash(workflow: Mapping[str, Any], refs: Mapping[str, str], runs: str)
 
 def _update(prepared: Prepared, client: N8nClient, n8n_id: str) -> dict[str, Any]:
     """PUT over a live target, leaving it running the new version if it was active."""
+    was_active = prepared.target is not None and prepared.target.get("active") is True
     try:
         written = client.update_workflow(n8n_id, prepared.body.body)
     except N8nSavedNotPublished as exc:
+        if not was_active:  # nothing to publish: the 403 refused the write itself
+            raise exc.refusal from exc
         prepared.drafted = exc.message
         return client.get_workflow(n8n_id)
-    was_active = prepared.target is not None and prepared.target.get("active") is True
     if not was_active or written.get("activeVersionId") == written.get("versionId"):
         return written  # 1.x: live at once (the ids agree); 2.x: the PUT republished it
-    if client.flavour().major < 2:
-        return written
+    # the versions differ: publish what was written, whatever the detected major says (a
+    # 2.x older than /discover reads as 1.x, and 1.x's /activate publishes on 2.x too)
     try:
         published = client.publish_workflow(n8n_id, written.get("versionId"))
     except N8nRejected as exc:  # e.g. a webhook path another workflow holds: a draft only

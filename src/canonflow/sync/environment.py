@@ -212,7 +212,9 @@ class _Run:
             self._store(applier, previous)
             # asked once the listing worked: a key n8n refuses fails the sync with the
             # listing's one error, not a warning about /discover before it
-            self.result.n8n_major = n8n_major_of(client) or self.result.n8n_major
+            # (a listing item with `nodeGroups` already proved 2.x: a 2.x older than
+            # /discover would answer it 404, which reads as 1.x)
+            self.result.n8n_major = self.result.n8n_major or n8n_major_of(client)
         self.result.archived = applier.archived
         self.result.complete = True
         self._mark_missing(applier)

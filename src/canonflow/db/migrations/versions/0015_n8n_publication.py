@@ -37,6 +37,15 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # 0014 knows no `draft_pending` state: such a cell runs Git's version, so it is in sync
+    # there, and its recorded changes to and from it become none
+    op.execute(
+        "UPDATE workflow_env_map SET derived_state = 'in_sync' "
+        "WHERE derived_state = 'draft_pending'"
+    )
+    op.execute("UPDATE state_changes SET from_state = 'in_sync' WHERE from_state = 'draft_pending'")
+    op.execute("UPDATE state_changes SET to_state = 'in_sync' WHERE to_state = 'draft_pending'")
+    op.execute("DELETE FROM state_changes WHERE from_state = to_state")
     with op.batch_alter_table("environments", schema=None) as batch:
         batch.drop_column("n8n_major")
     with op.batch_alter_table("workflow_env_map", schema=None) as batch:
