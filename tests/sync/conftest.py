@@ -14,7 +14,8 @@ from sqlalchemy import select
 from canonflow.db.engine import transaction
 from canonflow.db.models import Environment, SyncRun, WorkflowEnvMap
 from canonflow.runtime import Runtime
-from canonflow.sync.environment import SyncResult, sync_environment
+from canonflow.sync.environment import sync_environment
+from canonflow.sync.result import SyncResult
 from tests.factories import make_tenant
 from tests.support.n8n import N8nInstance
 from tests.support.n8n_fixtures import admin_client

@@ -11,7 +11,7 @@ import pytest
 from canonflow.core.status import MappingStatus
 from canonflow.errors import Conflict, Unavailable
 from canonflow.runtime import Runtime
-from canonflow.sync.environment import SyncResult
+from canonflow.sync.result import SyncResult
 from tests.support.n8n import N8nInstance
 from tests.support.n8n_fixtures import create_workflows
 from tests.support.proxy import FaultProxy, ProxyRequest

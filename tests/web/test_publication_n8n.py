@@ -19,7 +19,8 @@ from canonflow.db.models import Environment
 from canonflow.matrix import service
 from canonflow.matrix.queries import MatrixFilter
 from canonflow.runtime import Runtime
-from canonflow.sync.environment import SyncResult, sync_environment
+from canonflow.sync.environment import sync_environment
+from canonflow.sync.result import SyncResult
 from tests.support.n8n import LEGACY_VERSION, N8nInstance, is_v1, n8n_version, start_n8n
 from tests.support.n8n_fixtures import admin_client, make_workflow
 from tests.support.onboarded import Onboarded, onboard_one_environment

@@ -58,7 +58,6 @@ import copy
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 from canonflow.core._workflow_refs import (
@@ -68,8 +67,14 @@ from canonflow.core._workflow_refs import (
     workflow_url,
 )
 from canonflow.core.credential_index import CredentialIndex, credential_index
+from canonflow.core.deploy_checks import (
+    Blocker,
+    BlockerKind,
+    DeployBlocked,
+    checked_definition,
+    dangling_connections,
+)
 from canonflow.core.hashing import content_hash
-from canonflow.core.workflow_shape import InvalidWorkflow, validate_workflow
 
 __all__ = [
     "Blocker",
@@ -123,35 +128,6 @@ _RESOURCE_LOCATOR_CACHE_KEYS = ("cachedResultName", "cachedResultUrl")
 _DEFAULT_POSITION = (0, 0)
 
 
-class BlockerKind(StrEnum):
-    INVALID_DEFINITION = "invalid_definition"
-    MISSING_CREDENTIAL = "missing_credential"
-    AMBIGUOUS_CREDENTIAL = "ambiguous_credential"
-    UNRESOLVED_REFERENCE = "unresolved_reference"
-
-
-@dataclass(frozen=True)
-class Blocker:
-    """One reason the definition cannot be written to the target.
-
-    `subject`: what is missing: `(credential type, credential name)` for a credential,
-    `(slug,)` for a reference, `()` for an invalid definition. `node`: the node concerned,
-    None for the workflow's settings or the definition as a whole."""
-
-    kind: BlockerKind
-    detail: str
-    node: str | None = None
-    subject: tuple[str, ...] = ()
-
-
-class DeployBlocked(Exception):
-    """The definition cannot be written to the target; `blockers` says every reason."""
-
-    def __init__(self, blockers: list[Blocker]) -> None:
-        self.blockers = tuple(blockers)
-        super().__init__("cannot deploy: " + "; ".join(b.detail for b in self.blockers))
-
-
 @dataclass(frozen=True)
 class DeployBody:
     """What to send, and what it will hash as.
@@ -196,7 +172,7 @@ def build_deploy_body(
     """The body that writes `definition` over `target` (None: a new workflow), by the rules
     of the module docstring. `workflow_ids`: canonical slug → the target's workflow id.
     Raises DeployBlocked with every blocker found."""
-    checked = _checked(definition)
+    checked = checked_definition(definition)
     writer = _Writer(credentials, workflow_ids, new_id, _nodes_by_name(target))
     body: dict[str, Any] = {
         "name": checked["name"],
@@ -204,7 +180,7 @@ def build_deploy_body(
         "connections": copy.deepcopy(checked["connections"]),
         "settings": writer.settings(checked.get("settings")),
     }
-    writer.blockers += _dangling_connections(checked)
+    writer.blockers += dangling_connections(checked)
     if writer.blockers:
         raise DeployBlocked(writer.blockers)
     if target is not None and target.get("staticData") is not None:
@@ -214,50 +190,6 @@ def build_deploy_body(
         left_out = ["description", *left_out]
     refs = {workflow_id: slug for slug, workflow_id in workflow_ids.items()}
     return DeployBody(body, content_hash(body, refs), refs, tuple(left_out))
-
-
-def _checked(definition: Mapping[str, Any]) -> dict[str, Any]:
-    try:
-        checked = validate_workflow(definition)
-    except InvalidWorkflow as exc:
-        raise _invalid(str(exc)) from exc
-    if not isinstance(checked.get("name"), str):
-        raise _invalid("the definition has no name (n8n requires one)")
-    return checked
-
-
-def _dangling_connections(workflow: Mapping[str, Any]) -> list[Blocker]:
-    """A blocker per connection source, and per target, that names a node the workflow
-    does not have (n8n 2.x answers 400 `unknown_connection_source`/`_target`; 1.x stores
-    it)."""
-    names = {node["name"] for node in workflow["nodes"]}
-    refused = "(n8n 2.x refuses it; blocked on 1.x too)"
-    blockers: list[Blocker] = []
-    for source, by_type in workflow["connections"].items():
-        if source not in names:
-            detail = (
-                f"connections start at node {source!r}, which the workflow does not have {refused}"
-            )
-            blockers.append(Blocker(BlockerKind.INVALID_DEFINITION, detail, None, (source,)))
-            continue
-        targets = (
-            target["node"]
-            for outputs in by_type.values()
-            for output in outputs
-            if output is not None
-            for target in output
-        )
-        for missing in dict.fromkeys(t for t in targets if t not in names):
-            detail = (
-                f"the connection from {source!r} leads to node {missing!r}, which the workflow "
-                f"does not have {refused}"
-            )
-            blockers.append(Blocker(BlockerKind.INVALID_DEFINITION, detail, source, (missing,)))
-    return blockers
-
-
-def _invalid(detail: str) -> DeployBlocked:
-    return DeployBlocked([Blocker(BlockerKind.INVALID_DEFINITION, detail)])
 
 
 def _nodes_by_name(target: Mapping[str, Any] | None) -> dict[str, Mapping[str, Any]]:

@@ -50,10 +50,10 @@ from canonflow.sync import mappings
 from canonflow.sync.environment import (
     HASH_WORKERS,
     ClientFactory,
-    SyncResult,
     default_client,
     sync_environment,
 )
+from canonflow.sync.result import SyncResult
 
 ProgressCallback = Callable[[int, int | None], None]
 SYNC_CONCURRENCY = 2  # environments listed at once: measured best of 1-3 on 2 cores (bench)

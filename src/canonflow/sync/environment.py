@@ -11,7 +11,6 @@ import hashlib
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -27,7 +26,7 @@ from canonflow.core.status import MappingStatus
 from canonflow.crypto import SecretBox
 from canonflow.db.engine import read_transaction, transaction
 from canonflow.db.leases import HeldLease, LeaseLost
-from canonflow.db.models import Environment, SyncRun
+from canonflow.db.models import SyncRun
 from canonflow.db.runs import Exclusive, run_recorded
 from canonflow.db.types import utcnow
 from canonflow.environments import service as environments
@@ -39,6 +38,7 @@ from canonflow.sync.agreement import record_agreement
 from canonflow.sync.batch import BatchApplier, PreparedBatch, absent_state
 from canonflow.sync.hashing import HashedSelection, hash_selection
 from canonflow.sync.prefetch import Prefetcher
+from canonflow.sync.result import SyncResult, record_run
 
 log = structlog.get_logger(__name__)
 LEASE_TTL = timedelta(minutes=5)
@@ -57,29 +57,6 @@ _LINK_COLUMNS = (
 
 ProgressCallback = Callable[[int, int | None], None]
 ClientFactory = Callable[[EnvironmentAccess], N8nClient]
-
-
-@dataclass
-class SyncResult:
-    run_id: uuid.UUID
-    environment: str
-    complete: bool = False
-    seen: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    missing: int = 0
-    auto_linked: int = 0
-    archived: int = 0  # listed but archived: absent for status (n8n 2.x)
-    n8n_major: int | None = None  # the n8n major version found, when known
-    problems: list[dict[str, str]] = field(default_factory=list)
-    not_marked_missing_because: str | None = None
-    refs_fingerprint: str | None = None
-    error: str | None = None
-    duration_ms: int = 0
-
-    def as_dict(self) -> dict[str, Any]:
-        return self.__dict__ | {"run_id": str(self.run_id)}
 
 
 def sync_lease_name(environment_id: uuid.UUID) -> str:
@@ -137,7 +114,7 @@ def sync_environment(
         work=lambda lease: _Run(sessions, access, result, progress, lease, on_documents).execute(
             client_factory, auto_link=auto_link, on_page=on_page, hasher=hasher
         ),
-        record=_record_run,
+        record=record_run,
         remote_errors=(N8nError,),
         remote=f"environment {access.name!r}",
     )
@@ -389,31 +366,3 @@ def refs_fingerprint(refs: dict[str, str]) -> str:
 def _chunks(items: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def _record_run(sessions: sessionmaker[Session], result: SyncResult) -> None:
-    if not result.complete and result.not_marked_missing_because is None:
-        result.not_marked_missing_because = (
-            "the environment was not listed completely, so nothing was marked missing"
-        )
-    with transaction(sessions) as session:
-        run = session.get(SyncRun, result.run_id)
-        assert run is not None
-        run.complete = result.complete
-        run.seen, run.created, run.updated = result.seen, result.created, result.updated
-        run.unchanged, run.missing = result.unchanged, result.missing
-        run.duration_ms, run.error = result.duration_ms, result.error
-        run.finished_at = utcnow()
-        run.details = {
-            "auto_linked": result.auto_linked,
-            "archived": result.archived,
-            "n8n_major": result.n8n_major,
-            "problems": result.problems[:100],
-            "not_marked_missing_because": result.not_marked_missing_because,
-            "refs_fingerprint": result.refs_fingerprint,
-        }
-        environment = session.get(Environment, run.environment_id)
-        if environment is not None and result.n8n_major is not None:
-            environment.n8n_major = result.n8n_major
-        if result.complete and environment is not None:
-            environment.last_synced_at = run.finished_at
