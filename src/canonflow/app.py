@@ -19,6 +19,7 @@ from canonflow.linking import api as linking_api
 from canonflow.logs import configure_logging
 from canonflow.matrix import api as matrix_api
 from canonflow.metrics import api as metrics_api
+from canonflow.notifications import api as notifications_api
 from canonflow.onboarding import api as onboarding_api
 from canonflow.reconcile import api as reconcile_api
 from canonflow.repo import api as repo_api
@@ -88,6 +89,7 @@ def create_app(
     app.include_router(catalogue_api.trend_router)
     app.include_router(reconcile_api.router)
     app.include_router(templates_api.router)
+    app.include_router(notifications_api.router)
     install_ui(app, settings)
     return app
 

@@ -81,6 +81,11 @@ class Settings(BaseSettings):
     ui_session_hours: Annotated[float, Field(gt=0, le=24 * 30)] = 12.0
     # `canonflow worker` serves `/metrics` on this port (CANONFLOW_HOST) when set
     worker_metrics_port: Annotated[int | None, Field(ge=1, le=65535)] = None
+    # notifications (canonflow.notifications): attempts per destination, the first retry's
+    # delay (doubled each time), and one attempt's timeout
+    notify_attempts: Annotated[int, Field(ge=1, le=20)] = 5
+    notify_backoff_s: Annotated[float, Field(ge=0)] = 2.0
+    notify_timeout_s: Annotated[float, Field(gt=0, le=120)] = 10.0
 
     @field_validator("allowed_networks", "allowed_hosts", mode="before")
     @classmethod

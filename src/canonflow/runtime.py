@@ -49,6 +49,7 @@ class Runtime:
 
 def register_job_types(registry: JobRegistry, secrets: SecretBox, settings: Settings) -> None:
     """Every feature package's job types."""
+    from canonflow.notifications import tasks as notification_tasks
     from canonflow.onboarding import tasks as onboarding_tasks
     from canonflow.reconcile import tasks as reconcile_tasks
     from canonflow.repo import tasks as repo_tasks
@@ -60,6 +61,7 @@ def register_job_types(registry: JobRegistry, secrets: SecretBox, settings: Sett
     onboarding_tasks.register(registry, secrets)
     reconcile_tasks.register(registry, secrets, settings)
     template_tasks.register(registry, secrets, settings)
+    notification_tasks.register(registry, secrets, settings)
 
 
 def periodic_jobs(

@@ -42,6 +42,8 @@ EXPECTED_TABLES = {
     "leases",
     "onboardings",
     "workflow_templates",
+    "notification_destinations",
+    "notification_deliveries",
 }
 
 

@@ -10,9 +10,11 @@ from sqlalchemy.orm import Session
 from canonflow.config import Settings
 from canonflow.crypto import SecretBox
 from canonflow.db.models import BackgroundJob
+from canonflow.errors import AppError, Conflict
 from canonflow.jobs import service as jobs
 from canonflow.jobs.registry import JobContext, JobRegistry
 from canonflow.jobs.spec import TRANSIENT_RETRY, JobSpec, Origin
+from canonflow.notifications import hooks as notify
 from canonflow.repo.sync import PruneGuard, sync_repository
 from canonflow.tenancy.service import Principal
 
@@ -31,6 +33,16 @@ REPOSITORY_SYNC_SPEC = JobSpec(
 
 def register(registry: JobRegistry, secrets: SecretBox, settings: Settings) -> None:
     def run_repository_sync(context: JobContext) -> dict[str, Any]:
+        try:
+            return _sync(context)
+        except AppError as exc:
+            if not isinstance(exc, Conflict):  # another sync running is no failure
+                notify.sync_failed(context.sessions, registry, tenant_id=context.tenant_id,
+                                   payload={"kind": "repository", "job_id": str(context.job_id),
+                                            "error": exc.message})  # fmt: skip
+            raise
+
+    def _sync(context: JobContext) -> dict[str, Any]:
         return sync_repository(
             context.sessions,
             secrets,

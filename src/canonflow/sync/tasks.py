@@ -10,12 +10,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from canonflow.crypto import SecretBox
 from canonflow.db.engine import transaction
-from canonflow.db.models import BackgroundJob, SyncRun
-from canonflow.errors import AppError
+from canonflow.db.models import BackgroundJob, Environment, SyncRun
+from canonflow.errors import AppError, Conflict
 from canonflow.jobs import service as jobs
 from canonflow.jobs.registry import JobContext, JobFailed, JobRegistry
 from canonflow.jobs.spec import TRANSIENT_RETRY, JobSpec, Origin
 from canonflow.n8n.errors import N8nError
+from canonflow.notifications import hooks as notify
 from canonflow.sync.environment import sync_environment
 from canonflow.tenancy.service import Principal
 
@@ -36,12 +37,13 @@ ENVIRONMENT_SYNC_SPEC = JobSpec(
 
 def register(registry: JobRegistry, secrets: SecretBox) -> None:
     def run_environment_sync(context: JobContext) -> dict[str, Any]:
+        environment_id = uuid.UUID(context.params["environment_id"])
         try:
             result = sync_environment(
                 context.sessions,
                 secrets,
                 tenant_id=context.tenant_id,
-                environment_id=uuid.UUID(context.params["environment_id"]),
+                environment_id=environment_id,
                 job_id=context.job_id,
                 progress=context.report_progress,
             )
@@ -49,10 +51,32 @@ def register(registry: JobRegistry, secrets: SecretBox) -> None:
             done = last_run_result(context.sessions, context.job_id)
             if done is None:
                 raise
+            if not isinstance(exc, Conflict):  # another sync of it running is no failure
+                _notify_failed(context, registry, environment_id, done)
             raise JobFailed(exc.message, result=done) from exc  # what it did before failing
+        notify.environment_synced(
+            context.sessions, registry, tenant_id=context.tenant_id,
+            environment_id=environment_id, run_id=result.run_id,
+        )  # fmt: skip
         return result.as_dict()
 
     registry.register(ENVIRONMENT_SYNC_SPEC, run_environment_sync)
+
+
+def _notify_failed(
+    context: JobContext, registry: JobRegistry, environment_id: uuid.UUID, done: dict[str, Any]
+) -> None:
+    with transaction(context.sessions) as session:
+        environment = session.get(Environment, environment_id)
+        name = environment.name if environment is not None else None
+    notify.sync_failed(context.sessions, registry, tenant_id=context.tenant_id, payload={
+        "kind": "environment",
+        "environment_id": str(environment_id),
+        "environment": name,
+        "run_id": done["run_id"],
+        "job_id": str(context.job_id),
+        "error": done["error"],
+    })  # fmt: skip
 
 
 def last_run_result(sessions: sessionmaker[Session], job_id: uuid.UUID) -> dict[str, Any] | None:

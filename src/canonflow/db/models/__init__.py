@@ -4,6 +4,7 @@ from canonflow.db.models.environments import CredentialBinding, Environment, Git
 from canonflow.db.models.history import AuditEntry, Snapshot, StateChange, StatusEvent
 from canonflow.db.models.jobs import BackgroundJob, SyncRun
 from canonflow.db.models.leases import Lease
+from canonflow.db.models.notifications import NotificationDelivery, NotificationDestination
 from canonflow.db.models.onboarding import Onboarding
 from canonflow.db.models.templates import WorkflowTemplate
 from canonflow.db.models.tenancy import ApiToken, Tenant
@@ -18,6 +19,8 @@ __all__ = [
     "Environment",
     "GitRepository",
     "Lease",
+    "NotificationDelivery",
+    "NotificationDestination",
     "Onboarding",
     "Snapshot",
     "StateChange",
