@@ -77,6 +77,7 @@ def _other_snapshot(_w: World, o: World) -> Call:
 
 ENV_BODY = {"name": "staging", "base_url": "http://127.0.0.1:9", "api_key": "k" * 24}
 INSTANTIATE_BODY = {"slug": "alert-ops", "parameters": {"team": "ops"}}
+HOOK = {"url": "http://127.0.0.1:9/hook", "kind": "generic", "events": ["drift.detected"]}
 BINDING_BODY = {"credential_type": "slackApi", "name": "Slack", "n8n_credential_id": "7"}
 
 
@@ -259,6 +260,18 @@ ROUTES: dict[tuple[str, str], Row] = {
         lambda w, _o: Call(path={"template_slug": w.template}, body=INSTANTIATE_BODY),
         (lambda _w, o: Call(path={"template_slug": o.template}, body=INSTANTIATE_BODY),),
     ),
+    ("GET", "/api/v1/notifications"): Row(Role.VIEWER, _none),
+    ("PUT", "/api/v1/notifications"): Row(
+        Role.ADMIN,
+        lambda _w, _o: Call(body={"destinations": [HOOK]}),
+        (lambda _w, o: Call(body={"destinations": [HOOK | {"id": o.destination}]}),),
+    ),
+    ("POST", "/api/v1/notifications/test"): Row(
+        Role.ADMIN,
+        lambda w, _o: Call(body={"destination_id": w.destination}),
+        (lambda _w, o: Call(body={"destination_id": o.destination}),),
+    ),
+    ("GET", "/api/v1/notifications/deliveries"): Row(Role.VIEWER, _none),
 }
 
 LOWER = {Role.OPERATOR: Role.VIEWER, Role.ADMIN: Role.OPERATOR}

@@ -17,6 +17,8 @@ from canonflow.db.models import (
     CanonicalWorkflow,
     CredentialBinding,
     Environment,
+    NotificationDelivery,
+    NotificationDestination,
     Snapshot,
     WorkflowEnvMap,
     WorkflowTemplate,
@@ -34,9 +36,11 @@ class World:
     job: str
     snapshot: str
     template: str  # a template's slug, unique to this world
+    destination: str = ""  # a notification destination
 
     def ids(self) -> set[str]:
-        return {
+        named = {
+            self.destination,
             self.environment,
             self.binding,
             self.canonical,
@@ -45,6 +49,7 @@ class World:
             self.snapshot,
             self.template,
         }
+        return named - {""}
 
 
 def seed_world(session: Session, tenant_id: uuid.UUID, secrets: SecretBox) -> World:
@@ -114,9 +119,33 @@ def seed_world(session: Session, tenant_id: uuid.UUID, secrets: SecretBox) -> Wo
         git_blob_id="0" * 40,
         git_commit="0" * 40,
     )
-    session.add_all([snapshot, template])
+    destination = NotificationDestination(
+        tenant_id=tenant_id,
+        url="http://127.0.0.1:9/hook",
+        kind="generic",
+        secret=secrets.seal("whsec-" + uuid.uuid4().hex),
+        events=["drift.detected"],
+    )
+    session.add_all([snapshot, template, destination])
+    session.flush()
+    session.add(
+        NotificationDelivery(
+            tenant_id=tenant_id,
+            destination_id=destination.id,
+            url=destination.url,
+            event="drift.detected",
+            event_id=uuid.uuid4(),
+            job_id=job.id,
+            attempt=1,
+            status="failed",
+            http_status=500,
+            error="the receiver answered HTTP 500",
+            body_sha256="0" * 64,
+        )
+    )
     session.flush()
     return World(
+        destination=str(destination.id),
         environment=str(environment.id),
         binding=str(binding.id),
         canonical=str(canonical.id),

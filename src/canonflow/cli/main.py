@@ -11,6 +11,7 @@ from canonflow.cli import (
     hashing,
     linking,
     matrix,
+    notifications,
     onboarding,
     reconcile,
     repo,
@@ -36,6 +37,7 @@ app.add_typer(tenants.token_app, name="token")
 app.add_typer(environments.app, name="env")
 app.add_typer(sync.app, name="sync")
 app.add_typer(repo.app, name="repo")
+app.add_typer(notifications.app, name="notifications")
 app.command("worker")(worker.worker)
 app.command("onboard")(onboarding.onboard)
 app.command("matrix")(matrix.matrix)

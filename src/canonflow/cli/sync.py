@@ -16,7 +16,8 @@ app = typer.Typer(help="Sync environments and the repository.", no_args_is_help=
 def sync_env(name: str, tenant: TenantOption = "default") -> None:
     """List every workflow of environment NAME and update its mappings."""
     from canonflow.environments import service
-    from canonflow.errors import AppError
+    from canonflow.errors import AppError, Conflict
+    from canonflow.notifications import hooks as notify
     from canonflow.sync.environment import sync_environment
 
     with runtime_and_session() as (runtime, session):
@@ -33,7 +34,20 @@ def sync_env(name: str, tenant: TenantOption = "default") -> None:
                     progress=progress,
                 )
             except AppError as exc:
+                if not isinstance(exc, Conflict):
+                    failed = {
+                        "kind": "environment",
+                        "environment": name,
+                        "environment_id": str(environment.id),
+                        "error": exc.message,
+                    }
+                    notify.sync_failed(runtime.sessions, runtime.jobs,
+                                       tenant_id=principal.tenant_id, payload=failed)  # fmt: skip
                 raise CliError(exc.message) from exc
+        notify.environment_synced(
+            runtime.sessions, runtime.jobs, tenant_id=principal.tenant_id,
+            environment_id=environment.id, run_id=result.run_id,
+        )  # fmt: skip
     console.print(
         f"{name}: {result.seen} seen, {result.created} new, {result.updated} updated, "
         f"{result.unchanged} unchanged, {result.missing} missing, {result.auto_linked} auto-linked "

@@ -6,12 +6,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from canonflow.core.sync_state import SyncState
 from canonflow.db.engine import transaction
 from canonflow.db.models import CanonicalWorkflow, Environment, StateChange, SyncRun
+from canonflow.jobs.executor import is_transient
 from canonflow.jobs.registry import JobRegistry
 from canonflow.notifications import events
 from canonflow.notifications.catalog import (
@@ -100,6 +101,18 @@ def _moved_cells(
         else:
             cells.pop(mapping_id, None)  # moved on again in the same run
     return dict(sorted(cells.items(), key=lambda item: item[1]["slug"]))
+
+
+def retry_follows(
+    sessions: sessionmaker[Session], job_id: uuid.UUID | None, exc: BaseException, attempts: int
+) -> bool:
+    """Whether the job engine runs this failed sync again (a transient error before its
+    last attempt): `sync.failed` waits for the last one. Each attempt records a run."""
+    if job_id is None or not is_transient(exc):
+        return False
+    with transaction(sessions) as session:
+        runs = session.scalar(select(func.count()).where(SyncRun.job_id == job_id)) or 0
+    return runs < attempts
 
 
 def sync_failed(

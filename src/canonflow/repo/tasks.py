@@ -36,7 +36,9 @@ def register(registry: JobRegistry, secrets: SecretBox, settings: Settings) -> N
         try:
             return _sync(context)
         except AppError as exc:
-            if not isinstance(exc, Conflict):  # another sync running is no failure
+            if not isinstance(exc, Conflict) and not notify.retry_follows(
+                context.sessions, context.job_id, exc, REPOSITORY_SYNC_SPEC.retry.attempts
+            ):  # another sync running is no failure; a retry may still succeed
                 notify.sync_failed(context.sessions, registry, tenant_id=context.tenant_id,
                                    payload={"kind": "repository", "job_id": str(context.job_id),
                                             "error": exc.message})  # fmt: skip

@@ -51,7 +51,9 @@ def register(registry: JobRegistry, secrets: SecretBox) -> None:
             done = last_run_result(context.sessions, context.job_id)
             if done is None:
                 raise
-            if not isinstance(exc, Conflict):  # another sync of it running is no failure
+            if not isinstance(exc, Conflict) and not notify.retry_follows(
+                context.sessions, context.job_id, exc, ENVIRONMENT_SYNC_SPEC.retry.attempts
+            ):  # another sync of it running is no failure; a retry may still succeed
                 _notify_failed(context, registry, environment_id, done)
             raise JobFailed(exc.message, result=done) from exc  # what it did before failing
         notify.environment_synced(
