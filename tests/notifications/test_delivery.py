@@ -127,3 +127,27 @@ def test_an_unknown_event_is_a_programming_error(runtime: Runtime) -> None:
         assert "drift.found" in str(exc)
     else:
         raise AssertionError("emit accepted an unknown event")
+
+
+def test_other_features_events_reach_slack_with_a_readable_summary(runtime: Runtime) -> None:
+    with Receiver() as slack:
+        tenant_id = _tenant_with(
+            runtime, (slack.url, "slack", ["approval.requested", "promotion.finished"])
+        )
+        approval = uuid.uuid4()
+        _emit(runtime, tenant_id, "approval.requested", {
+            "approval_id": approval, "link": f"/api/v1/approvals/{approval}",
+            "environment": "prod", "requested_by": "ops-bot",
+        })  # fmt: skip
+        _emit(runtime, tenant_id, "promotion.finished", {
+            "job_id": "j1", "link": "/api/v1/jobs/j1", "from_environment": "dev",
+            "to_environment": "prod", "status": "succeeded", "counts": {"deployed": 2},
+        })  # fmt: skip
+        jobs = wait_deliveries(runtime, tenant_id)
+    assert [j.status for j in jobs] == [JobStatus.SUCCEEDED] * 2
+    texts = sorted(r.json()["text"] for r in slack.requests)
+    assert texts == [
+        f"Approval requested by ops-bot for prod: /api/v1/approvals/{approval}",
+        "Promotion dev -> prod succeeded: /api/v1/jobs/j1",
+    ]
+    assert all(r.signed_by(SECRET) for r in slack.requests)

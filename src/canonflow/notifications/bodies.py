@@ -9,10 +9,13 @@ import orjson
 
 from canonflow.notifications.catalog import (
     APPLY_FINISHED,
+    APPROVAL_REQUESTED,
     CONFLICT_DETECTED,
     DRIFT_DETECTED,
     MAX_SLACK_WORKFLOWS,
+    PROMOTION_FINISHED,
     SYNC_FAILED,
+    TEST,
 )
 
 
@@ -54,6 +57,13 @@ def summary(event: str, data: dict[str, Any]) -> str:
     if event == APPLY_FINISHED:
         counts = ", ".join(f"{n} {k}" for k, n in sorted((data.get("counts") or {}).items()))
         return f"Reconcile apply {data.get('status')}: {counts or 'nothing done'}"
+    if event == APPROVAL_REQUESTED:
+        return f"Approval requested by {data.get('requested_by')} for {where}: {data.get('link')}"
+    if event == PROMOTION_FINISHED:
+        to = f"{data.get('from_environment')} -> {data.get('to_environment')}"
+        return f"Promotion {to} {data.get('status')}: {data.get('link')}"
+    if event == TEST:
+        return "Test notification from canonflow"
     return f"canonflow: {event}"
 
 

@@ -3,9 +3,12 @@ the work it reports on committed, and costs one query when nobody listens."""
 
 from __future__ import annotations
 
+import functools
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ParamSpec
 
+import structlog
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,6 +25,24 @@ from canonflow.notifications.catalog import (
     SYNC_FAILED,
 )
 
+log = structlog.get_logger(__name__)
+P = ParamSpec("P")
+
+
+def _never_fails(hook: Callable[P, None]) -> Callable[P, None]:
+    """A notification that cannot be queued is logged, and never fails the job it reports
+    on (the sync or the apply did its work)."""
+
+    @functools.wraps(hook)
+    def guarded(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            hook(*args, **kwargs)
+        except Exception:
+            log.exception("notification not queued", hook=hook.__name__)
+
+    return guarded
+
+
 ENV_SYNC_CAUSE = "env_sync"  # canonflow.catalogue.states.StateCause.ENV_SYNC
 _EVENT_OF_STATE = {
     SyncState.DRIFT.value: DRIFT_DETECTED,
@@ -29,6 +50,7 @@ _EVENT_OF_STATE = {
 }
 
 
+@_never_fails
 def environment_synced(
     sessions: sessionmaker[Session],
     registry: JobRegistry,
@@ -115,6 +137,7 @@ def retry_follows(
     return runs < attempts
 
 
+@_never_fails
 def sync_failed(
     sessions: sessionmaker[Session],
     registry: JobRegistry,
@@ -127,6 +150,7 @@ def sync_failed(
         events.emit(session, registry, tenant_id, SYNC_FAILED, payload)
 
 
+@_never_fails
 def apply_finished(
     sessions: sessionmaker[Session],
     registry: JobRegistry,
