@@ -123,9 +123,14 @@ def test_bad_destinations_are_422(
     assert client.get(URL, headers=team.admin).json()["destinations"] == []  # nothing written
 
 
-def test_an_unknown_id_is_404(client: TestClient, team: Team) -> None:
+def test_an_unknown_id_is_404_and_a_repeated_one_422(client: TestClient, team: Team) -> None:
     body = destination("http://127.0.0.1:9/a", "sync.failed") | {"id": str(uuid.uuid4())}
     _problem(client.put(URL, json={"destinations": [body]}, headers=team.admin), 404)
+    hook = destination("http://127.0.0.1:9/a", "sync.failed")
+    put = client.put(URL, json={"destinations": [hook]}, headers=team.admin)
+    twice = [hook | {"id": put.json()["destinations"][0]["id"]}] * 2
+    problem = _problem(client.put(URL, json={"destinations": twice}, headers=team.admin), 422)
+    assert "twice" in str(problem["detail"])
 
 
 def test_the_test_event_goes_through_the_delivery_job_signed(

@@ -52,7 +52,10 @@ def put(
     existing = {d.id: d for d in list_destinations(session, principal.tenant_id)}
     for index, item in enumerate(data.destinations):
         _check(index, item, existing)
-    kept = {item.id for item in data.destinations if item.id is not None}
+    ids = [item.id for item in data.destinations if item.id is not None]
+    if len(ids) != len(set(ids)):
+        raise Invalid("destinations: an id appears twice")
+    kept = set(ids)
     _remove(session, principal.tenant_id, [i for i in existing if i not in kept])
     result = []
     for position, item in enumerate(data.destinations):
