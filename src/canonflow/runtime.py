@@ -50,6 +50,7 @@ class Runtime:
 def register_job_types(registry: JobRegistry, secrets: SecretBox, settings: Settings) -> None:
     """Every feature package's job types."""
     from canonflow.onboarding import tasks as onboarding_tasks
+    from canonflow.promotion import tasks as promotion_tasks
     from canonflow.reconcile import tasks as reconcile_tasks
     from canonflow.repo import tasks as repo_tasks
     from canonflow.sync import tasks as sync_tasks
@@ -60,6 +61,7 @@ def register_job_types(registry: JobRegistry, secrets: SecretBox, settings: Sett
     onboarding_tasks.register(registry, secrets)
     reconcile_tasks.register(registry, secrets, settings)
     template_tasks.register(registry, secrets, settings)
+    promotion_tasks.register(registry, secrets, settings)
 
 
 def periodic_jobs(
