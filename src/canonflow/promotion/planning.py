@@ -49,6 +49,7 @@ def plan_promotion(
     session: Session, tenant_id: uuid.UUID, request: PromotionRequest
 ) -> PromotionPlanRead:
     estate = load_estate(session, tenant_id, request)
+    wanted = selected(estate, request)
     repository = repositories.get(session, tenant_id)
     if repository is None:
         raise Conflict("no Git repository is configured: a promotion commits to it")
@@ -58,7 +59,7 @@ def plan_promotion(
         reference_slugs(session, tenant_id, estate.source.id),
         reference_slugs(session, tenant_id, estate.target.id),
     )
-    reasons = _closure(context, selected(estate, request))
+    reasons = _closure(context, wanted)
     facts = target_facts(session, tenant_id, estate.target.id)
     for canonical_id in reasons:  # promoted with it: a reference to it resolves once deployed
         slug = estate.canonicals[canonical_id].slug
