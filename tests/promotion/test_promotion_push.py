@@ -146,3 +146,34 @@ def test_a_target_edited_since_base_blocks(promoting: Promoting) -> None:
     [item] = p.dry_run("dev", "prod", canonical_ids=p.ids("orders"))["items"]
     assert [b["kind"] for b in item["blockers"]] == ["target_drift"], item
     assert "would lose that edit" in item["blockers"][0]["detail"]
+
+
+def test_a_source_that_moved_since_the_plan_is_refused(promoting: Promoting) -> None:
+    """The job reads the source again: edited between the plan and the job, the item is
+    stale (it says so) and nothing is committed or deployed."""
+    from canonflow.db.engine import transaction
+    from canonflow.promotion.service import start_promotion
+
+    p, linked = promoting, promoting.linked
+    e = linked.e
+    dev_id = linked.mapping("orders", "dev").n8n_workflow_id
+    linked.edit_in_n8n("dev", dev_id, set_value("planned"))
+    linked.sync("dev")
+    git_before = linked.git_file("orders")
+    prod_before = linked.mapping("orders", "prod").env_content_hash
+    payload = p.request("dev", "prod", canonical_ids=p.ids("orders"), dry_run=False)
+    with transaction(e.runtime.sessions) as session:
+        promotion, job = start_promotion(session, e.runtime.jobs, e.principal, payload)
+        promotion_id, job_id = str(promotion.id), str(job.id)
+        # the job starts once this commits: the source moves before it reads it
+        linked.edit_in_n8n("dev", dev_id, set_value("edited after the plan"))
+    finished = linked.wait(job_id)
+    assert finished["status"] == "succeeded", finished  # the job ran; the promotion failed
+    result = p.promotion(promotion_id)
+    assert result["state"] == "failed", result
+    [commit] = result["results"]["commit"].values()
+    assert commit["result"] == "stale" and "changed in n8n since the plan" in commit["detail"]
+    assert result["results"]["deploy"] == {}
+    assert linked.git_file("orders") == git_before
+    linked.sync("prod")
+    assert linked.mapping("orders", "prod").env_content_hash == prod_before

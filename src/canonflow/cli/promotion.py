@@ -126,4 +126,6 @@ def _print_outcome(job: dict[str, Any]) -> None:
     if job["status"] != "succeeded":
         raise CliError(str(job["error"]))
     message = result.get("message") or result.get("state") or "done"
+    if result.get("state") == "failed":
+        raise CliError(f"promotion failed: {message}")
     console.print(f"{result.get('state')}: {message}", highlight=False, markup=False)

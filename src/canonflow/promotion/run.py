@@ -96,7 +96,17 @@ class _Job:
         if self.source_id is None or self.target_id is None:
             self._end(PromotionState.FAILED, "an environment of the promotion was removed")
             raise JobFailed("an environment of the promotion was removed", result={})
-        phase = self.context.params.get("phase", "commit")
+        try:
+            return self._phase(self.context.params.get("phase", "commit"))
+        except (N8nError, AppError) as exc:  # LeaseBusy too: the promotion ends, it says why
+            message = getattr(exc, "message", str(exc))
+            self._end(PromotionState.FAILED, message)
+            raise JobFailed(message, result=self._summary("failed", message)) from exc
+        except Exception:
+            self._end(PromotionState.FAILED, "internal error (see the job's error)")
+            raise
+
+    def _phase(self, phase: str) -> dict[str, Any]:
         with ExitStack() as stack:
             lease = stack.enter_context(
                 leases.held(
@@ -108,16 +118,11 @@ class _Job:
                 )
             )
             clients = Clients(self.sessions, self.secrets, self.context.tenant_id, stack)
-            try:
-                if phase == "commit":
-                    waiting = self._commit(clients)
-                    if waiting is not None:
-                        return waiting
-                return self._deploy(clients, lease)
-            except (N8nError, AppError) as exc:
-                message = getattr(exc, "message", str(exc))
-                self._end(PromotionState.FAILED, message)
-                raise JobFailed(message, result=self._summary("failed", message)) from exc
+            if phase == "commit":
+                waiting = self._commit(clients)
+                if waiting is not None:
+                    return waiting
+            return self._deploy(clients, lease)
 
     def _commit(self, clients: Clients) -> dict[str, Any] | None:
         """Commit what Git lacks; a dict when the promotion now waits for its merge."""
