@@ -119,3 +119,28 @@ def test_a_pull_request_closed_unmerged_cancels_it(promoting: Promoting, forge: 
     linked.sync("prod")
     assert linked.mapping("orders", "prod").env_content_hash == prod_before
     assert _value(linked.git_file("orders")) != "reviewed"
+
+
+def test_a_target_edited_while_waiting_is_not_overwritten(
+    promoting: Promoting, forge: FakeForge
+) -> None:
+    """The deploy phase re-checks the target: edited in prod while the pull request waited,
+    the item is stale and prod keeps its edit."""
+    p, linked = promoting, promoting.linked
+    promotion = _start_waiting(p, forge)
+    prod_id = linked.mapping("orders", "prod").n8n_workflow_id
+    linked.edit_in_n8n("prod", prod_id, set_value("hotfix in prod"))
+    clone = linked.e.clone
+    clone.git("fetch", "--quiet", "origin")
+    clone.git("pull", "--quiet", "origin", "main")
+    clone.git("merge", "--quiet", "--no-ff", "-m", "merge", f"origin/{promotion['branch']}")
+    clone.git("push", "--quiet", "origin", "HEAD:main")
+    forge.merge(1)
+    _repo_sync_job(p)
+    deploy = linked.wait(p.promotion(promotion["id"])["job_ids"][1])
+    assert deploy["status"] == "succeeded", deploy
+    ended = p.promotion(promotion["id"])
+    assert ended["state"] == "failed", ended
+    [outcome] = ended["results"]["deploy"].values()
+    assert outcome["result"] == "stale" and "changed in n8n since the plan" in outcome["detail"]
+    assert _value(linked.get("prod", prod_id)) == "hotfix in prod"

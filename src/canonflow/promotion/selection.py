@@ -100,7 +100,7 @@ def load_estate(session: Session, tenant_id: uuid.UUID, request: PromotionReques
 def selected(estate: Estate, request: PromotionRequest) -> list[uuid.UUID]:
     """The canonical ids asked for (each must be the tenant's), or with `all_changed` every
     workflow linked in the source whose version differs from the target's (or is absent
-    there), by slug."""
+    there, and not ignored there), by slug."""
     if request.canonical_ids is not None:
         unknown = [i for i in request.canonical_ids if i not in estate.canonicals]
         if unknown:
@@ -112,6 +112,7 @@ def selected(estate: Estate, request: PromotionRequest) -> list[uuid.UUID]:
         if mapping.status is MappingStatus.LINKED
         and not estate.canonicals[canonical_id].is_deleted
         and _target_hash(estate, canonical_id) != mapping.env_content_hash
+        and not _ignored(estate.in_target.get(canonical_id))  # left alone there on purpose
     ]
     return sorted(changed, key=lambda i: estate.canonicals[i].slug)
 
@@ -119,6 +120,10 @@ def selected(estate: Estate, request: PromotionRequest) -> list[uuid.UUID]:
 def live(mapping: WorkflowEnvMap | None) -> WorkflowEnvMap | None:
     """The mapping when it holds a workflow there now (linked)."""
     return mapping if mapping is not None and mapping.status is MappingStatus.LINKED else None
+
+
+def _ignored(mapping: WorkflowEnvMap | None) -> bool:
+    return mapping is not None and mapping.status is MappingStatus.IGNORED
 
 
 def _target_hash(estate: Estate, canonical_id: uuid.UUID) -> str | None:
