@@ -93,6 +93,12 @@ def _reconcile(environment: str) -> dict[str, Any]:
     }
 
 
+def _promote(source: str, target: str) -> dict[str, Any]:
+    return {"from_environment_id": source, "to_environment_id": target, "all_changed": True}
+
+
+NO_SUCH_ID = "00000000-0000-4000-8000-000000000000"
+
 ROUTES: dict[tuple[str, str], Row] = {
     ("GET", "/healthz"): Row(None, _none),
     ("GET", "/readyz"): Row(None, _none),
@@ -190,6 +196,21 @@ ROUTES: dict[tuple[str, str], Row] = {
                 body=_reconcile(w.environment) | {"scope": {"canonical_ids": [o.canonical]}}
             ),
         ),
+    ),
+    ("POST", "/api/v1/canonical/promote"): Row(
+        Role.OPERATOR,
+        lambda w, _o: Call(body=_promote(w.environment, NO_SUCH_ID)),
+        (
+            lambda w, o: Call(body=_promote(o.environment, w.environment)),
+            lambda w, o: Call(body=_promote(w.environment, o.environment)),
+        ),
+    ),
+    ("GET", "/api/v1/promotions"): Row(Role.VIEWER, _none),
+    # another tenant's promotion: tests/promotion/test_promotion_requests.py (a world has none)
+    ("GET", "/api/v1/promotions/{promotion_id}"): Row(
+        Role.VIEWER,
+        lambda _w, _o: Call(path={"promotion_id": NO_SUCH_ID}),
+        (lambda _w, _o: Call(path={"promotion_id": NO_SUCH_ID}),),
     ),
     ("GET", "/api/v1/canonical/workflows/{canonical_id}/diff"): Row(
         Role.VIEWER,

@@ -44,6 +44,7 @@ EXPECTED_TABLES = {
     "workflow_templates",
     "notification_destinations",
     "notification_deliveries",
+    "promotions",
 }
 
 

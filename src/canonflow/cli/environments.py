@@ -35,6 +35,10 @@ def add(
     ] = EnvironmentKind.OTHER,
     anchor: Annotated[bool, typer.Option("--anchor", help="Make it the tenant's anchor.")] = False,
     batch_size: Annotated[int, typer.Option(help="Mappings written per batch by a sync.")] = 100,
+    promotion_order: Annotated[
+        int | None,
+        typer.Option(help="Where it stands in promotion (dev 1 -> staging 2 -> prod 3)."),
+    ] = None,
 ) -> None:
     """Add an environment (its API key is encrypted at rest)."""
     from pydantic import ValidationError
@@ -50,6 +54,7 @@ def add(
             kind=kind,
             is_anchor=anchor,
             batch_size=batch_size,
+            promotion_order=promotion_order,
         )
     except ValidationError as exc:
         first = exc.errors()[0]
@@ -72,17 +77,48 @@ def list_environments(tenant: TenantOption = "default") -> None:
 
     with unit_of_work() as session:
         principal = cli_principal(session, tenant)
-        table = Table("name", "kind", "url", "anchor", "last synced", "id")
+        table = Table("name", "kind", "url", "anchor", "order", "last synced", "id")
         for env in repository.list_all(session, principal.tenant_id):
             table.add_row(
                 env.name,
                 env.kind.value,
                 env.base_url,
                 "yes" if env.is_anchor else "",
+                "" if env.promotion_order is None else str(env.promotion_order),
                 f"{env.last_synced_at:%Y-%m-%d %H:%M:%S}" if env.last_synced_at else "never",
                 str(env.id),
             )
         console.print(table)
+
+
+@app.command("order")
+def order(
+    name: str,
+    position: Annotated[
+        str, typer.Argument(help="Its promotion order (e.g. dev 1, prod 3), or 'none'.")
+    ],
+    tenant: TenantOption = "default",
+) -> None:
+    """Set where the environment stands in promotion: promotions go from a lower order to a
+    higher one."""
+    from pydantic import ValidationError
+
+    from canonflow.environments import service
+    from canonflow.environments.schemas import EnvironmentUpdate
+
+    try:
+        value = None if position.lower() == "none" else int(position)
+        data = EnvironmentUpdate(promotion_order=value)
+    except (ValueError, ValidationError):
+        raise CliError("the order is a whole number from 0 to 1000, or none", exit_code=2) from None
+    with runtime_and_session() as (runtime, session):
+        principal = cli_principal(session, tenant)
+        environment = service.get_by_name_or_raise(session, principal.tenant_id, name)
+        service.update(
+            session, runtime.secrets, principal, environment.id, data,
+            min_interval_s=runtime.settings.min_sync_interval_s,
+        )  # fmt: skip
+    console.print(f"environment {name}: promotion order {position}", highlight=False)
 
 
 @app.command("test")

@@ -13,6 +13,7 @@ from canonflow.cli import (
     matrix,
     notifications,
     onboarding,
+    promotion,
     reconcile,
     repo,
     schedule,
@@ -52,6 +53,8 @@ app.command("versions")(reconcile.versions)
 app.command("deploy")(reconcile.deploy)
 app.command("snapshots")(reconcile.snapshots)
 app.command("restore")(reconcile.restore)
+app.command("promote")(promotion.promote)
+app.command("promotions")(promotion.promotions)
 app.command("schedule")(schedule.schedule)
 app.command("templates")(templates.templates)
 app.command("new")(templates.new)

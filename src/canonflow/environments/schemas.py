@@ -26,6 +26,15 @@ BatchSize = Annotated[int, Field(ge=1, le=5000)]
 # 0: manual only; the smallest other value is the operator's (CANONFLOW_MIN_SYNC_INTERVAL_S),
 # checked by the service
 SyncInterval = Annotated[int, Field(ge=0, le=7 * 24 * 3600)]
+PromotionOrder = Annotated[
+    int,
+    Field(
+        ge=0,
+        le=1000,
+        description="Where it stands in promotion (dev 1 -> staging 2 -> prod 3): a "
+        "promotion goes from a lower order to a higher one.",
+    ),
+]
 
 
 class EnvironmentCreate(BaseModel):
@@ -39,6 +48,7 @@ class EnvironmentCreate(BaseModel):
     batch_size: BatchSize = 100
     sync_interval_s: SyncInterval = 3600
     paused: bool = False
+    promotion_order: PromotionOrder | None = None
 
 
 class EnvironmentUpdate(BaseModel):
@@ -52,6 +62,9 @@ class EnvironmentUpdate(BaseModel):
     batch_size: BatchSize | None = None
     sync_interval_s: SyncInterval | None = None
     paused: bool | None = None
+    promotion_order: PromotionOrder | None = Field(
+        default=None, description="Sent as null: the environment leaves the promotion order."
+    )
 
 
 class LastSync(BaseModel):
@@ -82,6 +95,9 @@ class EnvironmentRead(BaseModel):
     last_sync: LastSync | None = None
     n8n_major: int | None = Field(
         None, description="The n8n major version (1 or 2) its last sync found; none until known."
+    )
+    promotion_order: int | None = Field(
+        None, description="Where it stands in promotion; none: not promoted from or to."
     )
     created_at: datetime
     updated_at: datetime

@@ -71,6 +71,7 @@ def create(
         batch_size=data.batch_size,
         sync_interval_s=data.sync_interval_s,
         paused=data.paused,
+        promotion_order=data.promotion_order,
     )
     session.add(environment)
     session.flush()
@@ -95,6 +96,8 @@ def update(
 ) -> Environment:
     environment = get_or_raise(session, principal.tenant_id, environment_id)
     changes = {k: v for k, v in data.model_dump(exclude_unset=True).items() if v is not None}
+    if "promotion_order" in data.model_fields_set:  # null leaves the promotion order
+        changes["promotion_order"] = data.promotion_order
     if "sync_interval_s" in changes:
         scheduling.check_interval(changes["sync_interval_s"], min_interval_s)
     _check_base_url(environment, changes.get("base_url"), changes.get("api_key") is not None)

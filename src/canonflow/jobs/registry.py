@@ -56,6 +56,9 @@ class JobFailed(AppError):
 
 #: A handler returns the job's result (JSON-able) and raises on failure.
 JobHandler = Callable[[JobContext], dict[str, Any] | None]
+#: Work another feature does after a job type of a lower layer succeeded (e.g. a promotion
+#: waiting for its pull request, after a repo sync); given the job's context and result.
+FollowUp = Callable[[JobContext, dict[str, Any]], None]
 
 
 class JobEngine(Protocol):
@@ -75,6 +78,7 @@ class JobRegistry:
     handlers: dict[str, JobHandler] = field(default_factory=dict)
     specs: dict[str, JobSpec] = field(default_factory=dict)
     engine: JobEngine | None = None
+    follow_ups: dict[str, list[FollowUp]] = field(default_factory=dict)
 
     def register(self, spec: JobSpec | str, handler: JobHandler) -> None:
         """Declare a job type; a bare name gets the defaults (no lock, no retry)."""
@@ -96,3 +100,12 @@ class JobRegistry:
 
     def __contains__(self, job_type: object) -> bool:
         return job_type in self.handlers
+
+    def add_follow_up(self, job_type: str, follow_up: FollowUp) -> None:
+        """Run `follow_up` after each successful run of `job_type` (its handler calls
+        `run_follow_ups`), so a package above it need not be imported by it."""
+        self.follow_ups.setdefault(job_type, []).append(follow_up)
+
+    def run_follow_ups(self, job_type: str, context: JobContext, result: dict[str, Any]) -> None:
+        for follow_up in self.follow_ups.get(job_type, ()):
+            follow_up(context, result)

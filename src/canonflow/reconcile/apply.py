@@ -35,7 +35,7 @@ RECONCILE_APPLY = "canonical.reconcile.apply"
 APPLY_LEASE_TTL = timedelta(minutes=10)  # renewed after each batch; a crashed job's expires
 
 
-class _Clients:
+class Clients:
     """One n8n client per environment, opened when first needed."""
 
     def __init__(
@@ -88,7 +88,7 @@ def run_apply(
                 busy_message="another apply is running: plan again once it ends",
             )
         )
-        clients = _Clients(context.sessions, secrets, context.tenant_id, stack)
+        clients = Clients(context.sessions, secrets, context.tenant_id, stack)
         try:
             deploys = DeployRunner(context, secrets, cache_root, clients, actor, len(items))
             deploys.keep_alive = apply_lease.renew

@@ -29,7 +29,7 @@ from canonflow.db.engine import transaction
 from canonflow.db.models import CanonicalWorkflow, WorkflowEnvMap
 from canonflow.db.types import utcnow
 from canonflow.errors import Unavailable
-from canonflow.forge import ForgeClient, ForgeError, PullRequestExists
+from canonflow.forge import ForgeClient, ForgeError, PullRequest, PullRequestExists
 from canonflow.git import blob_id
 from canonflow.n8n import N8nClient, N8nNotFound
 from canonflow.reconcile import snapshots
@@ -55,6 +55,18 @@ class _Prepared:
     blob: str | None  # the file's blob as the database last saw it on the branch
 
 
+@dataclass
+class CommitBatch:
+    """What one commit of items did: an outcome per item, and where the commit went
+    (`branch`, `commit`: empty when nothing was written; `pull_request`: the one opened,
+    in pull-request mode with a forge)."""
+
+    outcomes: list[Outcome]
+    branch: str = ""
+    commit: str = ""
+    pull_request: PullRequest | None = None
+
+
 def commit_items(
     sessions: sessionmaker[Session],
     secrets: SecretBox,
@@ -67,10 +79,31 @@ def commit_items(
 ) -> list[Outcome]:
     """One commit for all `items`; an outcome per item. Raises `N8nError` when n8n fails
     while the environments' versions are read (nothing is written then)."""
+    return commit_batch(
+        sessions, secrets, cache_root=cache_root, items=items, client_for=client_for,
+        actor=actor, now=now,
+    ).outcomes  # fmt: skip
+
+
+def commit_batch(
+    sessions: sessionmaker[Session],
+    secrets: SecretBox,
+    *,
+    cache_root: Path,
+    items: list[ApplyItem],
+    client_for: ClientFor,
+    actor: Actor,
+    now: datetime | None = None,
+    branch_prefix: str = BRANCH_PREFIX,
+    pr_body: str | None = None,
+) -> CommitBatch:
+    """`commit_items`, saying too where the commit went (a promotion follows its pull
+    request). `branch_prefix`: of the work branch in pull-request mode."""
     with transaction(sessions) as session:
         repository = repositories.get_or_raise(session, actor.tenant_id)
         access, mode = repositories.access(secrets, repository), repository.commit_mode
-    outcomes: list[Outcome] = []
+    batch = CommitBatch([])
+    outcomes = batch.outcomes
     prepared: list[_Prepared] = []
     for item in items:
         ready = _prepare(sessions, item, access.workflows_dir, client_for, actor)
@@ -79,12 +112,12 @@ def commit_items(
         else:
             prepared.append(ready)
     if not prepared:
-        return outcomes
+        return batch
     snapshot_ids = _snapshot_git(sessions, prepared, actor)
     files: dict[str, bytes | None] = {p.path: render_workflow_file(p.document) for p in prepared}
     push = mode is CommitMode.PUSH
     branch = (
-        access.branch if push else BRANCH_PREFIX + (now or utcnow()).strftime("%Y%m%d-%H%M%S-%f")
+        access.branch if push else branch_prefix + (now or utcnow()).strftime("%Y%m%d-%H%M%S-%f")
     )
     message = _message(prepared, actor)
     expected = {p.path: p.blob for p in prepared}
@@ -100,14 +133,16 @@ def commit_items(
         )
     prepared = [p for p in prepared if p.path not in moved]
     if not prepared:
-        return outcomes
+        return batch
+    batch.branch, batch.commit = branch, written.commit
     if push:
         with transaction(sessions) as session:
             for ready in prepared:
                 _record(session, ready, files[ready.path] or b"", written.commit, actor)
         detail = f"committed to {branch} ({written.commit[:12]})"
     else:
-        detail = open_pull_request(access, branch, message) + f" ({written.commit[:12]})"
+        batch.pull_request = pull_request(access, branch, message, body=pr_body)
+        detail = _opened(batch.pull_request, branch) + f" ({written.commit[:12]})"
     result = Result.APPLIED if push else Result.PROPOSED
     for ready in prepared:
         outcomes.append(
@@ -115,7 +150,7 @@ def commit_items(
                 ready.item, result, detail, ready.content_hash, None, snapshot_ids.get(ready.path)
             )
         )
-    return outcomes
+    return batch
 
 
 def _prepare(
@@ -264,12 +299,20 @@ def open_pull_request(
 ) -> str:
     """Open (or find) the pull request of a pushed `branch`; "pull request <url>", or what
     to do when no forge is configured. Also used by template instantiation."""
+    return _opened(pull_request(access, branch, title, body=body), branch)
+
+
+def pull_request(
+    access: RepoAccess, branch: str, title: str, *, body: str | None = None
+) -> PullRequest | None:
+    """Open (or find) the pull request of a pushed `branch`; None when no forge is
+    configured. Raises `Unavailable` when the forge fails."""
     forge = access.forge
     if forge is None or forge.api_url is None or forge.repository is None:
-        return f"pushed to branch {branch} (no forge configured: open its pull request there)"
+        return None
     with ForgeClient(forge.provider, forge.api_url, forge.repository, forge.token) as client:
         try:
-            pull = client.create_pull_request(
+            return client.create_pull_request(
                 head=branch, base=access.branch, title=title, body=body or _pr_body(title)
             )
         except PullRequestExists:
@@ -278,9 +321,14 @@ def open_pull_request(
                 raise Unavailable(
                     f"a pull request for {branch} exists but cannot be found"
                 ) from None
-            pull = found
+            return found
         except ForgeError as exc:
             raise Unavailable(f"{exc.message} (the branch {branch} is pushed)") from exc
+
+
+def _opened(pull: PullRequest | None, branch: str) -> str:
+    if pull is None:
+        return f"pushed to branch {branch} (no forge configured: open its pull request there)"
     return f"pull request {pull.url}"
 
 

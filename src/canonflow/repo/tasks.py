@@ -45,7 +45,7 @@ def register(registry: JobRegistry, secrets: SecretBox, settings: Settings) -> N
             raise
 
     def _sync(context: JobContext) -> dict[str, Any]:
-        return sync_repository(
+        result = sync_repository(
             context.sessions,
             secrets,
             tenant_id=context.tenant_id,
@@ -58,6 +58,9 @@ def register(registry: JobRegistry, secrets: SecretBox, settings: Settings) -> N
                 confirmed=bool(context.params.get("confirm_prune")),
             ),
         ).as_dict()
+        # e.g. a promotion whose pull request this sync saw merged (canonflow.promotion)
+        registry.run_follow_ups(REPOSITORY_SYNC, context, result)
+        return result
 
     registry.register(REPOSITORY_SYNC_SPEC, run_repository_sync)
 

@@ -47,6 +47,9 @@ class Environment(Base):
     # The n8n major version (1 or 2) its last sync found: from the client's flavour, or
     # inferred from the listing (2.x items carry `nodeGroups`); None until known.
     n8n_major: Mapped[int | None]
+    # Where it stands in promotion (dev 1 -> staging 2 -> prod 3): a promotion goes from a
+    # lower order to a higher one; None: not promoted from or to
+    promotion_order: Mapped[int | None]
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
 
