@@ -74,7 +74,9 @@ def _move(
         if promotion.state != PromotionState.WAITING_FOR_MERGE.value:
             return  # another sync moved it meanwhile
         if to is PromotionState.CANCELLED:
-            finish(session, promotion, to, f"pull request {promotion.pr_url} closed unmerged")
+            finish(
+                session, registry, promotion, to, f"pull request {promotion.pr_url} closed unmerged"
+            )
             return
         promotion.state = PromotionState.DEPLOYING.value
         enqueue_phase(session, registry, promotion, "deploy")

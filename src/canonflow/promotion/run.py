@@ -22,7 +22,7 @@ from canonflow.db import leases
 from canonflow.db.engine import transaction
 from canonflow.db.models import Promotion, WorkflowEnvMap
 from canonflow.errors import AppError
-from canonflow.jobs.registry import JobContext, JobFailed
+from canonflow.jobs.registry import JobContext, JobFailed, JobRegistry
 from canonflow.n8n import N8nError, N8nNotFound
 from canonflow.promotion.schemas import FINAL_STATES, PromotionState
 from canonflow.promotion.service import finish
@@ -39,9 +39,15 @@ DONE = (Result.APPLIED, Result.PROPOSED)
 
 class _Job:
     def __init__(
-        self, context: JobContext, secrets: SecretBox, cache_root: Path, concurrency: int
+        self,
+        context: JobContext,
+        registry: JobRegistry,
+        secrets: SecretBox,
+        cache_root: Path,
+        concurrency: int,
     ) -> None:
         self.context, self.secrets, self.cache_root = context, secrets, cache_root
+        self.registry = registry
         self.concurrency = concurrency
         self.promotion_id = uuid.UUID(context.params["promotion_id"])
         with transaction(context.sessions) as session:
@@ -86,7 +92,7 @@ class _Job:
 
     def _end(self, state: PromotionState, detail: str) -> None:
         with transaction(self.sessions) as session:
-            finish(session, self._promotion(session), state, detail)
+            finish(session, self.registry, self._promotion(session), state, detail)
 
     # --- the phases ---------------------------------------------------------------------
 
@@ -243,9 +249,14 @@ class _Job:
 
 
 def run_promotion(
-    context: JobContext, secrets: SecretBox, cache_root: Path, *, concurrency: int = 1
+    context: JobContext,
+    registry: JobRegistry,
+    secrets: SecretBox,
+    cache_root: Path,
+    *,
+    concurrency: int = 1,
 ) -> dict[str, Any]:
-    return _Job(context, secrets, cache_root, concurrency).run()
+    return _Job(context, registry, secrets, cache_root, concurrency).run()
 
 
 def _levels(items: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:

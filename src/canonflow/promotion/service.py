@@ -17,6 +17,8 @@ from canonflow.db.types import utcnow
 from canonflow.errors import Conflict, NotFound
 from canonflow.jobs import service as jobs
 from canonflow.jobs.registry import JobRegistry
+from canonflow.notifications import events
+from canonflow.notifications.catalog import PROMOTION_FINISHED
 from canonflow.promotion.planning import ALREADY_IN_GIT, plan_promotion
 from canonflow.promotion.schemas import (
     FINAL_STATES,
@@ -129,10 +131,14 @@ def enqueue_phase(
 
 
 def finish(
-    session: Session, promotion: Promotion, state: PromotionState, detail: str | None = None
+    session: Session,
+    registry: JobRegistry,
+    promotion: Promotion,
+    state: PromotionState,
+    detail: str | None = None,
 ) -> None:
-    """The one place a promotion reaches a final state (succeeded, failed, cancelled).
-    Seam (issue 18, notifications): the lead emits `promotion.finished` here."""
+    """The one place a promotion reaches a final state (succeeded, failed, cancelled); it
+    queues the `promotion.finished` notification in the same transaction."""
     assert state in FINAL_STATES
     promotion.state, promotion.finished_at = state.value, utcnow()
     if detail is not None:
@@ -147,6 +153,7 @@ def finish(
         target_id=str(promotion.id),
         details={"state": state.value, "detail": promotion.detail},
     )
+    notify_finished(session, registry, promotion)
     session.flush()
 
 
@@ -211,3 +218,33 @@ def _job_item(item: PromotionPlanItem) -> dict[str, Any]:
         "deploy": item.deploy,
         "calls": item.calls,
     }
+
+
+def notify_finished(session: Session, registry: JobRegistry, promotion: Promotion) -> None:
+    """Queue `promotion.finished` (counts of what each phase did, by outcome)."""
+    counts: dict[str, dict[str, int]] = {}
+    for phase, outcomes in (promotion.results or {}).items():
+        by_result: dict[str, int] = {}
+        for outcome in outcomes.values():
+            result = str(outcome.get("result", "unknown"))
+            by_result[result] = by_result.get(result, 0) + 1
+        counts[phase] = by_result
+    last_job = promotion.job_ids[-1] if promotion.job_ids else None
+    events.emit(
+        session,
+        registry,
+        promotion.tenant_id,
+        PROMOTION_FINISHED,
+        {
+            "promotion_id": str(promotion.id),
+            "job_id": last_job,
+            "link": f"/api/v1/promotions/{promotion.id}",
+            "from_environment": promotion.from_environment,
+            "to_environment": promotion.to_environment,
+            "status": promotion.state,
+            "detail": promotion.detail,
+            "counts": counts,
+            "summary": f"promotion {promotion.from_environment} -> "
+            f"{promotion.to_environment} {promotion.state}",
+        },
+    )

@@ -21,7 +21,9 @@ def register(registry: JobRegistry, secrets: SecretBox, settings: Settings) -> N
     cache_root = settings.resolved_git_cache_dir
 
     def run(context: JobContext) -> dict[str, Any]:
-        return run_promotion(context, secrets, cache_root, concurrency=settings.deploy_concurrency)
+        return run_promotion(
+            context, registry, secrets, cache_root, concurrency=settings.deploy_concurrency
+        )
 
     def after_repository_sync(context: JobContext, result: dict[str, Any]) -> None:
         moved = continue_waiting(
