@@ -20,6 +20,7 @@ from canonflow.logs import configure_logging
 from canonflow.matrix import api as matrix_api
 from canonflow.metrics import api as metrics_api
 from canonflow.onboarding import api as onboarding_api
+from canonflow.policy import api as policy_api
 from canonflow.reconcile import api as reconcile_api
 from canonflow.repo import api as repo_api
 from canonflow.runtime import Runtime, build_runtime
@@ -88,6 +89,7 @@ def create_app(
     app.include_router(catalogue_api.trend_router)
     app.include_router(reconcile_api.router)
     app.include_router(templates_api.router)
+    app.include_router(policy_api.router)
     install_ui(app, settings)
     return app
 

@@ -5,6 +5,7 @@ from canonflow.db.models.history import AuditEntry, Snapshot, StateChange, Statu
 from canonflow.db.models.jobs import BackgroundJob, SyncRun
 from canonflow.db.models.leases import Lease
 from canonflow.db.models.onboarding import Onboarding
+from canonflow.db.models.policy import IgnoreRuleEntry
 from canonflow.db.models.templates import WorkflowTemplate
 from canonflow.db.models.tenancy import ApiToken, Tenant
 from canonflow.db.models.workflows import CanonicalWorkflow, WorkflowEnvMap
@@ -17,6 +18,7 @@ __all__ = [
     "CredentialBinding",
     "Environment",
     "GitRepository",
+    "IgnoreRuleEntry",
     "Lease",
     "Onboarding",
     "Snapshot",

@@ -1,0 +1,214 @@
+"""Keep the cells' ignored hashes current (docs/ignore-rules.md).
+
+A cell's *ignored* hashes are the content hashes of its two documents with the paths of
+the tenant's applicable ignore rules left out: the environment's stored `workflow_data`
+(what it runs), with the environment's reference map, and the canonical's
+`workflow_definition`. The base's is the env's or Git's ignored hash where the raw base
+equals that side's raw hash, else unknown. The raw hash columns are never touched.
+
+`refresh` runs right before `record_state_changes` computes states, on the same scope. It
+reads stored JSON only (no n8n, no Git), and only for cells whose inputs changed: the
+tenant's rule list or one of the raw hashes (`ignored_inputs` holds what they were).
+Without any rule it clears what a removed rule left, set-based.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import String, Table, bindparam, func, literal, select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from canonflow.core.definitions import referenced_ids
+from canonflow.core.hashing import hash_normalized
+from canonflow.core.ignore_rules import (
+    IgnoreRule,
+    applicable,
+    apply_ignores,
+    fingerprint,
+    rules_fingerprint,
+)
+from canonflow.core.normalize import InvalidWorkflow, normalize
+from canonflow.db.models import CanonicalWorkflow, IgnoreRuleEntry, WorkflowEnvMap
+
+CANONICALS: Table = CanonicalWorkflow.__table__  # type: ignore[assignment]
+MAPPINGS: Table = WorkflowEnvMap.__table__  # type: ignore[assignment]
+CHUNK = 500  # cells whose documents are read at once
+IGNORED_COLUMNS = (
+    "ignore_fingerprint",
+    "env_ignored_hash",
+    "git_ignored_hash",
+    "base_ignored_hash",
+    "ignored_inputs",
+)
+
+
+def tenant_rules(session: Session, tenant_id: uuid.UUID) -> list[IgnoreRule]:
+    """The tenant's ignore rules, in their order."""
+    rows = session.scalars(
+        select(IgnoreRuleEntry)
+        .where(IgnoreRuleEntry.tenant_id == tenant_id)
+        .order_by(IgnoreRuleEntry.position)
+    )
+    return [
+        IgnoreRule(r.path, tuple(r.workflows or ()), tuple(r.environments or ()), r.note)
+        for r in rows
+    ]
+
+
+def refresh(
+    session: Session, tenant_id: uuid.UUID, where: Sequence[ColumnElement[bool]] = ()
+) -> int:
+    """Make the ignored hashes of the tenant's cells (those matching `where`, conditions on
+    `workflow_env_map`) current. Returns how many cells were computed again."""
+    m = MAPPINGS
+    scope = [m.c.tenant_id == tenant_id, *where]
+    rules = tenant_rules(session, tenant_id)
+    if not rules:
+        cleared = session.execute(
+            update(m)
+            .where(*scope, m.c.ignored_inputs.is_not(None))
+            .values(dict.fromkeys(IGNORED_COLUMNS))
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(cleared, "rowcount", 0) or 0)
+    inputs = _inputs(rules_fingerprint(rules))
+    stale = session.execute(
+        select(
+            m.c.id,
+            m.c.environment_id,
+            CANONICALS.c.canonical_slug,
+            m.c.env_content_hash,
+            m.c.git_content_hash,
+            m.c.base_content_hash,
+            inputs.label("inputs"),
+        )
+        .join(CANONICALS, CANONICALS.c.id == m.c.canonical_id)
+        .where(*scope, inputs.is_distinct_from(m.c.ignored_inputs))
+    ).all()
+    plain: list[dict[str, Any]] = []
+    ruled: list[tuple[Any, list[IgnoreRule]]] = []
+    for row in stale:
+        rules_here = applicable(rules, row.canonical_slug, row.environment_id)
+        if rules_here:
+            ruled.append((row, rules_here))
+        else:
+            plain.append({**dict.fromkeys(IGNORED_COLUMNS), "ignored_inputs": row.inputs})
+            plain[-1]["b_id"] = row.id
+    _write(session, plain)
+    for start in range(0, len(ruled), CHUNK):
+        _write(session, _computed(session, tenant_id, ruled[start : start + CHUNK]))
+    return len(stale)
+
+
+def _inputs(rules_fp: str) -> ColumnElement[str]:
+    """What a cell's ignored hashes are computed from, as one string."""
+    m = MAPPINGS
+    parts: list[ColumnElement[Any]] = [literal(rules_fp, String)]
+    for column in (m.c.env_content_hash, m.c.git_content_hash, m.c.base_content_hash):
+        parts += [literal("|", String), func.coalesce(column, "")]
+    return _joined(parts)
+
+
+def _joined(parts: Sequence[ColumnElement[Any]]) -> ColumnElement[str]:
+    result = parts[0]
+    for part in parts[1:]:
+        result = result + part  # `||` on both backends
+    return result
+
+
+def _computed(
+    session: Session, tenant_id: uuid.UUID, ruled: Sequence[tuple[Any, list[IgnoreRule]]]
+) -> list[dict[str, Any]]:
+    m = MAPPINGS
+    ids = [row.id for row, _rules in ruled]
+    documents = {
+        r.id: (r.workflow_data, r.workflow_definition)
+        for r in session.execute(
+            select(m.c.id, m.c.workflow_data, CANONICALS.c.workflow_definition)
+            .join(CANONICALS, CANONICALS.c.id == m.c.canonical_id)
+            .where(m.c.tenant_id == tenant_id, m.c.id.in_(ids))
+        )
+    }
+    refs = _reference_maps(session, tenant_id, ruled, documents)
+    values = []
+    for row, rules_here in ruled:
+        data, definition = documents[row.id]
+        git = _ignored_hash(definition, None, rules_here)
+        if row.env_content_hash is not None and row.env_content_hash == row.git_content_hash:
+            env = git  # equal documents stay equal whatever is left out
+        else:
+            env = _ignored_hash(data, refs.get(row.environment_id, {}), rules_here)
+        base = None
+        if row.base_content_hash is not None:
+            if row.base_content_hash == row.env_content_hash:
+                base = env
+            elif row.base_content_hash == row.git_content_hash:
+                base = git
+        values.append({
+            "b_id": row.id,
+            "ignore_fingerprint": fingerprint(rules_here),
+            "env_ignored_hash": env,
+            "git_ignored_hash": git,
+            "base_ignored_hash": base,
+            "ignored_inputs": row.inputs,
+        })  # fmt: skip
+    return values
+
+
+def _ignored_hash(
+    document: Any, refs: dict[str, str] | None, rules: Iterable[IgnoreRule]
+) -> str | None:
+    if not isinstance(document, dict):
+        return None
+    try:
+        return hash_normalized(apply_ignores(normalize(document, refs).document, rules))
+    except InvalidWorkflow:
+        return None
+
+
+def _reference_maps(
+    session: Session,
+    tenant_id: uuid.UUID,
+    ruled: Sequence[tuple[Any, list[IgnoreRule]]],
+    documents: dict[Any, tuple[Any, Any]],
+) -> dict[uuid.UUID, dict[str, str]]:
+    """Per environment, n8n workflow id -> canonical slug for the ids its documents name
+    (as the env sync and the diff resolve them)."""
+    named: dict[uuid.UUID, set[str]] = {}
+    for row, _rules in ruled:
+        data = documents[row.id][0]
+        if isinstance(data, dict):
+            named.setdefault(row.environment_id, set()).update(referenced_ids(data))
+    maps: dict[uuid.UUID, dict[str, str]] = {}
+    m = MAPPINGS
+    for environment_id, ids in named.items():
+        if not ids:
+            continue
+        rows = session.execute(
+            select(m.c.n8n_workflow_id, CANONICALS.c.canonical_slug)
+            .join(CANONICALS, CANONICALS.c.id == m.c.canonical_id)
+            .where(
+                m.c.tenant_id == tenant_id,
+                m.c.environment_id == environment_id,
+                m.c.n8n_workflow_id.in_(sorted(ids)),
+            )
+        )
+        maps[environment_id] = {r.n8n_workflow_id: r.canonical_slug for r in rows}
+    return maps
+
+
+def _write(session: Session, values: list[dict[str, Any]]) -> None:
+    if not values:
+        return
+    m = MAPPINGS
+    session.execute(
+        update(m)
+        .where(m.c.id == bindparam("b_id"))
+        .values({name: bindparam(name) for name in IGNORED_COLUMNS})
+        .execution_options(synchronize_session=False),
+        values,
+    )
