@@ -259,6 +259,14 @@ ROUTES: dict[tuple[str, str], Row] = {
         lambda w, _o: Call(path={"template_slug": w.template}, body=INSTANTIATE_BODY),
         (lambda _w, o: Call(path={"template_slug": o.template}, body=INSTANTIATE_BODY),),
     ),
+    ("GET", "/api/v1/policy/ignore-rules"): Row(Role.VIEWER, _none),
+    # another tenant's environment id in the body is a 422 naming it (tests/policy)
+    ("PUT", "/api/v1/policy/ignore-rules"): Row(
+        Role.ADMIN,
+        lambda w, _o: Call(
+            body={"rules": [{"path": "settings.timezone", "environments": [w.environment]}]}
+        ),
+    ),
 }
 
 LOWER = {Role.OPERATOR: Role.VIEWER, Role.ADMIN: Role.OPERATOR}
