@@ -4,6 +4,7 @@ workflow glob and by environment; the next env sync keeps it; state_changes reco
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import select
@@ -79,6 +80,25 @@ def _diff(linked: Linked, slug: str, where: str) -> dict[str, Any]:
     return dict(response.json())
 
 
+def _diff_page(linked: Linked, slug: str, where: str) -> str:
+    """The UI's diff page, signed in through the form as a browser without JavaScript."""
+    client = linked.client
+    token = linked.headers["Authorization"].removeprefix("Bearer ")
+    signin = client.get("/signin").text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', signin)
+    assert csrf is not None
+    answer = client.post(
+        "/signin",
+        data={"token": token, "next": "/", "csrf_token": csrf.group(1)},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303, answer.text
+    page = client.get(f"/workflows/{slug}/diff", params={"env": where})
+    assert page.status_code == 200, page.text
+    client.cookies.clear()
+    return page.text
+
+
 def test_rules_turn_drift_in_sync_and_back(linked: Linked) -> None:
     admin = _admin(linked)
     orders_prod = linked.mapping("orders", "prod").n8n_workflow_id
@@ -109,6 +129,9 @@ def test_rules_turn_drift_in_sync_and_back(linked: Linked) -> None:
     assert node["changes"] and all(
         c["ignored_by"] == f"{HTTP}:options.timeout" for c in node["changes"]
     )
+    page = _diff_page(linked, "orders", "prod")
+    assert f"ignored by rule {HTTP}:options.timeout" in page
+    assert "Only ignored differences remain" in page and 'class="ch-changed ignored"' in page
     dev_diff = _diff(linked, "orders", "dev")
     assert [c.get("ignored_by") for c in dev_diff["diff"]["settings"]] == ["settings.timezone"]
 
