@@ -5,15 +5,17 @@ and records the cells whose state changed."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from canonflow.audit import Actor, record_by
 from canonflow.catalogue import effective
 from canonflow.catalogue.states import StateCause, record_state_changes
 from canonflow.core.ignore_rules import InvalidRulePath, parse_rule_path
-from canonflow.db.models import Environment, IgnoreRuleEntry
+from canonflow.db.models import Environment, IgnoreRuleEntry, StateChange
+from canonflow.db.types import utcnow
 from canonflow.errors import Invalid
 from canonflow.policy.schemas import (
     IgnoreRuleIn,
@@ -48,7 +50,9 @@ def replace_rules(session: Session, actor: Actor, rules: list[IgnoreRuleIn]) -> 
         )
     session.flush()
     recomputed = effective.refresh(session, tenant_id)
-    changed = record_state_changes(session, tenant_id, StateCause.IGNORE_RULES)
+    now = utcnow()
+    record_state_changes(session, tenant_id, StateCause.IGNORE_RULES, at=now)
+    changed = _changes_at(session, tenant_id, now)
     record_by(
         session,
         actor,
@@ -59,6 +63,21 @@ def replace_rules(session: Session, actor: Actor, rules: list[IgnoreRuleIn]) -> 
     session.flush()
     return IgnoreRulesWritten(
         rules=_out(session, tenant_id), cells_recomputed=recomputed, state_changes=changed
+    )
+
+
+def _changes_at(session: Session, tenant_id: uuid.UUID, at: datetime) -> int:
+    """The state changes this PUT recorded (counted: an INSERT ... SELECT's rowcount is
+    not reliable on every driver)."""
+    return (
+        session.scalar(
+            select(func.count()).where(
+                StateChange.tenant_id == tenant_id,
+                StateChange.cause == StateCause.IGNORE_RULES.value,
+                StateChange.at == at,
+            )
+        )
+        or 0
     )
 
 
