@@ -91,6 +91,14 @@ def test_a_rule_turns_cells_in_sync_and_back(client: TestClient, runtime: Runtim
     on = client.put(URL, json={"rules": [rule]}, headers=admin).json()
     assert on["state_changes"] == 1 and on["cells_recomputed"] >= 2
     assert _state(client, t, "prod") == "in_sync"
+    again = client.put(URL, json={"rules": [rule]}, headers=admin).json()
+    assert (again["cells_recomputed"], again["state_changes"]) == (0, 0)  # nothing changed
+    elsewhere = {"path": "notes", "workflows": ["no-such-*"]}  # applies to no cell
+    more = client.put(URL, json={"rules": [rule, elsewhere]}, headers=admin).json()
+    assert (more["cells_recomputed"], more["state_changes"]) == (1, 0)  # dev: cleared only
+    with transaction(runtime.sessions) as session:
+        kept = session.get(WorkflowEnvMap, prod)
+        assert kept is not None and kept.env_ignored_hash == kept.git_ignored_hash
     off = client.put(URL, json={"rules": []}, headers=admin).json()
     assert off["state_changes"] == 1
     assert _state(client, t, "prod") == "drift"

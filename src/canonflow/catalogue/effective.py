@@ -63,7 +63,9 @@ def refresh(
     session: Session, tenant_id: uuid.UUID, where: Sequence[ColumnElement[bool]] = ()
 ) -> int:
     """Make the ignored hashes of the tenant's cells (those matching `where`, conditions on
-    `workflow_env_map`) current. Returns how many cells were computed again."""
+    `workflow_env_map`) current. Returns how many cells' ignored hashes were computed
+    again or cleared (a cell whose applicable rules and raw hashes are unchanged keeps its
+    hashes: only its record of the inputs moves)."""
     m = MAPPINGS
     scope = [m.c.tenant_id == tenant_id, *where]
     rules = tenant_rules(session, tenant_id)
@@ -84,24 +86,30 @@ def refresh(
             m.c.env_content_hash,
             m.c.git_content_hash,
             m.c.base_content_hash,
+            m.c.ignore_fingerprint,
+            m.c.ignored_inputs,
             inputs.label("inputs"),
         )
         .join(CANONICALS, CANONICALS.c.id == m.c.canonical_id)
         .where(*scope, inputs.is_distinct_from(m.c.ignored_inputs))
     ).all()
     plain: list[dict[str, Any]] = []
+    current: list[dict[str, Any]] = []
     ruled: list[tuple[Any, list[IgnoreRule]]] = []
     for row in stale:
         rules_here = applicable(rules, row.canonical_slug, row.environment_id)
-        if rules_here:
-            ruled.append((row, rules_here))
-        else:
+        if not rules_here:
             plain.append({**dict.fromkeys(IGNORED_COLUMNS), "ignored_inputs": row.inputs})
             plain[-1]["b_id"] = row.id
+        elif _same_hashes(row) and row.ignore_fingerprint == fingerprint(rules_here):
+            current.append({"b_id": row.id, "ignored_inputs": row.inputs})  # rules elsewhere
+        else:
+            ruled.append((row, rules_here))
     _write(session, plain)
+    _write(session, current, columns=("ignored_inputs",))
     for start in range(0, len(ruled), CHUNK):
         _write(session, _computed(session, tenant_id, ruled[start : start + CHUNK]))
-    return len(stale)
+    return len(ruled) + len(plain)
 
 
 def _inputs(rules_fp: str) -> ColumnElement[str]:
@@ -165,7 +173,8 @@ def _ignored_hash(
     if not isinstance(document, dict):
         return None
     try:
-        return hash_normalized(apply_ignores(normalize(document, refs).document, rules))
+        fresh = normalize(document, refs).document  # fresh containers: changed in place
+        return hash_normalized(apply_ignores(fresh, rules, in_place=True))
     except InvalidWorkflow:
         return None
 
@@ -201,14 +210,23 @@ def _reference_maps(
     return maps
 
 
-def _write(session: Session, values: list[dict[str, Any]]) -> None:
+def _same_hashes(row: Any) -> bool:
+    """The cell's raw hashes are those its ignored hashes were computed from (only the
+    tenant's rule list changed)."""
+    old, new = row.ignored_inputs, row.inputs
+    return old is not None and old.split("|", 1)[-1] == new.split("|", 1)[-1]
+
+
+def _write(
+    session: Session, values: list[dict[str, Any]], columns: Sequence[str] = IGNORED_COLUMNS
+) -> None:
     if not values:
         return
     m = MAPPINGS
     session.execute(
         update(m)
         .where(m.c.id == bindparam("b_id"))
-        .values({name: bindparam(name) for name in IGNORED_COLUMNS})
+        .values({name: bindparam(name) for name in columns})
         .execution_options(synchronize_session=False),
         values,
     )

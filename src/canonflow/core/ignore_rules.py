@@ -23,6 +23,7 @@ removed path, objects left empty are dropped too, so `{options: {timeout: 5}}` a
 from __future__ import annotations
 
 import fnmatch
+import functools
 import hashlib
 import json
 import re
@@ -82,10 +83,15 @@ class IgnoreRule:
 
     @property
     def parsed(self) -> RulePath:
-        return parse_rule_path(self.path)
+        return _parsed(self.path)
 
 
 # ---------------------------------------------------------------------------- grammar
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed(text: str) -> RulePath:
+    return parse_rule_path(text)
 
 
 def parse_rule_path(text: str) -> RulePath:
@@ -227,10 +233,16 @@ def rules_fingerprint(rules: Sequence[IgnoreRule]) -> str:
 # ---------------------------------------------------------------------------- apply
 
 
-def apply_ignores(document: Mapping[str, Any], rules: Iterable[IgnoreRule]) -> dict[str, Any]:
+def apply_ignores(
+    document: Mapping[str, Any], rules: Iterable[IgnoreRule], *, in_place: bool = False
+) -> dict[str, Any]:
     """A normalized document (`canonflow.core.normalize`) with every path the rules name
-    removed; a fresh copy (the input is left as it is)."""
-    result: dict[str, Any] = json.loads(json.dumps(document))
+    removed: a fresh copy (the input is left as it is), or with `in_place` the document
+    itself changed (for a caller that owns it: `normalize` returns fresh containers)."""
+    if in_place and isinstance(document, dict):
+        result = document
+    else:
+        result = json.loads(json.dumps(document))
     for rule in rules:
         _apply(result, rule.parsed)
     return result
