@@ -113,10 +113,16 @@ def refresh(
 
 
 def _inputs(rules_fp: str) -> ColumnElement[str]:
-    """What a cell's ignored hashes are computed from, as one string."""
+    """What a cell's ignored hashes are computed from, as one string: the tenant's rule
+    list, the canonical slug and the three raw hashes (a query joined to the canonical)."""
     m = MAPPINGS
     parts: list[ColumnElement[Any]] = [literal(rules_fp, String)]
-    for column in (m.c.env_content_hash, m.c.git_content_hash, m.c.base_content_hash):
+    for column in (
+        CANONICALS.c.canonical_slug,  # a renamed file may match other globs
+        m.c.env_content_hash,
+        m.c.git_content_hash,
+        m.c.base_content_hash,
+    ):
         parts += [literal("|", String), func.coalesce(column, "")]
     return _joined(parts)
 
@@ -211,8 +217,8 @@ def _reference_maps(
 
 
 def _same_hashes(row: Any) -> bool:
-    """The cell's raw hashes are those its ignored hashes were computed from (only the
-    tenant's rule list changed)."""
+    """The cell's slug and raw hashes are those its ignored hashes were computed from (only
+    the tenant's rule list changed)."""
     old, new = row.ignored_inputs, row.inputs
     return old is not None and old.split("|", 1)[-1] == new.split("|", 1)[-1]
 
