@@ -82,6 +82,7 @@ def refresh(
         select(
             m.c.id,
             m.c.environment_id,
+            m.c.canonical_id,
             CANONICALS.c.canonical_slug,
             m.c.env_content_hash,
             m.c.git_content_hash,
@@ -107,8 +108,11 @@ def refresh(
             ruled.append((row, rules_here))
     _write(session, plain)
     _write(session, current, columns=("ignored_inputs",))
+    ruled.sort(key=lambda item: str(item[0].canonical_id))  # a canonical's cells together
+    git_hashes: dict[tuple[Any, str | None], str | None] = {}
     for start in range(0, len(ruled), CHUNK):
-        _write(session, _computed(session, tenant_id, ruled[start : start + CHUNK]))
+        chunk = ruled[start : start + CHUNK]
+        _write(session, _computed(session, tenant_id, chunk, git_hashes))
     return len(ruled) + len(plain)
 
 
@@ -135,27 +139,48 @@ def _joined(parts: Sequence[ColumnElement[Any]]) -> ColumnElement[str]:
 
 
 def _computed(
-    session: Session, tenant_id: uuid.UUID, ruled: Sequence[tuple[Any, list[IgnoreRule]]]
+    session: Session,
+    tenant_id: uuid.UUID,
+    ruled: Sequence[tuple[Any, list[IgnoreRule]]],
+    git_hashes: dict[tuple[Any, str | None], str | None],
 ) -> list[dict[str, Any]]:
-    m = MAPPINGS
-    ids = [row.id for row, _rules in ruled]
-    documents = {
-        r.id: (r.workflow_data, r.workflow_definition)
+    """The ignored hashes of the cells: Git's document once per canonical workflow and
+    set of rules (`git_hashes`, kept across chunks), the environment's only where its raw
+    hash differs from Git's."""
+    m, c = MAPPINGS, CANONICALS
+    needed = {(row.canonical_id, fingerprint(rules)) for row, rules in ruled}
+    wanted = {key[0] for key in needed if key not in git_hashes}
+    definitions = {
+        r.id: r.workflow_definition
         for r in session.execute(
-            select(m.c.id, m.c.workflow_data, CANONICALS.c.workflow_definition)
-            .join(CANONICALS, CANONICALS.c.id == m.c.canonical_id)
-            .where(m.c.tenant_id == tenant_id, m.c.id.in_(ids))
+            select(c.c.id, c.c.workflow_definition).where(
+                c.c.tenant_id == tenant_id, c.c.id.in_(wanted)
+            )
         )
     }
-    refs = _reference_maps(session, tenant_id, ruled, documents)
+    differing = [row.id for row, _rules in ruled if not _raw_equal(row)]
+    data: dict[Any, Any] = {}
+    if differing:
+        data = {
+            r.id: r.workflow_data
+            for r in session.execute(
+                select(m.c.id, m.c.workflow_data).where(
+                    m.c.tenant_id == tenant_id, m.c.id.in_(differing)
+                )
+            )
+        }
+    refs = _reference_maps(session, tenant_id, ruled, data)
     values = []
     for row, rules_here in ruled:
-        data, definition = documents[row.id]
-        git = _ignored_hash(definition, None, rules_here)
-        if row.env_content_hash is not None and row.env_content_hash == row.git_content_hash:
+        print_ = fingerprint(rules_here)
+        key = (row.canonical_id, print_)
+        if key not in git_hashes:
+            git_hashes[key] = _ignored_hash(definitions.get(row.canonical_id), None, rules_here)
+        git = git_hashes[key]
+        if _raw_equal(row):
             env = git  # equal documents stay equal whatever is left out
         else:
-            env = _ignored_hash(data, refs.get(row.environment_id, {}), rules_here)
+            env = _ignored_hash(data.get(row.id), refs.get(row.environment_id, {}), rules_here)
         base = None
         if row.base_content_hash is not None:
             if row.base_content_hash == row.env_content_hash:
@@ -164,13 +189,17 @@ def _computed(
                 base = git
         values.append({
             "b_id": row.id,
-            "ignore_fingerprint": fingerprint(rules_here),
+            "ignore_fingerprint": print_,
             "env_ignored_hash": env,
             "git_ignored_hash": git,
             "base_ignored_hash": base,
             "ignored_inputs": row.inputs,
         })  # fmt: skip
     return values
+
+
+def _raw_equal(row: Any) -> bool:
+    return row.env_content_hash is not None and row.env_content_hash == row.git_content_hash
 
 
 def _ignored_hash(
@@ -189,13 +218,13 @@ def _reference_maps(
     session: Session,
     tenant_id: uuid.UUID,
     ruled: Sequence[tuple[Any, list[IgnoreRule]]],
-    documents: dict[Any, tuple[Any, Any]],
+    documents: dict[Any, Any],
 ) -> dict[uuid.UUID, dict[str, str]]:
     """Per environment, n8n workflow id -> canonical slug for the ids its documents name
     (as the env sync and the diff resolve them)."""
     named: dict[uuid.UUID, set[str]] = {}
     for row, _rules in ruled:
-        data = documents[row.id][0]
+        data = documents.get(row.id)
         if isinstance(data, dict):
             named.setdefault(row.environment_id, set()).update(referenced_ids(data))
     maps: dict[uuid.UUID, dict[str, str]] = {}
