@@ -21,6 +21,7 @@ from canonflow.matrix import api as matrix_api
 from canonflow.metrics import api as metrics_api
 from canonflow.notifications import api as notifications_api
 from canonflow.onboarding import api as onboarding_api
+from canonflow.policy import api as policy_api
 from canonflow.promotion import api as promotion_api
 from canonflow.reconcile import api as reconcile_api
 from canonflow.repo import api as repo_api
@@ -92,6 +93,7 @@ def create_app(
     app.include_router(templates_api.router)
     app.include_router(notifications_api.router)
     app.include_router(promotion_api.router)
+    app.include_router(policy_api.router)
     install_ui(app, settings)
     return app
 

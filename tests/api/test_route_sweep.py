@@ -293,6 +293,14 @@ ROUTES: dict[tuple[str, str], Row] = {
         (lambda _w, o: Call(body={"destination_id": o.destination}),),
     ),
     ("GET", "/api/v1/notifications/deliveries"): Row(Role.VIEWER, _none),
+    ("GET", "/api/v1/policy/ignore-rules"): Row(Role.VIEWER, _none),
+    # another tenant's environment id in the body is a 422 naming it (tests/policy)
+    ("PUT", "/api/v1/policy/ignore-rules"): Row(
+        Role.ADMIN,
+        lambda w, _o: Call(
+            body={"rules": [{"path": "settings.timezone", "environments": [w.environment]}]}
+        ),
+    ),
 }
 
 LOWER = {Role.OPERATOR: Role.VIEWER, Role.ADMIN: Role.OPERATOR}

@@ -45,6 +45,7 @@ EXPECTED_TABLES = {
     "notification_destinations",
     "notification_deliveries",
     "promotions",
+    "ignore_rules",
 }
 
 

@@ -11,6 +11,8 @@ scoped to what it touched. Two set-based statements, no row goes through Python:
 
 so a sync that changed nothing writes nothing, and a crash between two flows loses nothing:
 the next flow that touches the cell records what differs (with its own cause and time).
+Right before, the cells' ignored hashes (ignore rules) are made current on the same scope
+(`canonflow.catalogue.effective`).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
+from canonflow.catalogue import effective
 from canonflow.core.status import MappingStatus
 from canonflow.core.sync_state import SyncState
 from canonflow.db.models import CanonicalWorkflow, StateChange, WorkflowEnvMap
@@ -64,6 +67,7 @@ class StateCause(StrEnum):
     COMMIT = "commit"
     DELETE = "delete"
     RESTORE = "restore"
+    IGNORE_RULES = "ignore_rules"
 
 
 #: Every state a cell can be in: the derived states, then the stored statuses other than linked.
@@ -110,7 +114,11 @@ def record_state_changes(
         scopes += [[MAPPINGS.c.id.in_(chunk)] for chunk in _chunks(mapping_ids)]
     if canonical_ids is None and mapping_ids is None:
         scopes = [[]]
-    return sum(_record(session, cause, at, [*base, *scope]) for scope in scopes)
+    total = 0
+    for scope in scopes:
+        effective.refresh(session, tenant_id, [*base, *scope])  # ignore rules' hashes
+        total += _record(session, cause, at, [*base, *scope])
+    return total
 
 
 def _record(

@@ -9,6 +9,7 @@ from canonflow.cli import (
     db,
     environments,
     hashing,
+    ignore_rules,
     linking,
     matrix,
     notifications,
@@ -39,6 +40,7 @@ app.add_typer(environments.app, name="env")
 app.add_typer(sync.app, name="sync")
 app.add_typer(repo.app, name="repo")
 app.add_typer(notifications.app, name="notifications")
+app.add_typer(ignore_rules.app, name="ignore-rule")
 app.command("worker")(worker.worker)
 app.command("onboard")(onboarding.onboard)
 app.command("matrix")(matrix.matrix)

@@ -79,6 +79,45 @@ def derive_sync_state(
     return SyncState.CONFLICT
 
 
+@dataclass(frozen=True)
+class CellHashes:
+    """A cell's raw content hashes and, where ignore rules apply to it (`fingerprint` not
+    None), the hashes of its two sides and base with the ignored paths left out."""
+
+    env: str | None
+    git: str | None
+    base: str | None
+    fingerprint: str | None = None
+    env_ignored: str | None = None
+    git_ignored: str | None = None
+    base_ignored: str | None = None
+
+
+def effective_hashes(cell: CellHashes) -> tuple[str | None, str | None, str | None]:
+    """The (env, git, base) hashes the state is derived from (docs/ignore-rules.md): the
+    raw ones when no rule applies; the ignored ones when they agree, or when the base's
+    ignored hash is known; else the raw ones. `matrix.queries.effective_hashes` is the
+    same in SQL."""
+    ignored = (cell.env_ignored, cell.git_ignored, cell.base_ignored)
+    if cell.fingerprint is None or cell.env_ignored is None or cell.git_ignored is None:
+        return cell.env, cell.git, cell.base
+    if cell.env_ignored == cell.git_ignored or cell.base_ignored is not None:
+        return ignored
+    return cell.env, cell.git, cell.base
+
+
+def derive_cell_state(
+    cell: CellHashes, *, canonical_deleted: bool = False, draft_hash: str | None = None
+) -> SyncState:
+    """`derive_sync_state` of the effective hashes; a pending draft is told from the raw
+    env hash (as without rules)."""
+    env, git, base = effective_hashes(cell)
+    state = derive_sync_state(env, git, base, canonical_deleted=canonical_deleted)
+    if state is SyncState.IN_SYNC and has_pending_draft(cell.env, draft_hash):
+        return SyncState.DRAFT_PENDING
+    return state
+
+
 def has_pending_draft(env_hash: str | None, draft_hash: str | None) -> bool:
     """Whether n8n holds a draft other than what the environment runs (the flag a cell
     carries whatever its state)."""

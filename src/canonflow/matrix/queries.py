@@ -69,12 +69,32 @@ def draft_differs(m: Table = MAPPINGS) -> ColumnElement[bool]:
     return draft.is_not(None) & (draft != m.c.env_content_hash)
 
 
+def effective_hashes(
+    m: Table = MAPPINGS,
+) -> tuple[ColumnElement[str | None], ColumnElement[str | None], ColumnElement[str | None]]:
+    """The (env, git, base) hashes a cell's state is derived from, as
+    `core.sync_state.effective_hashes`: the ignored ones where ignore rules apply and they
+    agree or the base's is known, else the raw ones."""
+    env_ig, git_ig, base_ig = m.c.env_ignored_hash, m.c.git_ignored_hash, m.c.base_ignored_hash
+    use = and_(
+        m.c.ignore_fingerprint.is_not(None),
+        env_ig.is_not(None),
+        git_ig.is_not(None),
+        or_(env_ig == git_ig, base_ig.is_not(None)),
+    )
+    return (
+        case((use, env_ig), else_=m.c.env_content_hash),
+        case((use, git_ig), else_=m.c.git_content_hash),
+        case((use, base_ig), else_=m.c.base_content_hash),
+    )
+
+
 def derived_state(
     m: Table = MAPPINGS, canonical_deleted: ColumnElement[bool] | None = None
 ) -> ColumnElement[str | None]:
     """The derived state of a linked mapping (None otherwise); `orphaned` where
     `canonical_deleted` (the canonical workflow's `is_deleted`) is true."""
-    env, git, base = m.c.env_content_hash, m.c.git_content_hash, m.c.base_content_hash
+    env, git, base = effective_hashes(m)
     state = case(
         (env.is_(None) | git.is_(None), SyncState.UNKNOWN.value),
         (env == git, case((draft_differs(m), SyncState.DRAFT_PENDING.value), else_=IN_SYNC)),
@@ -361,10 +381,7 @@ def _row_conditions(filters: MatrixFilter) -> list[ColumnElement[bool]]:
     if filters.states:
         conditions.append(or_(*_state_matches(filters.states, cells)))
     if filters.problems_only:
-        in_sync = and_(
-            m.c.status == MappingStatus.LINKED.value,
-            m.c.env_content_hash == m.c.git_content_hash,
-            ~draft_differs(),
-        )
+        env, git, _base = effective_hashes()
+        in_sync = and_(m.c.status == MappingStatus.LINKED.value, env == git, ~draft_differs())
         conditions.append(or_(c.c.is_deleted.is_(True), mapped_count(in_sync) < count))
     return conditions

@@ -12,6 +12,7 @@ from sqlalchemy import Uuid, bindparam, or_, select, text
 from sqlalchemy.orm import Session
 
 from canonflow.core.status import MappingStatus
+from canonflow.core.sync_state import CellHashes, effective_hashes
 from canonflow.db.models import CanonicalWorkflow, CredentialBinding, Environment, WorkflowEnvMap
 
 
@@ -33,6 +34,9 @@ class PlanRow:
     git_hash: str | None = None
     base_hash: str | None = None
     canonical_deleted: bool = False  # deleted in Git: a linked mapping is orphaned
+    # the hashes the state is derived from: with ignore rules, the ignored ones
+    # (`core.sync_state.effective_hashes`); the raw ones above stay what items record
+    state_hashes: tuple[str | None, str | None, str | None] | None = None
 
 
 def environments(
@@ -87,6 +91,10 @@ def plan_rows(
             m.env_content_hash,
             m.git_content_hash,
             m.base_content_hash,
+            m.ignore_fingerprint,
+            m.env_ignored_hash,
+            m.git_ignored_hash,
+            m.base_ignored_hash,
         )
         .join(m, m.canonical_id == c.id)
         .where(
@@ -133,6 +141,10 @@ def _deleted_cells(
 
 def _row(r: Any, environment: str) -> PlanRow:
     in_git = r.git_blob_id is not None and not r.is_deleted  # deleted: Git holds no version
+    hashes = CellHashes(
+        r.env_content_hash, r.git_content_hash, r.base_content_hash,
+        r.ignore_fingerprint, r.env_ignored_hash, r.git_ignored_hash, r.base_ignored_hash,
+    )  # fmt: skip
     return PlanRow(
         canonical_id=r.id,
         slug=r.canonical_slug,
@@ -148,6 +160,7 @@ def _row(r: Any, environment: str) -> PlanRow:
         git_hash=r.git_content_hash if in_git else None,
         base_hash=r.base_content_hash,
         canonical_deleted=r.is_deleted,
+        state_hashes=effective_hashes(hashes) if in_git else None,
     )
 
 

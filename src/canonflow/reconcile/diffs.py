@@ -11,9 +11,12 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from canonflow.catalogue.effective import tenant_rules
 from canonflow.core.definitions import referenced_ids
 from canonflow.core.diff import diff_workflows
+from canonflow.core.diff_ignores import annotate, node_types
 from canonflow.core.diff_render import render_diff
+from canonflow.core.ignore_rules import applicable
 from canonflow.core.publication import DRAFT_NOTE, draft_form, running_form
 from canonflow.core.sync_state import has_pending_draft
 from canonflow.crypto import SecretBox
@@ -38,7 +41,9 @@ def workflow_diff(
     """From the `against` side to the environment's version (what it runs: on n8n 2.x, its
     published version): what n8n holds that the other side does not. Reference ids are
     compared as canonical slugs. `draft`: while n8n holds a draft it does not run, the note
-    and the diff from the published version to the draft (else None)."""
+    and the diff from the published version to the draft (else None). Changes the tenant's
+    applicable ignore rules leave out carry `ignored_by` (the rule's path); `verdict` is
+    identical, only_ignored_differences or differs."""
     sides = diff_sides(
         session, secrets, tenant_id=tenant_id, canonical_id=canonical_id,
         environment_id=environment_id, against=against, cache_root=cache_root,
@@ -46,6 +51,10 @@ def workflow_diff(
     named = referenced_ids(sides.old) | referenced_ids(sides.new)
     refs = reference_slugs(session, tenant_id, environment_id, only=named)
     diff = diff_workflows(sides.old, sides.new, old_refs=refs, new_refs=refs)
+    slug = history.canonical_or_404(session, tenant_id, canonical_id).canonical_slug
+    rules = applicable(tenant_rules(session, tenant_id), slug, environment_id)
+    data = diff.to_dict()
+    verdict = annotate(diff, data, rules, node_types(sides.old, sides.new))
     draft = None
     if sides.draft is not None:
         to_draft = diff_workflows(sides.new, sides.draft, old_refs=refs, new_refs=refs)
@@ -64,7 +73,9 @@ def workflow_diff(
         "from_hash": sides.old_hash,
         "to_hash": sides.new_hash,
         "identical": diff.is_empty,
-        "diff": diff.to_dict(),
+        "verdict": verdict,
+        "ignore_rules": [rule.path for rule in rules],
+        "diff": data,
         "lines": [{"kind": line.kind.value, "text": line.text} for line in render_diff(diff)],
         "draft": draft,
     }

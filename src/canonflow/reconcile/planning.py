@@ -151,12 +151,15 @@ def _definitions(
 
 
 def _cell(row: PlanRow, *, scoped: bool) -> Cell:
+    """The cell as the plan decides on it: with ignore rules, by its ignored hashes (a cell
+    in sync thanks to them plans nothing)."""
+    env, git, base = row.state_hashes or (row.env_hash, row.git_hash, row.base_hash)
     return Cell(
         canonical_key=str(row.canonical_id),
         status=row.status,
-        env_hash=row.env_hash,
-        git_hash=row.git_hash,
-        base_hash=row.base_hash,
+        env_hash=env,
+        git_hash=git,
+        base_hash=base,
         scoped=scoped,
         canonical_deleted=row.canonical_deleted,
     )

@@ -6,6 +6,7 @@ from canonflow.db.models.jobs import BackgroundJob, SyncRun
 from canonflow.db.models.leases import Lease
 from canonflow.db.models.notifications import NotificationDelivery, NotificationDestination
 from canonflow.db.models.onboarding import Onboarding
+from canonflow.db.models.policy import IgnoreRuleEntry
 from canonflow.db.models.promotions import Promotion
 from canonflow.db.models.templates import WorkflowTemplate
 from canonflow.db.models.tenancy import ApiToken, Tenant
@@ -19,6 +20,7 @@ __all__ = [
     "CredentialBinding",
     "Environment",
     "GitRepository",
+    "IgnoreRuleEntry",
     "Lease",
     "NotificationDelivery",
     "NotificationDestination",

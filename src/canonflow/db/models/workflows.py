@@ -114,6 +114,17 @@ class WorkflowEnvMap(Base):
     # mapping, else its stored status) and since when: written only by
     # `canonflow.catalogue.states.record_state_changes`, never by hand.
     derived_state: Mapped[str | None] = mapped_column(String(20))
+    # Ignore rules (docs/ignore-rules.md): the fingerprint of the rules that apply to this
+    # cell (None: none does, the raw hashes decide) and the hashes of its env and Git
+    # documents and of its base with the ignored paths left out; `ignored_inputs` says what
+    # they were computed from (the tenant's rule list and the raw hashes), so that only
+    # cells whose inputs changed are computed again. Written only by
+    # `canonflow.catalogue.effective.refresh`.
+    ignore_fingerprint: Mapped[str | None] = mapped_column(String(50))
+    env_ignored_hash: Mapped[str | None] = mapped_column(String(HASH_LENGTH))
+    git_ignored_hash: Mapped[str | None] = mapped_column(String(HASH_LENGTH))
+    base_ignored_hash: Mapped[str | None] = mapped_column(String(HASH_LENGTH))
+    ignored_inputs: Mapped[str | None] = mapped_column(String(400))
     derived_state_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()

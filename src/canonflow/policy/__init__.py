@@ -1,0 +1,1 @@
+"""A tenant's policies over the comparison of workflows: ignore rules (docs/ignore-rules.md)."""
