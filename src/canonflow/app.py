@@ -14,6 +14,7 @@ from canonflow.api.request_id import RequestIdMiddleware
 from canonflow.catalogue import api as catalogue_api
 from canonflow.config import ConfigError, Settings, get_settings
 from canonflow.environments import api as environments_api
+from canonflow.governance import api as governance_api
 from canonflow.jobs import api as jobs_api
 from canonflow.linking import api as linking_api
 from canonflow.logs import configure_logging
@@ -88,6 +89,7 @@ def create_app(
     app.include_router(catalogue_api.trend_router)
     app.include_router(reconcile_api.router)
     app.include_router(templates_api.router)
+    app.include_router(governance_api.router)
     install_ui(app, settings)
     return app
 

@@ -42,6 +42,7 @@ EXPECTED_TABLES = {
     "leases",
     "onboardings",
     "workflow_templates",
+    "approvals",
 }
 
 

@@ -8,6 +8,7 @@ from canonflow.cli import (
     catalogue,
     db,
     environments,
+    governance,
     hashing,
     linking,
     matrix,
@@ -50,6 +51,8 @@ app.command("versions")(reconcile.versions)
 app.command("deploy")(reconcile.deploy)
 app.command("snapshots")(reconcile.snapshots)
 app.command("restore")(reconcile.restore)
+app.command("approvals")(governance.approvals)
+app.add_typer(governance.approval_app, name="approval")
 app.command("schedule")(schedule.schedule)
 app.command("templates")(templates.templates)
 app.command("new")(templates.new)

@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 
 from canonflow.core.enums import EnvironmentKind
+from canonflow.environments.windows import SyncWindowSpec, WindowRead
 
 
 def _clean_base_url(value: str) -> str:
@@ -26,6 +27,7 @@ BatchSize = Annotated[int, Field(ge=1, le=5000)]
 # 0: manual only; the smallest other value is the operator's (CANONFLOW_MIN_SYNC_INTERVAL_S),
 # checked by the service
 SyncInterval = Annotated[int, Field(ge=0, le=7 * 24 * 3600)]
+SyncWindows = Annotated[list[SyncWindowSpec], Field(max_length=50)]
 
 
 class EnvironmentCreate(BaseModel):
@@ -39,6 +41,8 @@ class EnvironmentCreate(BaseModel):
     batch_size: BatchSize = 100
     sync_interval_s: SyncInterval = 3600
     paused: bool = False
+    protected: bool = False
+    sync_windows: SyncWindows = Field(default_factory=list)
 
 
 class EnvironmentUpdate(BaseModel):
@@ -52,6 +56,8 @@ class EnvironmentUpdate(BaseModel):
     batch_size: BatchSize | None = None
     sync_interval_s: SyncInterval | None = None
     paused: bool | None = None
+    protected: bool | None = None
+    sync_windows: SyncWindows | None = None
 
 
 class LastSync(BaseModel):
@@ -83,6 +89,11 @@ class EnvironmentRead(BaseModel):
     n8n_major: int | None = Field(
         None, description="The n8n major version (1 or 2) its last sync found; none until known."
     )
+    protected: bool = Field(
+        description="Writes into it need another admin's approval; only Git's versions go in."
+    )
+    sync_windows: list[SyncWindowSpec]
+    window: WindowRead | None = Field(None, description="Whether writes are allowed now.")
     created_at: datetime
     updated_at: datetime
 
