@@ -13,6 +13,8 @@ from canonflow.core.enums import JobStatus, SnapshotSide
 from canonflow.core.status import MappingStatus
 from canonflow.crypto import SecretBox
 from canonflow.db.models import (
+    Approval,
+    ApprovalStatus,
     BackgroundJob,
     CanonicalWorkflow,
     CredentialBinding,
@@ -34,6 +36,7 @@ class World:
     job: str
     snapshot: str
     template: str  # a template's slug, unique to this world
+    approval: str  # a pending approval of an (empty) apply into the environment
 
     def ids(self) -> set[str]:
         return {
@@ -44,6 +47,7 @@ class World:
             self.job,
             self.snapshot,
             self.template,
+            self.approval,
         }
 
 
@@ -114,7 +118,16 @@ def seed_world(session: Session, tenant_id: uuid.UUID, secrets: SecretBox) -> Wo
         git_blob_id="0" * 40,
         git_commit="0" * 40,
     )
-    session.add_all([snapshot, template])
+    approval = Approval(
+        tenant_id=tenant_id,
+        kind="apply",
+        status=ApprovalStatus.PENDING,
+        summary="deploy billing",
+        payload={"items": [], "reason": "deploy billing"},
+        environment_ids=[str(environment.id)],
+        requested_by="someone",
+    )
+    session.add_all([snapshot, template, approval])
     session.flush()
     return World(
         environment=str(environment.id),
@@ -124,4 +137,5 @@ def seed_world(session: Session, tenant_id: uuid.UUID, secrets: SecretBox) -> Wo
         job=str(job.id),
         snapshot=str(snapshot.id),
         template=template.slug,
+        approval=str(approval.id),
     )
