@@ -1,6 +1,7 @@
 """What starts an approved write, by the approval's kind. A flow that may be held for
-approval registers its starter when it is imported (`reconcile.service` registers
-"apply"; a promotion registers its own): governance sits below the flows it holds."""
+approval registers its starter with its job types (`reconcile.tasks.register` registers
+"apply", called for every runtime; a promotion registers its own): governance sits below
+the flows it holds, so it cannot import them."""
 
 from __future__ import annotations
 

@@ -24,7 +24,6 @@ from canonflow.db.models import (
 )
 from canonflow.errors import Conflict, Invalid, NotFound
 from canonflow.governance.gate import admit_write
-from canonflow.governance.starters import register as register_starter
 from canonflow.jobs import repository as jobs_repository
 from canonflow.jobs import service as jobs
 from canonflow.jobs.registry import JobRegistry
@@ -161,7 +160,7 @@ def enqueue_apply(
     return _enqueue(session, registry, principal, items, reason)
 
 
-def _start_approved(
+def start_approved(
     session: Session, registry: JobRegistry, principal: Principal, approval: Approval
 ) -> BackgroundJob:
     """The approved apply, as stored: not gated again; the job re-checks staleness."""
@@ -232,9 +231,6 @@ def _check_commit_in_branch(
             f"{environment.name} is protected: only a version in the history of "
             f"{canonical.canonical_slug} on Git's branch goes into it, and {sha} is not one"
         )
-
-
-register_starter(APPLY, _start_approved)
 
 
 def _item(planned: PlanItem) -> ApplyItem:

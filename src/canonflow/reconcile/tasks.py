@@ -6,8 +6,10 @@ from typing import Any
 
 from canonflow.config import Settings
 from canonflow.crypto import SecretBox
+from canonflow.governance import starters
 from canonflow.jobs.registry import JobContext, JobRegistry
 from canonflow.jobs.spec import JobSpec
+from canonflow.reconcile import service
 from canonflow.reconcile.apply import RECONCILE_APPLY, run_apply
 
 
@@ -21,6 +23,8 @@ def register(registry: JobRegistry, secrets: SecretBox, settings: Settings) -> N
         )
 
     registry.register(APPLY_SPEC, run)
+    # an apply held for approval starts here once approved (governance.approvals)
+    starters.register(service.APPLY, service.start_approved)
 
 
 # an apply writes to n8n and Git: it is not run again on its own (its leases serialize it)
