@@ -43,6 +43,7 @@ def test_approvals_and_windows_from_the_command_line(
     assert approved.returncode == 0, approved.stderr
     job_id = re.search(rf"approved {held['approval_id']}: job ({UUID}) started", approved.stdout)
     assert job_id, approved.stdout
+    assert "done: 1 applied" in approved.stdout
     assert linked.wait(job_id.group(1))["status"] == "succeeded"
 
     # the CLI's own request: it may not approve it, it may withdraw it

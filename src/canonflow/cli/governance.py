@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from canonflow.cli.common import CliError, console, runtime_and_session, unit_of_work
+from canonflow.cli.common import CliError, console, open_runtime, unit_of_work
 from canonflow.cli.context import TenantOption, cli_principal
 
 approval_app = typer.Typer(help="Decide an approval.", no_args_is_help=True)
@@ -55,17 +55,23 @@ def approve(
     ] = None,
     tenant: TenantOption = "default",
 ) -> None:
-    """Approve it (an admin other than the requester) and start its write as a job."""
+    """Approve it (an admin other than the requester) and run its write as a job, with a
+    progress bar."""
+    from canonflow.cli.reconcile import print_job, wait_job
+    from canonflow.db.engine import transaction
     from canonflow.governance import approvals as service
 
-    with runtime_and_session() as (runtime, session):
-        principal = cli_principal(session, tenant)
-        approval = service.approve(
-            session, runtime.jobs, principal, _id(approval_id),
-            comment=comment, window_override=window_override,
-        )  # fmt: skip
-        read = service.read_all(session, [approval])[0]
-    console.print(f"approved {read.id}: job {read.job_id} started", highlight=False)
+    with open_runtime() as runtime:
+        with transaction(runtime.sessions) as session:
+            principal = cli_principal(session, tenant)
+            approval = service.approve(
+                session, runtime.jobs, principal, _id(approval_id),
+                comment=comment, window_override=window_override,
+            )  # fmt: skip
+            job_id = approval.job_id
+        assert job_id is not None
+        console.print(f"approved {approval_id}: job {job_id} started", highlight=False)
+        print_job(wait_job(runtime, job_id, "applying"))
 
 
 @approval_app.command("reject")

@@ -336,7 +336,7 @@ def _finish(runtime: Runtime, started: Any, what: str) -> None:
             markup=False,
         )
         return
-    _print_job(_wait(runtime, started.id, what))
+    print_job(wait_job(runtime, started.id, what))
 
 
 def _print_plan(plan: Any, gates: list[Any]) -> None:
@@ -363,7 +363,7 @@ def _print_plan(plan: Any, gates: list[Any]) -> None:
         console.print("apply it with --apply", highlight=False)
 
 
-def _wait(runtime: Runtime, job_id: uuid.UUID, what: str) -> Any:
+def wait_job(runtime: Runtime, job_id: uuid.UUID, what: str) -> Any:
     from canonflow.db.engine import transaction
     from canonflow.db.models import BackgroundJob
 
@@ -378,7 +378,7 @@ def _wait(runtime: Runtime, job_id: uuid.UUID, what: str) -> Any:
             time.sleep(_POLL_S)
 
 
-def _print_job(job: dict[str, Any]) -> None:
+def print_job(job: dict[str, Any]) -> None:
     result = job["result"] or {}
     for item in result.get("items", []):
         if item["result"] != "applied":
