@@ -218,7 +218,12 @@ def _check_commit_in_branch(
     cache_root: Path | None,
 ) -> None:
     """Only versions in Git's branch go into a protected environment."""
-    environment = session.get(Environment, request.environment_id)
+    environment = session.scalars(
+        select(Environment).where(
+            Environment.tenant_id == canonical.tenant_id,
+            Environment.id == request.environment_id,
+        )
+    ).one_or_none()
     if environment is None or not environment.protected or request.commit is None:
         return
     sha = request.commit.lower()
