@@ -14,6 +14,7 @@ from canonflow.api.request_id import RequestIdMiddleware
 from canonflow.catalogue import api as catalogue_api
 from canonflow.config import ConfigError, Settings, get_settings
 from canonflow.environments import api as environments_api
+from canonflow.governance import api as governance_api
 from canonflow.jobs import api as jobs_api
 from canonflow.linking import api as linking_api
 from canonflow.logs import configure_logging
@@ -94,6 +95,7 @@ def create_app(
     app.include_router(notifications_api.router)
     app.include_router(promotion_api.router)
     app.include_router(policy_api.router)
+    app.include_router(governance_api.router)
     install_ui(app, settings)
     return app
 

@@ -75,6 +75,14 @@ def _other_snapshot(_w: World, o: World) -> Call:
     return Call(path={"snapshot_id": o.snapshot})
 
 
+def _approval(w: World, _o: World) -> Call:
+    return Call(path={"approval_id": w.approval}, body={"comment": "ok"})
+
+
+def _other_approval(_w: World, o: World) -> Call:
+    return Call(path={"approval_id": o.approval}, body={"comment": "ok"})
+
+
 ENV_BODY = {"name": "staging", "base_url": "http://127.0.0.1:9", "api_key": "k" * 24}
 INSTANTIATE_BODY = {"slug": "alert-ops", "parameters": {"team": "ops"}}
 HOOK = {"url": "http://127.0.0.1:9/hook", "kind": "generic", "events": ["drift.detected"]}
@@ -300,6 +308,20 @@ ROUTES: dict[tuple[str, str], Row] = {
         lambda w, _o: Call(
             body={"rules": [{"path": "settings.timezone", "environments": [w.environment]}]}
         ),
+    ),
+    ("GET", "/api/v1/approvals"): Row(
+        Role.VIEWER, lambda _w, _o: Call(query={"status": "pending"})
+    ),
+    ("GET", "/api/v1/approvals/{approval_id}"): Row(
+        Role.VIEWER,
+        lambda w, _o: Call(path={"approval_id": w.approval}),
+        (lambda _w, o: Call(path={"approval_id": o.approval}),),
+    ),
+    ("POST", "/api/v1/approvals/{approval_id}/approve"): Row(
+        Role.ADMIN, _approval, (_other_approval,)
+    ),
+    ("POST", "/api/v1/approvals/{approval_id}/reject"): Row(
+        Role.OPERATOR, _approval, (_other_approval,)
     ),
 }
 

@@ -46,6 +46,7 @@ EXPECTED_TABLES = {
     "notification_deliveries",
     "promotions",
     "ignore_rules",
+    "approvals",
 }
 
 

@@ -13,6 +13,8 @@ from canonflow.core.enums import JobStatus, SnapshotSide
 from canonflow.core.status import MappingStatus
 from canonflow.crypto import SecretBox
 from canonflow.db.models import (
+    Approval,
+    ApprovalStatus,
     BackgroundJob,
     CanonicalWorkflow,
     CredentialBinding,
@@ -36,6 +38,7 @@ class World:
     job: str
     snapshot: str
     template: str  # a template's slug, unique to this world
+    approval: str  # a pending approval of an (empty) apply into the environment
     destination: str = ""  # a notification destination
 
     def ids(self) -> set[str]:
@@ -48,6 +51,7 @@ class World:
             self.job,
             self.snapshot,
             self.template,
+            self.approval,
         }
         return named - {""}
 
@@ -119,6 +123,16 @@ def seed_world(session: Session, tenant_id: uuid.UUID, secrets: SecretBox) -> Wo
         git_blob_id="0" * 40,
         git_commit="0" * 40,
     )
+    approval = Approval(
+        tenant_id=tenant_id,
+        kind="apply",
+        status=ApprovalStatus.PENDING,
+        summary="deploy billing",
+        payload={"items": [], "reason": "deploy billing"},
+        environment_ids=[str(environment.id)],
+        requested_by="someone",
+    )
+    session.add_all([snapshot, template, approval])
     destination = NotificationDestination(
         tenant_id=tenant_id,
         url="http://127.0.0.1:9/hook",
@@ -153,4 +167,5 @@ def seed_world(session: Session, tenant_id: uuid.UUID, secrets: SecretBox) -> Wo
         job=str(job.id),
         snapshot=str(snapshot.id),
         template=template.slug,
+        approval=str(approval.id),
     )

@@ -8,6 +8,7 @@ from canonflow.cli import (
     catalogue,
     db,
     environments,
+    governance,
     hashing,
     ignore_rules,
     linking,
@@ -57,6 +58,8 @@ app.command("snapshots")(reconcile.snapshots)
 app.command("restore")(reconcile.restore)
 app.command("promote")(promotion.promote)
 app.command("promotions")(promotion.promotions)
+app.command("approvals")(governance.approvals)
+app.add_typer(governance.approval_app, name="approval")
 app.command("schedule")(schedule.schedule)
 app.command("templates")(templates.templates)
 app.command("new")(templates.new)

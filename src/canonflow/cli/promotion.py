@@ -10,7 +10,7 @@ from rich.table import Table
 
 from canonflow.cli.common import CliError, console, open_runtime, unit_of_work
 from canonflow.cli.context import TenantOption, cli_principal
-from canonflow.cli.reconcile import _canonical_id, _environment_id, _wait
+from canonflow.cli.reconcile import _canonical_id, _environment_id, wait_job
 
 
 def promote(
@@ -61,7 +61,7 @@ def promote(
             promotion, job = outcome
             promotion_id, job_id = promotion.id, job.id
         console.print(f"promotion {promotion_id}, job {job_id}", highlight=False)
-        finished = _wait(runtime, job_id, "promoting")
+        finished = wait_job(runtime, job_id, "promoting")
     _print_outcome(finished)
 
 

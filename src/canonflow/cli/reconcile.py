@@ -30,6 +30,13 @@ _ACTION_STYLE = {
     "none": "dim",
 }
 _LINE_STYLE = {"added": "green", "removed": "red", "changed": "yellow"}
+WindowOverrideOption = Annotated[
+    str | None,
+    typer.Option(
+        "--window-override",
+        help="Write though a sync window is closed: the reason (admin; audited).",
+    ),
+]
 _POLL_S = 0.2
 
 
@@ -59,10 +66,12 @@ def reconcile(
             "--confirm-prune", help="Delete orphaned workflows even past the prune guard."
         ),
     ] = False,
+    window_override: WindowOverrideOption = None,
     tenant: TenantOption = "default",
 ) -> None:
     """Plan a reconcile and show it; with --apply, apply it with a progress bar."""
     from canonflow.db.engine import transaction
+    from canonflow.governance.gate import environment_gates
     from canonflow.reconcile import service
     from canonflow.reconcile.planning import Plan
     from canonflow.reconcile.schemas import ReconcileRequest, ReconcileScope
@@ -74,15 +83,21 @@ def reconcile(
                 ReconcileRequest, ReconcileScope, session, principal,
                 strategy, env, workflow, force, choose, apply,
             )  # fmt: skip
-            request = request.model_copy(update={"confirm_prune": confirm_prune})
+            request = request.model_copy(
+                update={"confirm_prune": confirm_prune, "window_override": window_override}
+            )
             outcome = service.reconcile(
                 session, runtime.jobs, principal, request,
                 prune_guard_percent=runtime.settings.prune_guard_percent,
             )  # fmt: skip
+            if isinstance(outcome, Plan):
+                gates = environment_gates(
+                    session, principal.tenant_id, {i.environment_id for i in outcome.items}
+                )
         if isinstance(outcome, Plan):
-            _print_plan(outcome)
+            _print_plan(outcome, gates)
             return
-        _print_job(_wait(runtime, outcome.id, "applying"))
+        _finish(runtime, outcome, "applying")
 
 
 def diff(
@@ -151,6 +166,7 @@ def deploy(
     commit: Annotated[
         str | None, typer.Option(help="Deploy the file as this commit had it (a rollback).")
     ] = None,
+    window_override: WindowOverrideOption = None,
     tenant: TenantOption = "default",
 ) -> None:
     """Deploy the canonical version (or an older one) to one environment."""
@@ -165,13 +181,18 @@ def deploy(
             principal = cli_principal(session, tenant)
             try:
                 request = DeployRequest(
-                    environment_id=_environment_id(session, principal, env), commit=commit
+                    environment_id=_environment_id(session, principal, env),
+                    commit=commit,
+                    window_override=window_override,
                 )
             except ValidationError:
                 raise CliError(f"not a commit sha: {commit!r}", exit_code=2) from None
             canonical_id = _canonical_id(session, principal, slug)
-            job = service.deploy(session, runtime.jobs, principal, canonical_id, request)
-        _print_job(_wait(runtime, job.id, "deploying"))
+            job = service.deploy(
+                session, runtime.jobs, principal, canonical_id, request,
+                secrets=runtime.secrets, cache_root=runtime.settings.resolved_git_cache_dir,
+            )  # fmt: skip
+        _finish(runtime, job, "deploying")
 
 
 def snapshots(
@@ -198,6 +219,7 @@ def snapshots(
 
 def restore(
     snapshot_id: Annotated[str, typer.Argument(help="The snapshot's id.")],
+    window_override: WindowOverrideOption = None,
     tenant: TenantOption = "default",
 ) -> None:
     """Put a snapshot back on its side (n8n or Git)."""
@@ -211,8 +233,10 @@ def restore(
     with open_runtime() as runtime:
         with transaction(runtime.sessions) as session:
             principal = cli_principal(session, tenant)
-            job = service.restore(session, runtime.jobs, principal, parsed)
-        _print_job(_wait(runtime, job.id, "restoring"))
+            job = service.restore(
+                session, runtime.jobs, principal, parsed, window_override=window_override
+            )
+        _finish(runtime, job, "restoring")
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -300,7 +324,22 @@ def _mapping_id(session: Session, principal: Principal, cell: str) -> uuid.UUID:
     return found
 
 
-def _print_plan(plan: Any) -> None:
+def _finish(runtime: Runtime, started: Any, what: str) -> None:
+    """Wait for the job; a write held for approval says what it waits for instead."""
+    from canonflow.db.models import Approval
+    from canonflow.governance.approvals import waiting_for
+
+    if isinstance(started, Approval):
+        console.print(
+            f"waiting for approval {started.id}: {waiting_for(started)}",
+            highlight=False,
+            markup=False,
+        )
+        return
+    print_job(wait_job(runtime, started.id, what))
+
+
+def _print_plan(plan: Any, gates: list[Any]) -> None:
     table = Table("workflow", "environment", "state", "action", "why")
     for item in plan.items:
         style = _ACTION_STYLE.get(item.action.value, "")
@@ -313,11 +352,18 @@ def _print_plan(plan: Any) -> None:
     console.print(f"plan ({plan.strategy.value}): {counts or 'nothing in scope'}", highlight=False)
     for why in plan.held:
         console.print(why, style="yellow", highlight=False, markup=False)
+    for gate in gates:
+        notes = ["protected: an apply waits for approval"] if gate.protected else []
+        if not gate.window.open:
+            when = gate.window.next_open.isoformat() if gate.window.next_open else "none in sight"
+            notes.append(f"sync window closed, next open {when}")
+        if notes:
+            console.print(f"{gate.environment}: {'; '.join(notes)}", highlight=False, markup=False)
     if plan.acting:
         console.print("apply it with --apply", highlight=False)
 
 
-def _wait(runtime: Runtime, job_id: uuid.UUID, what: str) -> Any:
+def wait_job(runtime: Runtime, job_id: uuid.UUID, what: str) -> Any:
     from canonflow.db.engine import transaction
     from canonflow.db.models import BackgroundJob
 
@@ -332,7 +378,7 @@ def _wait(runtime: Runtime, job_id: uuid.UUID, what: str) -> Any:
             time.sleep(_POLL_S)
 
 
-def _print_job(job: dict[str, Any]) -> None:
+def print_job(job: dict[str, Any]) -> None:
     result = job["result"] or {}
     for item in result.get("items", []):
         if item["result"] != "applied":

@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 
 from canonflow.core.enums import EnvironmentKind
+from canonflow.environments.windows import SyncWindowSpec, WindowRead
 
 
 def _clean_base_url(value: str) -> str:
@@ -35,6 +36,7 @@ PromotionOrder = Annotated[
         "promotion goes from a lower order to a higher one.",
     ),
 ]
+SyncWindows = Annotated[list[SyncWindowSpec], Field(max_length=50)]
 
 
 class EnvironmentCreate(BaseModel):
@@ -49,6 +51,8 @@ class EnvironmentCreate(BaseModel):
     sync_interval_s: SyncInterval = 3600
     paused: bool = False
     promotion_order: PromotionOrder | None = None
+    protected: bool = False
+    sync_windows: SyncWindows = Field(default_factory=list)
 
 
 class EnvironmentUpdate(BaseModel):
@@ -65,6 +69,8 @@ class EnvironmentUpdate(BaseModel):
     promotion_order: PromotionOrder | None = Field(
         default=None, description="Sent as null: the environment leaves the promotion order."
     )
+    protected: bool | None = None
+    sync_windows: SyncWindows | None = None
 
 
 class LastSync(BaseModel):
@@ -99,6 +105,11 @@ class EnvironmentRead(BaseModel):
     promotion_order: int | None = Field(
         None, description="Where it stands in promotion; none: not promoted from or to."
     )
+    protected: bool = Field(
+        description="Writes into it need another admin's approval; only Git's versions go in."
+    )
+    sync_windows: list[SyncWindowSpec]
+    window: WindowRead | None = Field(None, description="Whether writes are allowed now.")
     created_at: datetime
     updated_at: datetime
 

@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 from canonflow import audit
 from canonflow.crypto import SecretBox
 from canonflow.db.models import Environment
+from canonflow.db.types import utcnow
 from canonflow.egress import entry as egress_entry
-from canonflow.environments import repository, scheduling
+from canonflow.environments import repository, scheduling, windows
 from canonflow.environments.schemas import EnvironmentCreate, EnvironmentRead, EnvironmentUpdate
 from canonflow.errors import Conflict, NotFound
 from canonflow.tenancy.service import Principal
@@ -72,6 +73,8 @@ def create(
         sync_interval_s=data.sync_interval_s,
         paused=data.paused,
         promotion_order=data.promotion_order,
+        protected=data.protected,
+        sync_windows=[w.model_dump(mode="json") for w in data.sync_windows],
     )
     session.add(environment)
     session.flush()
@@ -98,6 +101,8 @@ def update(
     changes = {k: v for k, v in data.model_dump(exclude_unset=True).items() if v is not None}
     if "promotion_order" in data.model_fields_set:  # null leaves the promotion order
         changes["promotion_order"] = data.promotion_order
+    if data.sync_windows is not None:
+        changes["sync_windows"] = [w.model_dump(mode="json") for w in data.sync_windows]
     if "sync_interval_s" in changes:
         scheduling.check_interval(changes["sync_interval_s"], min_interval_s)
     _check_base_url(environment, changes.get("base_url"), changes.get("api_key") is not None)
@@ -151,8 +156,11 @@ def read_all(
 ) -> list[EnvironmentRead]:
     """Environments as the API shows them, each with its last sync."""
     last = scheduling.last_syncs(session, tenant_id, (e.id for e in environments))
+    now = utcnow()
     return [
-        EnvironmentRead.model_validate(e).model_copy(update={"last_sync": last.get(e.id)})
+        EnvironmentRead.model_validate(e).model_copy(
+            update={"last_sync": last.get(e.id), "window": windows.window_read(e, now)}
+        )
         for e in environments
     ]
 

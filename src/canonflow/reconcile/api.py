@@ -11,14 +11,18 @@ from fastapi.responses import JSONResponse
 
 from canonflow.api.deps import Operator, RuntimeDep, SessionDep, Viewer
 from canonflow.api.pagination import decode_cursor, encode_cursor
-from canonflow.db.models import BackgroundJob
+from canonflow.db.models import Approval, BackgroundJob
 from canonflow.errors import Invalid
+from canonflow.governance import approvals, gate
+from canonflow.governance.schemas import ApprovalPending
 from canonflow.jobs.schemas import JobAccepted
 from canonflow.reconcile import diffs, history, service, snapshots
+from canonflow.reconcile.planning import Plan
 from canonflow.reconcile.schemas import (
     DeployRequest,
     PlanRead,
     ReconcileRequest,
+    RestoreRequest,
     SnapshotDetail,
     SnapshotPage,
     SnapshotRead,
@@ -31,7 +35,13 @@ router = APIRouter(prefix="/api/v1", tags=["reconcile"])
 @router.post(
     "/canonical/reconcile",
     response_model=PlanRead,
-    responses={202: {"model": JobAccepted, "description": "dry_run false: the apply job"}},
+    responses={
+        202: {
+            "model": JobAccepted | ApprovalPending,
+            "description": "dry_run false: the apply job, or (an environment it writes into "
+            "is protected) the approval it waits for",
+        }
+    },
     summary="Plan a reconcile (dry run), or apply it in the background",
 )
 def reconcile(
@@ -44,13 +54,16 @@ def reconcile(
         body,
         prune_guard_percent=runtime.settings.prune_guard_percent,
     )
-    if isinstance(outcome, BackgroundJob):
+    if not isinstance(outcome, Plan):
         return _accepted(outcome)
     return PlanRead(
         strategy=outcome.strategy,
         counts=dict(outcome.counts),
         items=outcome.items,
         prune_guard=outcome.held,
+        environments=gate.environment_gates(
+            session, principal.tenant_id, {i.environment_id for i in outcome.items}
+        ),
     )
 
 
@@ -92,7 +105,7 @@ def versions(
 
 @router.post(
     "/canonical/workflows/{canonical_id}/deploy",
-    response_model=JobAccepted,
+    response_model=JobAccepted | ApprovalPending,
     status_code=status.HTTP_202_ACCEPTED,
     summary="Deploy the current or an older version (rollback) to one environment",
 )
@@ -103,7 +116,12 @@ def deploy(
     runtime: RuntimeDep,
     principal: Operator,
 ) -> JSONResponse:
-    return _accepted(service.deploy(session, runtime.jobs, principal, canonical_id, body))
+    return _accepted(
+        service.deploy(
+            session, runtime.jobs, principal, canonical_id, body,
+            secrets=runtime.secrets, cache_root=runtime.settings.resolved_git_cache_dir,
+        )
+    )  # fmt: skip
 
 
 @router.get("/snapshots", response_model=SnapshotPage)
@@ -139,19 +157,33 @@ def get_snapshot(snapshot_id: uuid.UUID, session: SessionDep, principal: Viewer)
 
 @router.post(
     "/snapshots/{snapshot_id}/restore",
-    response_model=JobAccepted,
+    response_model=JobAccepted | ApprovalPending,
     status_code=status.HTTP_202_ACCEPTED,
     summary="Put a snapshot back on its side (n8n or Git), in the background",
 )
 def restore(
-    snapshot_id: uuid.UUID, session: SessionDep, runtime: RuntimeDep, principal: Operator
+    snapshot_id: uuid.UUID,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: Operator,
+    body: RestoreRequest | None = None,
 ) -> JSONResponse:
-    return _accepted(service.restore(session, runtime.jobs, principal, snapshot_id))
+    override = body.window_override if body else None
+    return _accepted(
+        service.restore(session, runtime.jobs, principal, snapshot_id, window_override=override)
+    )
 
 
-def _accepted(job: BackgroundJob) -> JSONResponse:
-    accepted = JobAccepted(job_id=job.id, status=job.status, url=f"/api/v1/jobs/{job.id}")
-    return JSONResponse(accepted.model_dump(mode="json"), status_code=status.HTTP_202_ACCEPTED)
+def _accepted(started: BackgroundJob | Approval) -> JSONResponse:
+    """202: the job doing the write, or the approval it waits for."""
+    answer: JobAccepted | ApprovalPending
+    if isinstance(started, Approval):
+        answer = approvals.pending_answer(started)
+    else:
+        answer = JobAccepted(
+            job_id=started.id, status=started.status, url=f"/api/v1/jobs/{started.id}"
+        )
+    return JSONResponse(answer.model_dump(mode="json"), status_code=status.HTTP_202_ACCEPTED)
 
 
 def _after(cursor: str) -> tuple[datetime, uuid.UUID]:

@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from canonflow.core.enums import SnapshotSide
 from canonflow.core.reconcile import Action, Strategy, Winner
 from canonflow.core.sync_state import SyncState
+from canonflow.governance.schemas import EnvironmentGate
+
+WindowOverride = Annotated[
+    str | None,
+    Field(
+        default=None,
+        min_length=1,
+        max_length=500,
+        description="write though a sync window is closed: the reason (admin only; audited)",
+    ),
+]
 
 
 class ReconcileScope(BaseModel):
@@ -41,6 +52,7 @@ class ReconcileRequest(BaseModel):
         description="delete from n8n even where that deletes more than the prune guard's "
         "share (CANONFLOW_PRUNE_GUARD_PERCENT) of an environment's live workflows, or all",
     )
+    window_override: WindowOverride = None
 
 
 class Blocker(BaseModel):
@@ -71,6 +83,11 @@ class PlanRead(BaseModel):
     prune_guard: list[str] = Field(
         default_factory=list,
         description="per environment, why the prune guard holds its deletes (confirm_prune)",
+    )
+    environments: list[EnvironmentGate] = Field(
+        default_factory=list,
+        description="per environment in the plan: protected (an apply waits for approval) "
+        "and its sync window now",
     )
 
 
@@ -111,3 +128,10 @@ class DeployRequest(BaseModel):
 
     environment_id: uuid.UUID
     commit: str | None = Field(default=None, min_length=4, max_length=64, pattern="^[0-9a-fA-F]+$")
+    window_override: WindowOverride = None
+
+
+class RestoreRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    window_override: WindowOverride = None

@@ -4,6 +4,7 @@ restores of snapshots go through the same job. Services flush; the caller commit
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -13,8 +14,16 @@ from canonflow import audit
 from canonflow.core.enums import JobStatus, SnapshotSide
 from canonflow.core.reconcile import Action
 from canonflow.core.status import MappingStatus
-from canonflow.db.models import BackgroundJob, Environment, WorkflowEnvMap
+from canonflow.crypto import SecretBox
+from canonflow.db.models import (
+    Approval,
+    BackgroundJob,
+    CanonicalWorkflow,
+    Environment,
+    WorkflowEnvMap,
+)
 from canonflow.errors import Conflict, Invalid, NotFound
+from canonflow.governance.gate import admit_write
 from canonflow.jobs import repository as jobs_repository
 from canonflow.jobs import service as jobs
 from canonflow.jobs.registry import JobRegistry
@@ -22,8 +31,11 @@ from canonflow.reconcile import history, snapshots
 from canonflow.reconcile.apply import RECONCILE_APPLY
 from canonflow.reconcile.items import ApplyItem, BaseAfter, Kind
 from canonflow.reconcile.planning import Plan, make_plan
-from canonflow.reconcile.schemas import DeployRequest, PlanItem, ReconcileRequest
+from canonflow.reconcile.schemas import DeployRequest, PlanItem, ReconcileRequest, VersionRead
 from canonflow.tenancy.service import Principal
+
+APPLY = "apply"  # the approval kind of a held apply (governance.starters)
+_INTO_ENVIRONMENT = (Kind.DEPLOY, Kind.DELETE)  # COMMIT writes Git; READOPT Git and the DB
 
 
 def reconcile(
@@ -33,9 +45,10 @@ def reconcile(
     request: ReconcileRequest,
     *,
     prune_guard_percent: float,
-) -> Plan | BackgroundJob:
-    """The plan (dry run), or a job applying it. An apply the prune guard holds is refused
-    whole (nothing is queued) until the request confirms it."""
+) -> Plan | BackgroundJob | Approval:
+    """The plan (dry run), or a job applying it (an approval when an environment it writes
+    into is protected: held as a whole). An apply the prune guard holds is refused whole
+    (nothing is queued) until the request confirms it."""
     plan = make_plan(
         session,
         principal.tenant_id,
@@ -53,7 +66,10 @@ def reconcile(
             "nothing to apply: the plan has no deploy or commit (see its items' reasons)",
             details={"counts": dict(plan.counts)},
         )
-    return enqueue_apply(session, registry, principal, items, f"reconcile {request.strategy.value}")
+    return enqueue_apply(
+        session, registry, principal, items, f"reconcile {request.strategy.value}",
+        window_override=request.window_override,
+    )  # fmt: skip
 
 
 def deploy(
@@ -62,9 +78,14 @@ def deploy(
     principal: Principal,
     canonical_id: uuid.UUID,
     request: DeployRequest,
-) -> BackgroundJob:
+    *,
+    secrets: SecretBox | None = None,
+    cache_root: Path | None = None,
+) -> BackgroundJob | Approval:
     """Deploy the canonical version, or the file as `commit` had it (a rollback), to one
-    environment: overwrites what is there (a snapshot keeps it), creates it if absent."""
+    environment: overwrites what is there (a snapshot keeps it), creates it if absent.
+    Into a protected environment only a commit of the branch's history of the file goes
+    (`secrets` and `cache_root` read that history)."""
     canonical = history.canonical_or_404(session, principal.tenant_id, canonical_id)
     if canonical.is_deleted:
         raise Conflict(f"canonical workflow {canonical.canonical_slug} is deleted")
@@ -72,18 +93,28 @@ def deploy(
     mapping = _mapping(session, principal.tenant_id, canonical_id, request.environment_id)
     if mapping is not None and mapping.status in (MappingStatus.IGNORED, MappingStatus.DELETED):
         raise Conflict(f"its workflow in that environment is {mapping.status.value}")
+    if request.commit:
+        _check_commit_in_branch(session, canonical, request, secrets, cache_root)
     source = f"commit:{request.commit}" if request.commit else "canonical"
     item = ApplyItem(
         Kind.DEPLOY, canonical_id, request.environment_id, mapping.id if mapping else None,
         None, None, source, BaseAfter.WRITTEN, f"{canonical.canonical_slug}@{environment}",
     )  # fmt: skip
     what = f"rollback to {request.commit[:12]}" if request.commit else "deploy"
-    return enqueue_apply(session, registry, principal, [item], f"{what} {canonical.canonical_slug}")
+    return enqueue_apply(
+        session, registry, principal, [item], f"{what} {canonical.canonical_slug}",
+        window_override=request.window_override,
+    )  # fmt: skip
 
 
 def restore(
-    session: Session, registry: JobRegistry, principal: Principal, snapshot_id: uuid.UUID
-) -> BackgroundJob:
+    session: Session,
+    registry: JobRegistry,
+    principal: Principal,
+    snapshot_id: uuid.UUID,
+    *,
+    window_override: str | None = None,
+) -> BackgroundJob | Approval:
     """Put a snapshot back on its side: n8n (a deploy) or Git (a commit)."""
     snapshot = snapshots.get_or_raise(session, principal.tenant_id, snapshot_id)
     if snapshot.canonical_id is None or snapshot.environment_id is None:
@@ -99,7 +130,10 @@ def restore(
         kind, snapshot.canonical_id, snapshot.environment_id, mapping.id if mapping else None,
         None, None, f"snapshot:{snapshot.id}", BaseAfter.KEEP, f"snapshot {snapshot.id}",
     )  # fmt: skip
-    return enqueue_apply(session, registry, principal, [item], f"restore snapshot {snapshot.id}")
+    return enqueue_apply(
+        session, registry, principal, [item], f"restore snapshot {snapshot.id}",
+        window_override=window_override, restores_env_snapshot=kind is Kind.DEPLOY,
+    )  # fmt: skip
 
 
 def enqueue_apply(
@@ -108,8 +142,40 @@ def enqueue_apply(
     principal: Principal,
     items: list[ApplyItem],
     reason: str,
+    *,
+    window_override: str | None = None,
+    restores_env_snapshot: bool = False,
+) -> BackgroundJob | Approval:
+    """Queue the writes, unless an apply is already queued or running for the tenant. The
+    environments they write into gate them first (`governance.gate.admit_write`): a closed
+    sync window refuses them, a protected environment holds them all for an approval."""
+    approval = admit_write(
+        session, principal, kind=APPLY, summary=reason,
+        environment_ids={i.environment_id for i in items if i.kind in _INTO_ENVIRONMENT},
+        payload={"items": [i.as_dict() for i in items], "reason": reason},
+        window_override=window_override, restores_env_snapshot=restores_env_snapshot,
+    )  # fmt: skip
+    if approval is not None:
+        return approval
+    return _enqueue(session, registry, principal, items, reason)
+
+
+def start_approved(
+    session: Session, registry: JobRegistry, principal: Principal, approval: Approval
 ) -> BackgroundJob:
-    """Queue the writes, unless an apply is already queued or running for the tenant."""
+    """The approved apply, as stored: not gated again; the job re-checks staleness."""
+    items = [ApplyItem.from_dict(i) for i in approval.payload["items"]]
+    reason = f"{approval.payload.get('reason', approval.summary)} (approval {approval.id})"
+    return _enqueue(session, registry, principal, items, reason)
+
+
+def _enqueue(
+    session: Session,
+    registry: JobRegistry,
+    principal: Principal,
+    items: list[ApplyItem],
+    reason: str,
+) -> BackgroundJob:
     for status in (JobStatus.RUNNING, JobStatus.QUEUED):
         active = jobs_repository.list_page(
             session, principal.tenant_id, limit=1, status=status, job_type=RECONCILE_APPLY
@@ -142,6 +208,34 @@ def enqueue_apply(
         details={"reason": reason, "items": len(items)},
     )
     return job
+
+
+def _check_commit_in_branch(
+    session: Session,
+    canonical: CanonicalWorkflow,
+    request: DeployRequest,
+    secrets: SecretBox | None,
+    cache_root: Path | None,
+) -> None:
+    """Only versions in Git's branch go into a protected environment."""
+    environment = session.scalars(
+        select(Environment).where(
+            Environment.tenant_id == canonical.tenant_id,
+            Environment.id == request.environment_id,
+        )
+    ).one_or_none()
+    if environment is None or not environment.protected or request.commit is None:
+        return
+    sha = request.commit.lower()
+    found: list[VersionRead] = []
+    if secrets is not None and cache_root is not None:
+        ref = history.file_ref(session, secrets, canonical, cache_root)
+        found = history.versions(ref, limit=history.MAX_VERSIONS)
+    if not any(v.commit.startswith(sha) and v.content_hash for v in found):
+        raise Conflict(
+            f"{environment.name} is protected: only a version in the history of "
+            f"{canonical.canonical_slug} on Git's branch goes into it, and {sha} is not one"
+        )
 
 
 def _item(planned: PlanItem) -> ApplyItem:

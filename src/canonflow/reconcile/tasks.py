@@ -6,9 +6,11 @@ from typing import Any
 
 from canonflow.config import Settings
 from canonflow.crypto import SecretBox
+from canonflow.governance import starters
 from canonflow.jobs.registry import JobContext, JobFailed, JobRegistry
 from canonflow.jobs.spec import JobSpec
 from canonflow.notifications import hooks as notify
+from canonflow.reconcile import service
 from canonflow.reconcile.apply import RECONCILE_APPLY, run_apply
 
 
@@ -28,6 +30,8 @@ def register(registry: JobRegistry, secrets: SecretBox, settings: Settings) -> N
         return result
 
     registry.register(APPLY_SPEC, run)
+    # an apply held for approval starts here once approved (governance.approvals)
+    starters.register(service.APPLY, service.start_approved)
 
 
 def _finished(

@@ -1,6 +1,7 @@
 """Every table of the data model (DESIGN section 2)."""
 
 from canonflow.db.models.environments import CredentialBinding, Environment, GitRepository
+from canonflow.db.models.governance import Approval, ApprovalStatus
 from canonflow.db.models.history import AuditEntry, Snapshot, StateChange, StatusEvent
 from canonflow.db.models.jobs import BackgroundJob, SyncRun
 from canonflow.db.models.leases import Lease
@@ -14,6 +15,8 @@ from canonflow.db.models.workflows import CanonicalWorkflow, WorkflowEnvMap
 
 __all__ = [
     "ApiToken",
+    "Approval",
+    "ApprovalStatus",
     "AuditEntry",
     "BackgroundJob",
     "CanonicalWorkflow",

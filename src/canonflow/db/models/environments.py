@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from canonflow.core.enums import CommitMode, EnvironmentKind, ForgeProvider
 from canonflow.crypto import Sealed
 from canonflow.db.base import Base, created_at, enum_type, tenant_fk, updated_at, uuid_pk
-from canonflow.db.types import SealedSecret
+from canonflow.db.types import JSONDocument, SealedSecret
 
 
 class Environment(Base):
@@ -50,6 +51,11 @@ class Environment(Base):
     # Where it stands in promotion (dev 1 -> staging 2 -> prod 3): a promotion goes from a
     # lower order to a higher one; None: not promoted from or to
     promotion_order: Mapped[int | None]
+    # governance: writes into a protected environment need another admin's approval (and
+    # only Git's versions go in); `sync_windows` allow or deny writes by time
+    # ([{kind, cron, duration_s, timezone}], canonflow.core.windows)
+    protected: Mapped[bool] = mapped_column(default=False)
+    sync_windows: Mapped[list[dict[str, Any]]] = mapped_column(JSONDocument, default=list)
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
 

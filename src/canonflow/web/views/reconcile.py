@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from canonflow.api.deps import RuntimeDep, SessionDep
 from canonflow.core.enums import Role
 from canonflow.core.reconcile import ACTING, Strategy, Winner
-from canonflow.db.models import BackgroundJob
+from canonflow.db.models import Approval, BackgroundJob
 from canonflow.environments import repository as environments_repository
 from canonflow.errors import AppError, Conflict, Invalid, NotFound
 from canonflow.jobs import service as jobs
@@ -255,6 +255,8 @@ def apply(session: SessionDep, runtime: RuntimeDep, ui: UiDep, form: FormDep) ->
         query.request(session, ui.tenant_id, dry_run=False),
         prune_guard_percent=runtime.settings.prune_guard_percent,
     )
+    if isinstance(job, Approval):  # a protected environment: held for another admin
+        return redirect(f"/reconcile?held_for_approval={job.id}")
     assert isinstance(job, BackgroundJob)
     return redirect(f"/reconcile/runs/{job.id}")
 

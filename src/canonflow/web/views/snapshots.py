@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from canonflow.api.deps import RuntimeDep, SessionDep
 from canonflow.api.pagination import decode_cursor, encode_cursor
 from canonflow.core.enums import Role, SnapshotSide
-from canonflow.db.models import Snapshot
+from canonflow.db.models import Approval, Snapshot
 from canonflow.environments import repository as environments_repository
 from canonflow.errors import Invalid, NotFound
 from canonflow.reconcile import cells, service, snapshot_reading, snapshots
@@ -124,4 +124,6 @@ def restore(
 ) -> Response:
     principal = ui.require(Role.OPERATOR)
     job = service.restore(session, runtime.jobs, principal, snapshot_id)
+    if isinstance(job, Approval):  # a protected environment: held for another admin
+        return redirect(f"/snapshots/{snapshot_id}?held_for_approval={job.id}")
     return redirect(f"/reconcile/runs/{job.id}")

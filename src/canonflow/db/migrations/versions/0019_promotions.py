@@ -1,7 +1,7 @@
 """promotion between environments: `environments.promotion_order` and `promotions`
 
 Revision ID: 0019
-Revises: 0017
+Revises: 0018
 Create Date: 2026-12-07 01:45:00
 
 - `environments.promotion_order`: where the environment stands in promotion (dev 1 ->
@@ -18,7 +18,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0019"
-down_revision: str | None = "0017"
+down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,1 @@
+"""Governance: protected environments, approvals and sync windows (docs/governance.md)."""
