@@ -27,6 +27,10 @@ def promote(
     apply: Annotated[
         bool, typer.Option("--apply", help="Start the promotion (default: the dry run).")
     ] = False,
+    window_override: Annotated[
+        str | None,
+        typer.Option(help="Admin only: promote outside the target's sync window (the reason)."),
+    ] = None,
     tenant: TenantOption = "default",
 ) -> None:
     """Promote workflows from one environment to a later one: the dry run (a table), or
@@ -34,6 +38,8 @@ def promote(
     from pydantic import ValidationError
 
     from canonflow.db.engine import transaction
+    from canonflow.db.models import Approval
+    from canonflow.governance.approvals import waiting_for
     from canonflow.promotion import service
     from canonflow.promotion.schemas import PromotionPlanRead, PromotionRequest
 
@@ -51,12 +57,20 @@ def promote(
                     else None,
                     all_changed=all_changed,
                     dry_run=not apply,
+                    window_override=window_override,
                 )
             except ValidationError as exc:
                 raise CliError(str(exc.errors()[0]["msg"]), exit_code=2) from None
             outcome = service.promote(session, runtime.jobs, principal, request)
             if isinstance(outcome, PromotionPlanRead):
                 _print_plan(outcome)
+                return
+            if isinstance(outcome, Approval):
+                console.print(
+                    f"waiting for approval {outcome.id}: {waiting_for(outcome)}",
+                    highlight=False,
+                    markup=False,
+                )
                 return
             promotion, job = outcome
             promotion_id, job_id = promotion.id, job.id

@@ -19,6 +19,9 @@ from canonflow.environments.windows import window_read
 from canonflow.errors import Forbidden, Invalid, NotFound
 from canonflow.governance.errors import WindowClosed
 from canonflow.governance.schemas import EnvironmentGate
+from canonflow.jobs.registry import JobRegistry
+from canonflow.notifications import events
+from canonflow.notifications.catalog import APPROVAL_REQUESTED
 from canonflow.tenancy.service import Principal
 
 
@@ -33,8 +36,11 @@ def admit_write(
     window_override: str | None = None,
     restores_env_snapshot: bool = False,
     now: datetime | None = None,
+    registry: JobRegistry | None = None,
 ) -> Approval | None:
-    """None: write now. An `Approval` (pending, flushed): the write waits for another admin.
+    """None: write now. An `Approval` (pending, flushed): the write waits for another admin;
+    with `registry`, `approval.requested` is queued for the tenant's notification
+    destinations in the same transaction.
     Raises `WindowClosed`, or `Forbidden` (an override or a snapshot restore by a non-admin)."""
     environments = load(session, principal.tenant_id, environment_ids)
     check_windows(session, principal, environments, window_override, now=now)
@@ -65,7 +71,31 @@ def admit_write(
         target_id=str(approval.id),
         details={"kind": kind, "summary": summary, "protected": [e.name for e in protected]},
     )  # fmt: skip
+    if registry is not None:
+        _announce(session, registry, approval, protected)
     return approval
+
+
+def _announce(
+    session: Session, registry: JobRegistry, approval: Approval, protected: list[Environment]
+) -> None:
+    """`approval.requested` (notifications): what waits, for whom, and where."""
+    events.emit(
+        session,
+        registry,
+        approval.tenant_id,
+        APPROVAL_REQUESTED,
+        {
+            "approval_id": str(approval.id),
+            "link": f"/api/v1/approvals/{approval.id}",
+            "kind": approval.kind,
+            "environment_id": str(protected[0].id),
+            "environment": ", ".join(e.name for e in protected),
+            "requested_by": approval.requested_by,
+            "summary": f"approval needed: {approval.summary} (requested by "
+            f"{approval.requested_by})",
+        },
+    )
 
 
 def check_windows(

@@ -11,7 +11,10 @@ from fastapi.responses import JSONResponse
 
 from canonflow.api.deps import Operator, RuntimeDep, SessionDep, Viewer
 from canonflow.api.pagination import decode_cursor, encode_cursor
+from canonflow.db.models import Approval
 from canonflow.errors import Invalid
+from canonflow.governance.approvals import pending_answer
+from canonflow.governance.schemas import ApprovalPending
 from canonflow.promotion import service
 from canonflow.promotion.schemas import (
     PromotionAccepted,
@@ -29,7 +32,11 @@ router = APIRouter(prefix="/api/v1", tags=["promotion"])
     "/canonical/promote",
     response_model=PromotionPlanRead,
     responses={
-        202: {"model": PromotionAccepted, "description": "dry_run false: the promotion started"}
+        202: {
+            "model": PromotionAccepted | ApprovalPending,
+            "description": "dry_run false: the promotion started, or (a protected target) "
+            "held for another admin's approval",
+        }
     },
     summary="Plan a promotion between environments (dry run), or start it",
 )
@@ -39,6 +46,9 @@ def promote(
     outcome = service.promote(session, runtime.jobs, principal, body)
     if isinstance(outcome, PromotionPlanRead):
         return outcome
+    if isinstance(outcome, Approval):
+        held = pending_answer(outcome)
+        return JSONResponse(held.model_dump(mode="json"), status_code=status.HTTP_202_ACCEPTED)
     promotion, job = outcome
     accepted = PromotionAccepted(
         promotion_id=promotion.id,

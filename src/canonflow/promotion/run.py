@@ -20,7 +20,8 @@ from canonflow.core.publication import running_form
 from canonflow.crypto import SecretBox
 from canonflow.db import leases
 from canonflow.db.engine import transaction
-from canonflow.db.models import Promotion, WorkflowEnvMap
+from canonflow.db.models import Environment, Promotion, WorkflowEnvMap
+from canonflow.environments.windows import window_read
 from canonflow.errors import AppError
 from canonflow.jobs.registry import JobContext, JobFailed, JobRegistry
 from canonflow.n8n import N8nError, N8nNotFound
@@ -113,6 +114,10 @@ class _Job:
             raise
 
     def _phase(self, phase: str) -> dict[str, Any]:
+        closed = self._window_closed() if phase == "deploy" else None
+        if closed is not None:  # the merge came outside the target's window
+            self._end(PromotionState.FAILED, closed)
+            return self._summary("failed", closed)
         with ExitStack() as stack:
             lease = stack.enter_context(
                 leases.held(
@@ -129,6 +134,25 @@ class _Job:
                 if waiting is not None:
                     return waiting
             return self._deploy(clients, lease)
+
+    def _window_closed(self) -> str | None:
+        """Why the deploy after a merge may not write now (the target's sync window is
+        closed; the request's window override covered the request's moment only)."""
+        with transaction(self.sessions) as session:
+            target = session.scalars(
+                select(Environment).where(
+                    Environment.tenant_id == self.context.tenant_id,
+                    Environment.id == self.target_id,
+                )
+            ).one()
+            window = window_read(target)
+        if window.open:
+            return None
+        when = f"at {window.next_open.isoformat()}" if window.next_open else "not in sight"
+        return (
+            f"the sync window of {self.target_name} is closed (writes next allowed {when}); "
+            "Git holds the merged version: promote again or reconcile git_wins then"
+        )
 
     def _commit(self, clients: Clients) -> dict[str, Any] | None:
         """Commit what Git lacks; a dict when the promotion now waits for its merge."""

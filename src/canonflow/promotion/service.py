@@ -5,6 +5,7 @@ Services flush; the caller commits."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -12,9 +13,10 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from canonflow import audit
-from canonflow.db.models import BackgroundJob, Promotion
+from canonflow.db.models import Approval, BackgroundJob, Promotion
 from canonflow.db.types import utcnow
 from canonflow.errors import Conflict, NotFound
+from canonflow.governance.gate import admit_write
 from canonflow.jobs import service as jobs
 from canonflow.jobs.registry import JobRegistry
 from canonflow.notifications import events
@@ -30,6 +32,7 @@ from canonflow.promotion.schemas import (
 from canonflow.tenancy.service import Principal
 
 PROMOTION_RUN = "canonical.promotion.run"
+PROMOTION = "promotion"  # the approval kind of a held promotion (governance.starters)
 ACTIVE = (
     PromotionState.QUEUED,
     PromotionState.COMMITTING,
@@ -40,16 +43,24 @@ ACTIVE = (
 
 def promote(
     session: Session, registry: JobRegistry, principal: Principal, request: PromotionRequest
-) -> PromotionPlanRead | tuple[Promotion, BackgroundJob]:
-    """The dry run, or (`dry_run: false`) the promotion started: its row and its job."""
+) -> PromotionPlanRead | tuple[Promotion, BackgroundJob] | Approval:
+    """The dry run, or (`dry_run: false`) the promotion started: its row and its job; an
+    approval (pending) when the target is protected: the promotion starts once another
+    admin approves it. A closed sync window of the target refuses it
+    (`governance.gate.admit_write`)."""
     if request.dry_run:
         return plan_promotion(session, principal.tenant_id, request)
-    payload = request.model_dump(mode="json")
-    # seam (issue 18, governance): the lead calls `governance.gate.admit_write(session,
-    # principal, kind="promotion", environment_ids=[request.to_environment_id],
-    # payload=payload, summary=..., window_override=request.window_override)` here; an
-    # approval it answers starts the promotion later with `start_promotion(..., payload)`.
-    return start_promotion(session, registry, principal, payload)
+    plan, acting = _startable(session, principal, request)
+    approval = admit_write(
+        session, principal, kind=PROMOTION, environment_ids=[request.to_environment_id],
+        payload=request.model_dump(mode="json"),
+        summary=f"promote {', '.join(i.slug for i in acting)} from {plan.from_environment} "
+        f"to {plan.to_environment}",
+        window_override=request.window_override, registry=registry,
+    )  # fmt: skip
+    if approval is not None:
+        return approval
+    return _start(session, registry, principal, plan, acting)
 
 
 def start_promotion(
@@ -59,6 +70,26 @@ def start_promotion(
     written); else a `promotions` row and its job. `request_payload`: a
     `PromotionRequest` as JSON (an approval stores it and starts it later)."""
     request = PromotionRequest.model_validate(request_payload)
+    plan, acting = _startable(session, principal, request)
+    return _start(session, registry, principal, plan, acting)
+
+
+def start_approved(
+    session: Session, registry: JobRegistry, principal: Principal, approval: Approval
+) -> BackgroundJob:
+    """An approved promotion (`governance.starters`): planned again, not gated again. The
+    promotion records its requester; the approval records who approved it."""
+    requester = replace(
+        principal, token_id=approval.requested_by_token_id, name=approval.requested_by
+    )
+    _promotion, job = start_promotion(session, registry, requester, approval.payload)
+    return job
+
+
+def _startable(
+    session: Session, principal: Principal, request: PromotionRequest
+) -> tuple[PromotionPlanRead, list[PromotionPlanItem]]:
+    """The plan and its items that act; 409 when anything blocks it or nothing acts."""
     plan = plan_promotion(session, principal.tenant_id, request)
     blocked = [
         {"slug": i.slug, "kind": b.kind, "detail": b.detail} for i in plan.items for b in i.blockers
@@ -74,6 +105,16 @@ def start_promotion(
             f"nothing to promote: {plan.to_environment} already runs {plan.from_environment}'s "
             "versions, and Git holds them"
         )
+    return plan, acting
+
+
+def _start(
+    session: Session,
+    registry: JobRegistry,
+    principal: Principal,
+    plan: PromotionPlanRead,
+    acting: list[PromotionPlanItem],
+) -> tuple[Promotion, BackgroundJob]:
     _refuse_concurrent(session, principal.tenant_id)
     promotion = Promotion(
         tenant_id=principal.tenant_id,

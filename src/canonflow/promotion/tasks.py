@@ -6,8 +6,10 @@ from typing import Any
 
 from canonflow.config import Settings
 from canonflow.crypto import SecretBox
+from canonflow.governance import starters
 from canonflow.jobs.registry import JobContext, JobRegistry
 from canonflow.jobs.spec import JobSpec
+from canonflow.promotion import service
 from canonflow.promotion.continuation import continue_waiting
 from canonflow.promotion.run import run_promotion
 from canonflow.promotion.service import PROMOTION_RUN
@@ -34,4 +36,5 @@ def register(registry: JobRegistry, secrets: SecretBox, settings: Settings) -> N
             result["promotions"] = moved
 
     registry.register(PROMOTION_SPEC, run)
+    starters.register(service.PROMOTION, service.start_approved)
     registry.add_follow_up(REPOSITORY_SYNC, after_repository_sync)

@@ -154,6 +154,7 @@ def enqueue_apply(
         environment_ids={i.environment_id for i in items if i.kind in _INTO_ENVIRONMENT},
         payload={"items": [i.as_dict() for i in items], "reason": reason},
         window_override=window_override, restores_env_snapshot=restores_env_snapshot,
+        registry=registry,
     )  # fmt: skip
     if approval is not None:
         return approval
