@@ -51,6 +51,7 @@ def register_job_types(registry: JobRegistry, secrets: SecretBox, settings: Sett
     """Every feature package's job types."""
     from canonflow.notifications import tasks as notification_tasks
     from canonflow.onboarding import tasks as onboarding_tasks
+    from canonflow.policy import tasks as policy_tasks
     from canonflow.promotion import tasks as promotion_tasks
     from canonflow.reconcile import tasks as reconcile_tasks
     from canonflow.repo import tasks as repo_tasks
@@ -63,6 +64,7 @@ def register_job_types(registry: JobRegistry, secrets: SecretBox, settings: Sett
     reconcile_tasks.register(registry, secrets, settings)
     template_tasks.register(registry, secrets, settings)
     notification_tasks.register(registry, secrets, settings)
+    policy_tasks.register(registry)
     promotion_tasks.register(registry, secrets, settings)
 
 

@@ -4,6 +4,7 @@ tenants, audit, and the recomputation of the tenant's cells."""
 from __future__ import annotations
 
 import copy
+import uuid
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -30,6 +31,21 @@ def _admin(runtime: Runtime, t: Tenancy) -> dict[str, str]:
         return bearer(make_token(session, tenant, role=Role.ADMIN))
 
 
+def _put(
+    client: TestClient, runtime: Runtime, admin: dict[str, str], rules: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """PUT the rules: 202 with the stored list and the job applying them; waits for that
+    job and answers the list with the job's result (`cells_recomputed`, `state_changes`)."""
+    written = client.put(URL, json={"rules": rules}, headers=admin)
+    assert written.status_code == 202, written.text
+    body = dict(written.json())
+    assert body["url"] == f"/api/v1/jobs/{body['job_id']}"
+    runtime.runner.wait(uuid.UUID(body["job_id"]), timeout=120)
+    job = client.get(body["url"], headers=admin).json()
+    assert job["status"] == "succeeded", job
+    return body | job["result"]
+
+
 def test_put_validates_and_returns_the_stored_list(client: TestClient, runtime: Runtime) -> None:
     t = make_tenancy(runtime, ("prod", "dev"))
     admin = _admin(runtime, t)
@@ -53,9 +69,7 @@ def test_put_validates_and_returns_the_stored_list(client: TestClient, runtime: 
         {"path": "*:headers.Content-Type", "workflows": ["bill*"], "note": "n"},
         {"path": "notes", "environments": [str(t.envs["dev"])]},
     ]
-    written = client.put(URL, json={"rules": rules}, headers=admin)
-    assert written.status_code == 200, written.text
-    body = written.json()
+    body = _put(client, runtime, admin, rules)
     assert [r["path"] for r in body["rules"]] == [
         "settings.timezone",
         '*:headers["Content-Type"]',  # stored in its canonical spelling
@@ -88,18 +102,18 @@ def test_a_rule_turns_cells_in_sync_and_back(client: TestClient, runtime: Runtim
         record_state_changes(session, t.tenant_id, StateCause.ENV_SYNC)  # what is recorded now
     assert _state(client, t, "prod") == "drift"
     rule = {"path": "settings.timezone", "environments": [str(t.envs["prod"])]}
-    on = client.put(URL, json={"rules": [rule]}, headers=admin).json()
+    on = _put(client, runtime, admin, [rule])
     assert on["state_changes"] == 1 and on["cells_recomputed"] >= 2
     assert _state(client, t, "prod") == "in_sync"
-    again = client.put(URL, json={"rules": [rule]}, headers=admin).json()
+    again = _put(client, runtime, admin, [rule])
     assert (again["cells_recomputed"], again["state_changes"]) == (0, 0)  # nothing changed
     elsewhere = {"path": "notes", "workflows": ["no-such-*"]}  # applies to no cell
-    more = client.put(URL, json={"rules": [rule, elsewhere]}, headers=admin).json()
+    more = _put(client, runtime, admin, [rule, elsewhere])
     assert (more["cells_recomputed"], more["state_changes"]) == (1, 0)  # dev: cleared only
     with transaction(runtime.sessions) as session:
         kept = session.get(WorkflowEnvMap, prod)
         assert kept is not None and kept.env_ignored_hash == kept.git_ignored_hash
-    off = client.put(URL, json={"rules": []}, headers=admin).json()
+    off = _put(client, runtime, admin, [])
     assert off["state_changes"] == 1
     assert _state(client, t, "prod") == "drift"
     with transaction(runtime.sessions) as session:

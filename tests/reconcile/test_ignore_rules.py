@@ -65,9 +65,13 @@ def _states(linked: Linked) -> dict[tuple[str, str], str]:
 
 
 def _put(linked: Linked, admin: dict[str, str], rules: list[dict[str, Any]]) -> dict[str, Any]:
+    """PUT the rules and wait for the job applying them: the list and the job's result."""
     response = linked.client.put(URL, json={"rules": rules}, headers=admin)
-    assert response.status_code == 200, response.text
-    return dict(response.json())
+    assert response.status_code == 202, response.text
+    body = dict(response.json())
+    job = linked.wait(body["job_id"])
+    assert job["status"] == "succeeded", job
+    return body | job["result"]
 
 
 def _diff(linked: Linked, slug: str, where: str) -> dict[str, Any]:

@@ -9,13 +9,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from canonflow.cli.common import CliError, console, unit_of_work
+from canonflow.cli.common import CliError, console, open_runtime, unit_of_work
 from canonflow.cli.context import TenantOption, cli_principal
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from canonflow.policy.schemas import IgnoreRuleIn, IgnoreRuleOut
+    from canonflow.runtime import Runtime
 
 app = typer.Typer(help="Ignore rules: paths left out of comparisons.", no_args_is_help=True)
 
@@ -57,22 +58,25 @@ def add(
     tenant: TenantOption = "default",
 ) -> None:
     """Add a rule at the end of the list."""
+    from canonflow.db.engine import transaction
     from canonflow.environments import service as environments
     from canonflow.policy import service
     from canonflow.policy.schemas import IgnoreRuleIn
 
-    with unit_of_work() as session:
-        principal = cli_principal(session, tenant)
-        ids = [
-            environments.get_by_name_or_raise(session, principal.tenant_id, name).id
-            for name in environment or ()
-        ]
-        rules = _as_input(service.read_rules(session, principal.tenant_id).rules)
-        rules.append(IgnoreRuleIn(path=path, workflows=workflow or [], environments=ids, note=note))
-        written = service.replace_rules(session, principal, rules)
-    console.print(
-        f"ignore rule {written.rules[-1].path} added; {written.state_changes} cell(s) changed state"
-    )
+    with open_runtime() as runtime:
+        with transaction(runtime.sessions) as session:
+            principal = cli_principal(session, tenant)
+            ids = [
+                environments.get_by_name_or_raise(session, principal.tenant_id, name).id
+                for name in environment or ()
+            ]
+            rules = _as_input(service.read_rules(session, principal.tenant_id).rules)
+            rules.append(
+                IgnoreRuleIn(path=path, workflows=workflow or [], environments=ids, note=note)
+            )
+            written = service.replace_rules(session, runtime.jobs, principal, rules)
+        changed = _applied(runtime, written.job_id)
+    console.print(f"ignore rule {written.rules[-1].path} added; {changed} cell(s) changed state")
 
 
 @app.command("remove")
@@ -81,25 +85,38 @@ def remove(
     tenant: TenantOption = "default",
 ) -> None:
     """Remove a rule (by number, or every rule with that path)."""
+    from canonflow.db.engine import transaction
     from canonflow.policy import service
 
-    with unit_of_work() as session:
-        principal = cli_principal(session, tenant)
-        current = service.read_rules(session, principal.tenant_id).rules
-        if rule.isdigit():
-            number = int(rule)
-            if not 1 <= number <= len(current):
-                raise CliError(f"no ignore rule number {number} (there are {len(current)})")
-            kept = [r for i, r in enumerate(current, start=1) if i != number]
-        else:
-            kept = [r for r in current if r.path != rule]
-            if len(kept) == len(current):
-                raise CliError(f"no ignore rule with path {rule!r}")
-        written = service.replace_rules(session, principal, _as_input(kept))
+    with open_runtime() as runtime:
+        with transaction(runtime.sessions) as session:
+            principal = cli_principal(session, tenant)
+            current = service.read_rules(session, principal.tenant_id).rules
+            if rule.isdigit():
+                number = int(rule)
+                if not 1 <= number <= len(current):
+                    raise CliError(f"no ignore rule number {number} (there are {len(current)})")
+                kept = [r for i, r in enumerate(current, start=1) if i != number]
+            else:
+                kept = [r for r in current if r.path != rule]
+                if len(kept) == len(current):
+                    raise CliError(f"no ignore rule with path {rule!r}")
+            written = service.replace_rules(session, runtime.jobs, principal, _as_input(kept))
+        changed = _applied(runtime, written.job_id)
     console.print(
-        f"removed {len(current) - len(kept)} ignore rule(s); "
-        f"{written.state_changes} cell(s) changed state"
+        f"removed {len(current) - len(kept)} ignore rule(s); {changed} cell(s) changed state"
     )
+
+
+def _applied(runtime: Runtime, job_id: uuid.UUID) -> int:
+    """Wait for the job applying the rules (this process runs it where nothing else
+    would); the number of cells whose state changed."""
+    from canonflow.cli.reconcile import wait_job
+
+    job = wait_job(runtime, job_id, "applying the rules")
+    if job["status"] != "succeeded":
+        raise CliError(f"the rules are stored, but applying them failed: {job['error']}")
+    return int((job["result"] or {}).get("state_changes", 0))
 
 
 def _as_input(rules: list[IgnoreRuleOut]) -> list[IgnoreRuleIn]:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, status
 
-from canonflow.api.deps import Admin, SessionDep, Viewer
+from canonflow.api.deps import Admin, RuntimeDep, SessionDep, Viewer
 from canonflow.policy import service
 from canonflow.policy.schemas import IgnoreRulesPut, IgnoreRulesRead, IgnoreRulesWritten
 
@@ -17,10 +17,16 @@ def get_ignore_rules(session: SessionDep, principal: Viewer) -> IgnoreRulesRead:
     return service.read_rules(session, principal.tenant_id)
 
 
-@router.put("/ignore-rules", response_model=IgnoreRulesWritten)
+@router.put(
+    "/ignore-rules",
+    response_model=IgnoreRulesWritten,
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Replace the ignore rules; a job applies them to every cell",
+)
 def put_ignore_rules(
-    data: IgnoreRulesPut, session: SessionDep, principal: Admin
+    data: IgnoreRulesPut, session: SessionDep, runtime: RuntimeDep, principal: Admin
 ) -> IgnoreRulesWritten:
-    """Replace the tenant's ignore rules; every cell's ignored hashes are recomputed in
-    this request and the cells whose state changed are counted (`state_changes`)."""
-    return service.replace_rules(session, principal, data.rules)
+    """Replace the tenant's ignore rules (stored when this answers); the job it names
+    recomputes every cell's ignored hashes and records the cells whose state changed
+    (its result: `cells_recomputed`, `state_changes`)."""
+    return service.replace_rules(session, runtime.jobs, principal, data.rules)

@@ -42,8 +42,8 @@ class IgnoreRulesRead(BaseModel):
 
 
 class IgnoreRulesWritten(IgnoreRulesRead):
-    """The stored list, and what the change did: cells whose ignored hashes were computed
-    again, and cells whose state changed (recorded with cause `ignore_rules`)."""
+    """The stored list, and the job applying it to the tenant's cells (its result:
+    `cells_recomputed`, `state_changes`, recorded with cause `ignore_rules`)."""
 
-    cells_recomputed: int
-    state_changes: int
+    job_id: uuid.UUID
+    url: str
