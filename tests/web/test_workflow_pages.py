@@ -267,3 +267,38 @@ def _set_value(linked: Linked, n8n_id: str) -> str:  # noqa: F811
     workflow = linked.get("prod", n8n_id)
     [node] = [n for n in workflow["nodes"] if n["name"] == "Set"]
     return str(node["parameters"]["assignments"]["assignments"][0]["value"])
+
+
+def test_a_deploy_into_a_protected_environment_is_held_and_the_page_says_for_whom(
+    linked: Linked,  # noqa: F811
+    people: People,
+    base: str,
+) -> None:
+    from sqlalchemy import select, update
+
+    from canonflow.db.models import Approval, Environment
+
+    with transaction(linked.e.runtime.sessions) as session:
+        session.execute(
+            update(Environment).where(Environment.id == linked.e.prod_id).values(protected=True)
+        )
+    prod_id = linked.mapping("orders", "prod").n8n_workflow_id
+    before = _set_value(linked, prod_id)
+    with signed_in(base, people.operator) as http:
+        csrf = csrf_of(http.get("/workflows/orders").text)
+        answer = http.post(
+            "/workflows/orders/deploy", data={"env": "prod", "commit": "", "csrf_token": csrf}
+        )
+        assert answer.status_code in (302, 303), answer.text
+        location = answer.headers["location"]
+        assert location.startswith("/workflows/orders?held_for_approval="), location
+        page = http.get(location)
+        assert page.status_code == 200
+        assert "Held for approval" in page.text and "an admin other than otto" in page.text
+        held = uuid.UUID(location.rsplit("=", 1)[1])
+    with signed_in(base, people.stranger) as http:  # another tenant's page never shows it
+        assert "Held for approval" not in http.get(f"/reconcile?held_for_approval={held}").text
+    with transaction(linked.e.runtime.sessions) as session:
+        approval = session.scalars(select(Approval).where(Approval.id == held)).one()
+        assert approval.status.value == "pending" and approval.requested_by == "otto"
+    assert _set_value(linked, prod_id) == before  # nothing written to n8n

@@ -34,6 +34,7 @@ from canonflow.reconcile.schemas import ReconcileRequest, ReconcileScope
 from canonflow.runtime import Runtime
 from canonflow.web import labels
 from canonflow.web.deps import Form, FormDep, Ui, UiDep, csrf_protect
+from canonflow.web.held import PARAMETER, held_notice
 from canonflow.web.rendering import redirect, render, with_query
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
@@ -215,6 +216,7 @@ def reconcile_page(
         "strategies": [s.value for s in Strategy],
         "shows": SHOWS,
         "choice_prefix": CHOICE_PREFIX,
+        "held": held_notice(request, session, ui),
         **LABELS,
     }
     return render(request, ui, "reconcile.html", context, block="planner")
@@ -256,7 +258,7 @@ def apply(session: SessionDep, runtime: RuntimeDep, ui: UiDep, form: FormDep) ->
         prune_guard_percent=runtime.settings.prune_guard_percent,
     )
     if isinstance(job, Approval):  # a protected environment: held for another admin
-        return redirect(f"/reconcile?held_for_approval={job.id}")
+        return redirect(f"/reconcile?{PARAMETER}={job.id}")
     assert isinstance(job, BackgroundJob)
     return redirect(f"/reconcile/runs/{job.id}")
 

@@ -20,6 +20,7 @@ from canonflow.environments import repository as environments_repository
 from canonflow.errors import Invalid, NotFound
 from canonflow.reconcile import cells, service, snapshot_reading, snapshots
 from canonflow.web.deps import Ui, UiDep, csrf_protect
+from canonflow.web.held import PARAMETER, held_notice
 from canonflow.web.rendering import redirect, render
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
@@ -106,7 +107,7 @@ def _detail(session: Session, ui: Ui, snapshot_id: uuid.UUID) -> dict[str, Any]:
 def snapshot_page(
     request: Request, snapshot_id: uuid.UUID, session: SessionDep, ui: UiDep
 ) -> Response:
-    context = _detail(session, ui, snapshot_id)
+    context = _detail(session, ui, snapshot_id) | {"held": held_notice(request, session, ui)}
     return render(request, ui, "snapshot.html", context | {"confirm": False}, block="diff")
 
 
@@ -125,5 +126,5 @@ def restore(
     principal = ui.require(Role.OPERATOR)
     job = service.restore(session, runtime.jobs, principal, snapshot_id)
     if isinstance(job, Approval):  # a protected environment: held for another admin
-        return redirect(f"/snapshots/{snapshot_id}?held_for_approval={job.id}")
+        return redirect(f"/snapshots/{snapshot_id}?{PARAMETER}={job.id}")
     return redirect(f"/reconcile/runs/{job.id}")

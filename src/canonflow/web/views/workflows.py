@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from canonflow.api.deps import RuntimeDep, SessionDep
 from canonflow.catalogue import service as catalogue
 from canonflow.core.enums import Role
+from canonflow.db.models import Approval
 from canonflow.errors import Invalid, NotFound, Unavailable
 from canonflow.reconcile import diffs, history, snapshots
 from canonflow.reconcile import service as reconcile
@@ -24,6 +25,7 @@ from canonflow.reconcile.schemas import DeployRequest, VersionRead
 from canonflow.runtime import Runtime
 from canonflow.web import labels, presenting
 from canonflow.web.deps import FormDep, Ui, UiDep, csrf_protect
+from canonflow.web.held import PARAMETER, held_notice
 from canonflow.web.rendering import redirect, render, with_query
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
@@ -60,6 +62,7 @@ def workflow_page(
         "definition_folded": len(definition_lines) > presenting.FOLD_LINES,
         "definition_lines": len(definition_lines),
         "deployable": [c for c in workflow["environments"] if c["status"] not in _UNDEPLOYABLE],
+        "held": held_notice(request, session, ui),
     }
     return render(request, ui, "workflow.html", context)
 
@@ -155,7 +158,12 @@ def deploy(
         )
     except ValidationError:
         raise Invalid("commit: a Git commit id (4 to 64 hex digits)") from None
-    job = reconcile.deploy(session, runtime.jobs, principal, workflow["id"], body)
+    job = reconcile.deploy(
+        session, runtime.jobs, principal, workflow["id"], body,
+        secrets=runtime.secrets, cache_root=runtime.settings.resolved_git_cache_dir,
+    )  # fmt: skip
+    if isinstance(job, Approval):  # a protected environment: held for another admin
+        return redirect(f"/workflows/{slug}?{PARAMETER}={job.id}")
     return redirect(f"/jobs/{job.id}")
 
 
