@@ -10,7 +10,7 @@ from rich.table import Table
 
 from canonflow.cli.common import CliError, console, open_runtime, unit_of_work
 from canonflow.cli.context import TenantOption, cli_principal
-from canonflow.cli.reconcile import _canonical_id, _environment_id, wait_job
+from canonflow.cli.reconcile import canonical_id_of, environment_id_of, wait_job
 
 
 def promote(
@@ -50,9 +50,9 @@ def promote(
             principal = cli_principal(session, tenant)
             try:
                 request = PromotionRequest(
-                    from_environment_id=_environment_id(session, principal, from_env),
-                    to_environment_id=_environment_id(session, principal, to_env),
-                    canonical_ids=[_canonical_id(session, principal, s) for s in workflow]
+                    from_environment_id=environment_id_of(session, principal, from_env),
+                    to_environment_id=environment_id_of(session, principal, to_env),
+                    canonical_ids=[canonical_id_of(session, principal, s) for s in workflow]
                     if workflow
                     else None,
                     all_changed=all_changed,

@@ -118,8 +118,8 @@ def diff(
             session,
             runtime.secrets,
             tenant_id=principal.tenant_id,
-            canonical_id=_canonical_id(session, principal, slug),
-            environment_id=_environment_id(session, principal, env),
+            canonical_id=canonical_id_of(session, principal, slug),
+            environment_id=environment_id_of(session, principal, env),
             against=against,  # type: ignore[arg-type]
             cache_root=runtime.settings.resolved_git_cache_dir,
         )
@@ -143,7 +143,7 @@ def versions(
     with open_runtime() as runtime, transaction(runtime.sessions) as session:
         principal = cli_principal(session, tenant)
         canonical = history.canonical_or_404(
-            session, principal.tenant_id, _canonical_id(session, principal, slug)
+            session, principal.tenant_id, canonical_id_of(session, principal, slug)
         )
         ref = history.file_ref(
             session, runtime.secrets, canonical, runtime.settings.resolved_git_cache_dir
@@ -181,13 +181,13 @@ def deploy(
             principal = cli_principal(session, tenant)
             try:
                 request = DeployRequest(
-                    environment_id=_environment_id(session, principal, env),
+                    environment_id=environment_id_of(session, principal, env),
                     commit=commit,
                     window_override=window_override,
                 )
             except ValidationError:
                 raise CliError(f"not a commit sha: {commit!r}", exit_code=2) from None
-            canonical_id = _canonical_id(session, principal, slug)
+            canonical_id = canonical_id_of(session, principal, slug)
             job = service.deploy(
                 session, runtime.jobs, principal, canonical_id, request,
                 secrets=runtime.secrets, cache_root=runtime.settings.resolved_git_cache_dir,
@@ -206,7 +206,7 @@ def snapshots(
 
     with open_runtime() as runtime, transaction(runtime.sessions) as session:
         principal = cli_principal(session, tenant)
-        canonical_id = _canonical_id(session, principal, workflow) if workflow else None
+        canonical_id = canonical_id_of(session, principal, workflow) if workflow else None
         rows = store.list_page(session, principal.tenant_id, limit=limit, canonical_id=canonical_id)
         table = Table("id", "taken", "side", "hash", "by", "why")
         for s in rows:
@@ -264,10 +264,10 @@ def _parse(
         return request_type(
             strategy=strategy,
             scope=scope_type(
-                environment_ids=[_environment_id(session, principal, e) for e in envs]
+                environment_ids=[environment_id_of(session, principal, e) for e in envs]
                 if envs
                 else None,
-                canonical_ids=[_canonical_id(session, principal, s) for s in slugs]
+                canonical_ids=[canonical_id_of(session, principal, s) for s in slugs]
                 if slugs
                 else None,
             ),
@@ -281,13 +281,13 @@ def _parse(
         raise CliError(f"{where}: {first['msg']}", exit_code=2) from None
 
 
-def _environment_id(session: Session, principal: Principal, name: str) -> uuid.UUID:
+def environment_id_of(session: Session, principal: Principal, name: str) -> uuid.UUID:
     from canonflow.environments import service as environments
 
     return environments.get_by_name_or_raise(session, principal.tenant_id, name).id
 
 
-def _canonical_id(session: Session, principal: Principal, slug: str) -> uuid.UUID:
+def canonical_id_of(session: Session, principal: Principal, slug: str) -> uuid.UUID:
     from sqlalchemy import select
 
     from canonflow.db.models import CanonicalWorkflow
@@ -315,8 +315,8 @@ def _mapping_id(session: Session, principal: Principal, cell: str) -> uuid.UUID:
     found = session.scalar(
         select(WorkflowEnvMap.id).where(
             WorkflowEnvMap.tenant_id == principal.tenant_id,
-            WorkflowEnvMap.canonical_id == _canonical_id(session, principal, slug),
-            WorkflowEnvMap.environment_id == _environment_id(session, principal, env),
+            WorkflowEnvMap.canonical_id == canonical_id_of(session, principal, slug),
+            WorkflowEnvMap.environment_id == environment_id_of(session, principal, env),
         )
     )
     if found is None:
