@@ -30,6 +30,7 @@ class People:
     operator: str
     viewer: str
     stranger: str  # another tenant's admin
+    admin: str
 
 
 @pytest.fixture
@@ -42,6 +43,7 @@ def people(linked: Linked) -> People:  # noqa: F811 (the imported fixture)
             operator=make_token(session, tenant, role=Role.OPERATOR, name="otto"),
             viewer=make_token(session, tenant, role=Role.VIEWER, name="vera"),
             stranger=make_token(session, other, role=Role.ADMIN, name="gus"),
+            admin=make_token(session, tenant, role=Role.ADMIN, name="ada"),
         )
 
 
@@ -285,6 +287,9 @@ def test_a_deploy_into_a_protected_environment_is_held_and_the_page_says_for_who
     prod_id = linked.mapping("orders", "prod").n8n_workflow_id
     before = _set_value(linked, prod_id)
     with signed_in(base, people.operator) as http:
+        confirm = http.get("/workflows/orders/deploy?env=prod").text  # said before, not after
+        assert "prod is protected: this deploy will be held for approval" in confirm
+        assert "Ask to deploy to prod" in confirm and "window is closed" not in confirm
         csrf = csrf_of(http.get("/workflows/orders").text)
         answer = http.post(
             "/workflows/orders/deploy", data={"env": "prod", "commit": "", "csrf_token": csrf}
@@ -302,3 +307,57 @@ def test_a_deploy_into_a_protected_environment_is_held_and_the_page_says_for_who
         approval = session.scalars(select(Approval).where(Approval.id == held)).one()
         assert approval.status.value == "pending" and approval.requested_by == "otto"
     assert _set_value(linked, prod_id) == before  # nothing written to n8n
+
+
+def test_the_deploy_page_says_the_window_is_closed_and_only_an_admin_overrides_it(
+    linked: Linked,  # noqa: F811
+    people: People,
+    base: str,
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import select, update
+
+    from canonflow.db.models import AuditEntry, Environment
+
+    started = datetime.now(UTC) - timedelta(minutes=10)
+    deny = {"kind": "deny", "cron": f"{started.minute} {started.hour} * * *",
+            "duration_s": 3600, "timezone": "UTC"}  # fmt: skip
+    with transaction(linked.e.runtime.sessions) as session:
+        session.execute(
+            update(Environment)
+            .where(Environment.id == linked.e.prod_id)
+            .values(sync_windows=[deny])
+        )
+    with signed_in(base, people.operator) as http:
+        confirm = http.get("/workflows/orders/deploy?env=prod").text
+        assert "prod's sync window is closed until" in confirm
+        assert "only an admin can override the window" in confirm
+        assert re.search(r'<button type="submit" class="danger" disabled>', confirm), confirm
+        assert 'name="window_override"' not in confirm
+        csrf = csrf_of(http.get("/workflows/orders").text)
+        refused = http.post(
+            "/workflows/orders/deploy",
+            data={"env": "prod", "csrf_token": csrf, "window_override": "hotfix"},
+        )
+        assert refused.status_code == 403, refused.text  # an operator's override
+    with signed_in(base, people.admin) as http:
+        confirm = http.get("/workflows/orders/deploy?env=prod").text
+        assert "a deploy now needs a reason to override it" in confirm
+        assert 'name="window_override"' in confirm and " disabled>" not in confirm
+        csrf = csrf_of(http.get("/workflows/orders").text)
+        refused = http.post("/workflows/orders/deploy", data={"env": "prod", "csrf_token": csrf})
+        assert refused.status_code == 409, refused.text  # no reason: the window holds
+        answer = http.post(
+            "/workflows/orders/deploy",
+            data={"env": "prod", "csrf_token": csrf, "window_override": "hotfix 123"},
+        )
+        assert answer.status_code in (302, 303), answer.text
+        assert answer.headers["location"].startswith("/jobs/")
+    with transaction(linked.e.runtime.sessions) as session:
+        overrides = session.scalars(
+            select(AuditEntry).where(
+                AuditEntry.tenant_id == linked.e.tenant_id, AuditEntry.action == "window.override"
+            )
+        ).all()
+        assert [o.details["reason"] for o in overrides] == ["hotfix 123"]

@@ -19,6 +19,7 @@ from canonflow.catalogue import service as catalogue
 from canonflow.core.enums import Role
 from canonflow.db.models import Approval
 from canonflow.errors import Invalid, NotFound, Unavailable
+from canonflow.governance.gate import environment_gates
 from canonflow.reconcile import diffs, history, snapshots
 from canonflow.reconcile import service as reconcile
 from canonflow.reconcile.schemas import DeployRequest, VersionRead
@@ -140,7 +141,15 @@ def deploy_confirm(
     workflow = catalogue.get(session, ui.tenant_id, slug=slug)
     cell = _cell(workflow, env)
     version = _version(session, runtime, ui, workflow["id"], commit) if commit else None
-    context = {"workflow": workflow, "cell": cell, "version": version, "commit": commit}
+    [gate] = environment_gates(session, ui.tenant_id, [cell["environment_id"]])
+    context = {
+        "workflow": workflow,
+        "cell": cell,
+        "version": version,
+        "commit": commit,
+        "gate": gate,  # protected (held for another admin) or outside its window: said first
+        "may_override": ui.can(Role.ADMIN),
+    }
     return render(request, ui, "workflow_deploy.html", context)
 
 
@@ -154,7 +163,9 @@ def deploy(
     cell = _cell(workflow, form.get("env"))
     try:
         body = DeployRequest(
-            environment_id=cell["environment_id"], commit=form.get("commit") or None
+            environment_id=cell["environment_id"],
+            commit=form.get("commit") or None,
+            window_override=form.get("window_override") or None,
         )
     except ValidationError:
         raise Invalid("commit: a Git commit id (4 to 64 hex digits)") from None
