@@ -46,8 +46,8 @@ async def matrix_page(
 
     def work() -> bytes:  # all of it in one worker thread: this is the hot path
         with read_transaction(runtime.sessions) as session:
-            principal = authorize(runtime, session, credentials, Role.VIEWER)
-            environments = service.environments_of(session, principal.tenant_id, environment_ids)
+            principal, known = authorize(runtime, session, credentials, Role.VIEWER)
+            environments = service.chosen_environments(known, environment_ids)
             result = service.page_json(
                 session, principal.tenant_id, environments, filters, after=after, limit=limit
             )
@@ -70,8 +70,8 @@ async def matrix_summary(
 ) -> Response:
     def work() -> bytes:
         with read_transaction(runtime.sessions) as session:
-            principal = authorize(runtime, session, credentials, Role.VIEWER)
-            environments = service.environments_of(session, principal.tenant_id, environment_ids)
+            principal, known = authorize(runtime, session, credentials, Role.VIEWER)
+            environments = service.chosen_environments(known, environment_ids)
             summary = service.summary(session, principal.tenant_id, environments)
         return orjson.dumps({"environments": summary}, option=_JSON)
 
