@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 REVOKED_CHANNEL = "canonflow_token_revoked"
+LISTENER_NAME = "canonflow-revocations"  # the listener's application_name
 TTL_S = 30.0
 HEARTBEAT_S = 2.0
 ALIVE_S = 3 * HEARTBEAT_S
@@ -116,7 +117,11 @@ class PrincipalCache:
         while not self._stopping.is_set():
             try:
                 with psycopg.connect(
-                    self._dsn, autocommit=True, connect_timeout=5, keepalives_idle=10
+                    self._dsn,
+                    autocommit=True,
+                    connect_timeout=5,
+                    keepalives_idle=10,
+                    application_name=LISTENER_NAME,
                 ) as connection:
                     connection.execute(f"LISTEN {REVOKED_CHANNEL}")
                     self._connected()
