@@ -21,8 +21,10 @@ environments, 50 other tenants of 1,000 x 5), served by `canonflow serve` in its
 Targets (issue 19): >= 250 pages/s, p99 <= 50 ms, no errors; fixed cost <= 1.5 ms.
 
     uv run python -m bench.matrix_load [--seconds 60] [--clients 16] [--summary-every 20]
-        [--floor-seconds 20] [--workflows 10000] [--environments 20] [--tenants 50]
-        [--server-src DIR]   # serve another checkout's `src` (e.g. the code before a change)
+        [--floor-seconds 20] [--runs 1] [--workflows 10000] [--environments 20] [--tenants 50]
+        [--server-src DIR] [--before-src DIR [--before-load]]
+    --before-src serves another checkout's `src` (the code before a change) beside this one:
+    the fixed costs are measured alternating between the two; --before-load loads it too.
 """
 
 from __future__ import annotations
@@ -53,7 +55,8 @@ PAGES_TARGET = 250.0
 P99_TARGET_MS = 50.0
 FIXED_TARGET_MS = 1.5
 WARMUP_S = 3.0
-FIXED_REQUESTS = 300
+FIXED_REQUESTS = 100
+FIXED_ROUNDS = 3
 # the mix (weights of the page kinds; the summary comes every --summary-every requests)
 MIX = (("first", 3), ("deep", 3), ("problems", 1), ("state", 1), ("search", 2))
 
@@ -207,10 +210,10 @@ async def _fixed(port: int, token: str) -> dict[str, float]:
     result = {}
     for path in ("/healthz", "/api/v1/me", _query(PAGE, limit=1)):
         times = []
-        for i in range(FIXED_REQUESTS + 20):
+        for i in range(FIXED_REQUESTS + 10):
             started = time.perf_counter()
             status, body = await connection.get(path)
-            if i >= 20:
+            if i >= 10:
                 times.append(time.perf_counter() - started)
             assert status == 200, body[:300]
         result[path] = statistics.median(times) * 1000
@@ -245,6 +248,7 @@ async def _load(port: int, token: str, args: argparse.Namespace) -> dict[str, An
 def _floor_statements(url: str, estate: Estate, cursors_from: str | None) -> list[str]:
     """The pages' SQL with literal binds, in the load's mix (no summary)."""
     from canonflow.api.pagination import decode_cursor
+    from canonflow.core.sync_state import SyncState
     from canonflow.db.engine import build_engine, build_sessionmaker, read_transaction
     from canonflow.matrix import service
     from canonflow.matrix.queries import MatrixFilter, page_statement
@@ -261,7 +265,7 @@ def _floor_statements(url: str, estate: Estate, cursors_from: str | None) -> lis
         "first": MatrixFilter(),
         "deep": MatrixFilter(),
         "problems": MatrixFilter(problems_only=True),
-        "state": MatrixFilter(states=("drift",)),  # type: ignore[arg-type]
+        "state": MatrixFilter(states=(SyncState.DRIFT,)),
         "search": MatrixFilter(search="invoice"),
     }
     statements = []
@@ -313,16 +317,21 @@ def _verdict(ok: bool) -> str:
     return "met" if ok else "MISSED"
 
 
+def _print_fixed(fixed: dict[str, float]) -> None:
+    one = fixed[PAGE + "?limit=1"]
+    print(
+        f"  fixed cost, p50 of {FIXED_REQUESTS} sequential requests on one keep-alive "
+        f"connection (median of {FIXED_ROUNDS} rounds): /healthz {fixed['/healthz']:.2f} ms, "
+        f"/api/v1/me {fixed['/api/v1/me']:.2f} ms, matrix limit=1 {one:.2f} ms; limit=1 over "
+        f"/healthz {one - fixed['/healthz']:.2f} ms (target <= {FIXED_TARGET_MS})"
+    )
+
+
 def _report(args: argparse.Namespace, fixed: dict[str, float], out: dict[str, Any]) -> None:
     pages, summaries, errors = out["page"], out["summary"], out["errors"]
     rate = len(pages) / args.seconds
     p99 = _p(pages, 0.99) if pages else float("inf")
-    print(
-        f"  fixed cost, p50 of {FIXED_REQUESTS} sequential requests on one keep-alive "
-        f"connection: /healthz {fixed['/healthz']:.2f} ms, /api/v1/me {fixed['/api/v1/me']:.2f}"
-        f" ms, matrix limit=1 {fixed[PAGE + '?limit=1']:.2f} ms; limit=1 over /healthz "
-        f"{fixed[PAGE + '?limit=1'] - fixed['/healthz']:.2f} ms (target <= {FIXED_TARGET_MS})"
-    )
+    _print_fixed(fixed)
     print(
         f"  load: {args.clients} clients x {args.seconds:.0f} s (after {WARMUP_S:.0f} s warm-up), "
         f"summary every {args.summary_every or 'never'}; deep pages from {out['cursors']} cursors"
@@ -352,30 +361,51 @@ def _report(args: argparse.Namespace, fixed: dict[str, float], out: dict[str, An
 
 
 async def _measure(url: str, estate: Estate, args: argparse.Namespace, data: Path) -> None:
-    port = _free_port()
-    server = _start_server(url, data, port, args.server_src)
+    servers = {"this": (args.server_src, _free_port())}
+    if args.before_src:
+        servers["before"] = (args.before_src, _free_port())
+    started = {
+        name: _start_server(url, data / name, port, src) for name, (src, port) in servers.items()
+    }
+    results: dict[str, dict[str, Any]] = {}
     try:
-        await _wait_until_up(port, server)
-        fixed = await _fixed(port, estate.token)
-        cpu = _cpu_s(server.pid)
-        begin = time.perf_counter()
-        out = await _load(port, estate.token, args)
-        out["server_cpu"] = (_cpu_s(server.pid) - cpu) / (time.perf_counter() - begin)
+        for name, server in started.items():
+            await _wait_until_up(servers[name][1], server)
+        fixed: dict[str, list[dict[str, float]]] = {name: [] for name in servers}
+        for _ in range(FIXED_ROUNDS):  # side by side, alternating
+            for name in servers:
+                fixed[name].append(await _fixed(servers[name][1], estate.token))
+        for name in servers if args.before_load else ("this",):
+            server, port = started[name], servers[name][1]
+            cpu, begin = _cpu_s(server.pid), time.perf_counter()
+            out = await _load(port, estate.token, args)
+            out["server_cpu"] = (_cpu_s(server.pid) - cpu) / (time.perf_counter() - begin)
+            results[name] = out
     finally:
-        server.terminate()
-        server.wait(timeout=60)
+        for server in started.values():
+            server.terminate()
+            server.wait(timeout=60)
     print(f"load average before: {args.loadavg}; after: {Path('/proc/loadavg').read_text()}")
-    _report(args, fixed, out)
+    for name, out in results.items():
+        print(f"  [{name} code{': ' + str(servers[name][0]) if servers[name][0] else ''}]")
+        _report(args, _median_fixed(fixed[name]), out)
+    if "before" in servers and "before" not in results:
+        print(f"  [before code: {args.before_src}]")
+        _print_fixed(_median_fixed(fixed["before"]))
     middle = await _middle_cursor(url, estate, args)
     statements = _floor_statements(url, estate, middle)
     floor = _floor(url, statements, args.clients, args.floor_seconds)
-    rate = len(out["page"]) / args.seconds
+    rate = len(results["this"]["page"]) / args.seconds
     print(
         f"  floor: {args.clients} threads x psycopg connections, the pages' SQL + fetchall + "
         f"orjson.dumps, {args.floor_seconds:.0f} s: {floor['rate']:.1f} pages/s, p50 "
         f"{_ms(floor['p50'])}, p99 {_ms(floor['p99'])}; the server's pages/s are "
         f"{rate / floor['rate']:.2f}x the floor's"
     )
+
+
+def _median_fixed(rounds: list[dict[str, float]]) -> dict[str, float]:
+    return {path: statistics.median(r[path] for r in rounds) for path in rounds[0]}
 
 
 async def _middle_cursor(url: str, estate: Estate, args: argparse.Namespace) -> str | None:
@@ -415,7 +445,14 @@ def main() -> None:
     parser.add_argument("--workflows", type=int, default=10_000)
     parser.add_argument("--environments", type=int, default=20)
     parser.add_argument("--tenants", type=int, default=50, help="other tenants, 1,000 x 5")
+    parser.add_argument("--runs", type=int, default=1, help="measurements of one estate")
     parser.add_argument("--server-src", help="PYTHONPATH of the server: another checkout's src")
+    parser.add_argument(
+        "--before-src", help="also serve this src (the code before a change) side by side"
+    )
+    parser.add_argument(
+        "--before-load", action="store_true", help="run the load against --before-src too"
+    )
     args = parser.parse_args()
     from tests.support.postgres import running_cluster
 
@@ -428,8 +465,10 @@ def main() -> None:
             f"{estate.counts['load_s']} s; server: canonflow serve"
             + (f" from {args.server_src}" if args.server_src else "")
         )
-        args.loadavg = Path("/proc/loadavg").read_text().strip()
-        asyncio.run(_measure(url, estate, args, Path(tmp)))
+        for run in range(1, args.runs + 1):
+            print(f"\nrun {run} of {args.runs}, each with fresh servers")
+            args.loadavg = Path("/proc/loadavg").read_text().strip()
+            asyncio.run(_measure(url, estate, args, Path(tmp) / str(run)))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from canonflow.api.deps import BearerDep, RuntimeDep, SessionDep, Viewer, author
 from canonflow.api.pagination import decode_cursor, encode_cursor
 from canonflow.core.enums import Role
 from canonflow.core.sync_state import SyncState
-from canonflow.db.engine import read_transaction
+from canonflow.db.engine import read_transaction, statement_reads
 from canonflow.errors import Invalid
 from canonflow.matrix import export, service
 from canonflow.matrix.queries import MatrixFilter
@@ -45,7 +45,8 @@ async def matrix_page(
     after = _after(cursor) if cursor else None
 
     def work() -> bytes:  # all of it in one worker thread: this is the hot path
-        with read_transaction(runtime.sessions) as session:
+        # two statements, no transaction: the page is one statement, its own snapshot
+        with statement_reads(runtime.sessions) as session:
             principal, known = authorize(runtime, session, credentials, Role.VIEWER)
             environments = service.chosen_environments(known, environment_ids)
             result = service.page_json(
