@@ -2,7 +2,8 @@
 
 bench.matrix's estate on a private PostgreSQL (one tenant of 10,000 canonical workflows x 20
 environments, 50 other tenants of 1,000 x 5), served by `canonflow serve` in its own process
-(uvicorn as `serve` runs it: one process, its embedded job worker on). Then:
+(uvicorn as `serve` runs it: one process, its embedded job worker on; the scheduler off, or
+it would sync the seeded environments, which no n8n answers, during the timed run). Then:
 
 1. The fixed per-request cost: one client, one keep-alive connection, requests one after
    another: `/healthz` (HTTP and the framework, no token, no database), `/api/v1/me` (the
@@ -105,6 +106,9 @@ def _start_server(url: str, data_dir: Path, port: int, src: str | None) -> subpr
         "CANONFLOW_SECRET_KEY": Fernet.generate_key().decode(),
         "CANONFLOW_LOG_LEVEL": "WARNING",
         "CANONFLOW_PORT": str(port),
+        # no scheduled syncs of the seeded environments (unreachable, their keys sealed with
+        # another secret) during the timed run; the embedded job worker still runs
+        "CANONFLOW_SCHEDULER_ENABLED": "false",
     }
     if src:
         env["PYTHONPATH"] = src
