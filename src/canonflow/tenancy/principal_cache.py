@@ -15,6 +15,12 @@ lookup by a unique index).
 
 A lookup that raced a revocation never re-fills the cache with what it read: `put` takes
 the `generation` read before the lookup, and every drop, connect and disconnect moves it on.
+
+"At once" means: a revocation in this process drops its entry before it commits; one in
+another process when its notification arrives, which PostgreSQL sends at commit (a local
+socket's latency, well under the time a CLI takes to exit). A listener whose peer vanished
+without closing (a network cut) is found by its heartbeat: the cache stops serving at most
+`ALIVE_S` after the last good one.
 """
 
 from __future__ import annotations
