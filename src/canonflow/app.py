@@ -54,6 +54,7 @@ def create_app(
         schedules = (owned if scheduler is None else scheduler) and settings.scheduler_enabled
         app.state.runtime = current = runtime or build_runtime(settings, scheduler=schedules)
         app.state.scheduler_loop = False
+        current.principals.start()  # PostgreSQL: the token revocation listener
         if owned:
             current.runner.recover()
             current.runner.start_worker()

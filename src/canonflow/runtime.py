@@ -21,6 +21,7 @@ from canonflow.jobs.executor import JobExecutor
 from canonflow.jobs.registry import JobRegistry
 from canonflow.jobs.runner import InProcessJobRunner, JobRunner
 from canonflow.jobs.service import AfterCommitEngine
+from canonflow.tenancy.principal_cache import PrincipalCache
 
 if TYPE_CHECKING:
     from canonflow.jobs.distributed import PeriodicJob
@@ -39,8 +40,11 @@ class Runtime:
     #: what this process's procrastinate workers run periodically: the scheduler's tick
     #: when built with `scheduler` on PostgreSQL (empty otherwise)
     periodic: Sequence[PeriodicJob] = field(default_factory=tuple)
+    #: principals by token hash; serves once the app's lifespan starts its listener
+    principals: PrincipalCache = field(default_factory=lambda: PrincipalCache(None))
 
     def close(self) -> None:
+        self.principals.close()
         self.runner.shutdown(wait=True)
         self.engine.dispose()
         if egress.current() is self.egress:
@@ -145,4 +149,12 @@ def build_runtime(settings: Settings, *, worker: bool = True, scheduler: bool = 
         egress=policy,
         replaced_egress=replaced,
         periodic=periodic,
+        principals=PrincipalCache(_listener_dsn(engine)),
     )
+
+
+def _listener_dsn(engine: Engine) -> str | None:
+    """The revocation listener's libpq URL on PostgreSQL; None (no cache) on SQLite."""
+    if engine.dialect.name != "postgresql":
+        return None
+    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)

@@ -9,6 +9,7 @@ one place a request commits; handlers never do.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Annotated, Any
 
@@ -20,7 +21,13 @@ from canonflow.core.enums import Role
 from canonflow.db.engine import read_transaction, transaction
 from canonflow.errors import Forbidden, Unauthorized
 from canonflow.runtime import Runtime
-from canonflow.tenancy.service import Principal, authenticate, record_use
+from canonflow.tenancy.service import (
+    Principal,
+    authenticate,
+    authenticate_with_environments,
+    record_use,
+)
+from canonflow.tenancy.tokens import hash_token
 
 _bearer = HTTPBearer(auto_error=False, description="An API token: `canonflow token create`")
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -51,22 +58,34 @@ BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
 def get_principal(runtime: RuntimeDep, credentials: BearerDep) -> Principal:
-    """The caller, read in a short snapshot of its own: a handler that calls a remote (n8n,
-    Git, a forge) holds no transaction while it waits."""
+    """The caller, from the principal cache (PostgreSQL, see `tenancy.principal_cache`) or
+    read in a short snapshot of its own: a handler that calls a remote (n8n, Git, a forge)
+    holds no transaction while it waits."""
     secret = _bearer_secret(credentials)
-    with read_transaction(runtime.sessions) as session:
-        principal = authenticate(session, secret)
-    record_use(runtime.sessions, principal)
+    cache, token_hash = runtime.principals, hash_token(secret)
+    generation = cache.generation  # taken first: a drop after it keeps what we read out
+    principal = cache.get(token_hash)
+    if principal is None:
+        with read_transaction(runtime.sessions) as session:
+            principal = authenticate(session, secret)
+        cache.put(token_hash, principal, generation)
+    used = record_use(runtime.sessions, principal)
+    if used is not None:
+        cache.put(token_hash, used, generation)
+        principal = used
     return principal
 
 
-def authorize(runtime: Runtime, session: Session, credentials: BearerDep, role: Role) -> Principal:
-    """The caller, who must hold `role`, read in the handler's own session: for hot
-    endpoints that do all their work in one worker thread (`Viewer` and the like cost a
-    thread hop per dependency)."""
-    principal = authenticate(session, _bearer_secret(credentials))
+def authorize(
+    runtime: Runtime, session: Session, credentials: BearerDep, role: Role
+) -> tuple[Principal, list[tuple[uuid.UUID, str]]]:
+    """The caller, who must hold `role`, and its tenant's environments (id, name; by name),
+    read in one statement in the handler's own session: for hot endpoints that do all
+    their work in one worker thread (`Viewer` and the like cost a thread hop per
+    dependency). Never cached: it reads the token in the request's own snapshot."""
+    principal, environments = authenticate_with_environments(session, _bearer_secret(credentials))
     record_use(runtime.sessions, principal)
-    return _allowed(principal, role)
+    return _allowed(principal, role), environments
 
 
 def _bearer_secret(credentials: HTTPAuthorizationCredentials | None) -> str:

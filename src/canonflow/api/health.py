@@ -35,7 +35,7 @@ class Me(BaseModel):
 
 
 @router.get("/healthz", response_model=Health)
-def healthz() -> Health:
+async def healthz() -> Health:  # no I/O: no worker-thread hop
     """The process is up."""
     return Health(status="ok")
 
@@ -57,7 +57,7 @@ def readyz(runtime: RuntimeDep) -> Readiness | JSONResponse:
 
 
 @router.get("/api/v1/me", response_model=Me)
-def me(principal: Viewer) -> Me:
+async def me(principal: Viewer) -> Me:  # no I/O: no worker-thread hop
     """The tenant and role of the calling token."""
     return Me(
         tenant_id=principal.tenant_id,

@@ -15,7 +15,7 @@ from canonflow.api.deps import BearerDep, RuntimeDep, SessionDep, Viewer, author
 from canonflow.api.pagination import decode_cursor, encode_cursor
 from canonflow.core.enums import Role
 from canonflow.core.sync_state import SyncState
-from canonflow.db.engine import read_transaction
+from canonflow.db.engine import read_transaction, statement_reads
 from canonflow.errors import Invalid
 from canonflow.matrix import export, service
 from canonflow.matrix.queries import MatrixFilter
@@ -45,9 +45,10 @@ async def matrix_page(
     after = _after(cursor) if cursor else None
 
     def work() -> bytes:  # all of it in one worker thread: this is the hot path
-        with read_transaction(runtime.sessions) as session:
-            principal = authorize(runtime, session, credentials, Role.VIEWER)
-            environments = service.environments_of(session, principal.tenant_id, environment_ids)
+        # two statements, no transaction: the page is one statement, its own snapshot
+        with statement_reads(runtime.sessions) as session:
+            principal, known = authorize(runtime, session, credentials, Role.VIEWER)
+            environments = service.chosen_environments(known, environment_ids)
             result = service.page_json(
                 session, principal.tenant_id, environments, filters, after=after, limit=limit
             )
@@ -70,8 +71,8 @@ async def matrix_summary(
 ) -> Response:
     def work() -> bytes:
         with read_transaction(runtime.sessions) as session:
-            principal = authorize(runtime, session, credentials, Role.VIEWER)
-            environments = service.environments_of(session, principal.tenant_id, environment_ids)
+            principal, known = authorize(runtime, session, credentials, Role.VIEWER)
+            environments = service.chosen_environments(known, environment_ids)
             summary = service.summary(session, principal.tenant_id, environments)
         return orjson.dumps({"environments": summary}, option=_JSON)
 

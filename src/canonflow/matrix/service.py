@@ -66,14 +66,23 @@ def environments_of(
         .where(Environment.tenant_id == tenant_id)
         .order_by(Environment.name)
     ).all()
-    environments = [MatrixEnvironment(row.id, row.name) for row in rows]
+    return chosen_environments([(row.id, row.name) for row in rows], wanted)
+
+
+def chosen_environments(
+    known: Iterable[tuple[uuid.UUID, str]], wanted: Sequence[uuid.UUID] = ()
+) -> list[MatrixEnvironment]:
+    """Of the tenant's environments `known` (id, name; by name), all, or those of `wanted`
+    (404 for one not among them)."""
+    environments = [MatrixEnvironment(id_, name) for id_, name in known]
     if not wanted:
         return environments
-    known = {e.id for e in environments}
+    ids = {e.id for e in environments}
     for environment_id in wanted:
-        if environment_id not in known:
+        if environment_id not in ids:
             raise NotFound(f"no environment {environment_id}")
-    return [e for e in environments if e.id in set(wanted)]
+    chosen = set(wanted)
+    return [e for e in environments if e.id in chosen]
 
 
 def key_of(session: Session, tenant_id: uuid.UUID, slug: str) -> tuple[str, uuid.UUID]:

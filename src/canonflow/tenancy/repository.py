@@ -6,10 +6,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from canonflow.db.models import ApiToken, Tenant
+from canonflow.db.models import ApiToken, Environment, Tenant
+from canonflow.tenancy.principal_cache import REVOKED_CHANNEL
 
 
 def get_tenant_by_slug(session: Session, slug: str) -> Tenant | None:
@@ -30,9 +31,7 @@ def get_token_by_hash(session: Session, token_hash: str) -> ApiToken | None:
 
 def token_and_tenant_by_hash(session: Session, token_hash: str) -> Any | None:
     """The token's fields and its tenant's, in one query (every request asks)."""
-    return session.execute(
-        _token_and_tenant().where(ApiToken.token_hash == token_hash)
-    ).one_or_none()
+    return session.execute(_BY_HASH, {"token_hash": token_hash}).one_or_none()
 
 
 def token_and_tenant_by_id(
@@ -42,6 +41,13 @@ def token_and_tenant_by_id(
     return session.execute(
         _token_and_tenant().where(ApiToken.tenant_id == tenant_id, ApiToken.id == token_id)
     ).one_or_none()
+
+
+def token_tenant_and_environments(session: Session, token_hash: str) -> list[Any]:
+    """The token's and its tenant's fields with each of the tenant's environments (id and
+    name, by name; one row with NULLs for a tenant without any), in one round trip: the
+    matrix endpoints want both on every request."""
+    return list(session.execute(_WITH_ENVIRONMENTS, {"token_hash": token_hash}))
 
 
 def _token_and_tenant() -> Any:
@@ -54,6 +60,23 @@ def _token_and_tenant() -> Any:
         Tenant.id.label("tenant_id"),
         Tenant.slug.label("tenant_slug"),
     ).join(Tenant, Tenant.id == ApiToken.tenant_id)
+
+
+_BY_HASH = _token_and_tenant().where(ApiToken.token_hash == bindparam("token_hash"))
+_WITH_ENVIRONMENTS = (  # built once: building the construct costs more than running it
+    _token_and_tenant()
+    .add_columns(Environment.id.label("environment_id"), Environment.name.label("environment"))
+    .outerjoin(Environment, Environment.tenant_id == ApiToken.tenant_id)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+    .order_by(Environment.name)
+)
+
+
+def announce_revoked(session: Session, token_hash: str) -> None:
+    """PostgreSQL: tell every listening process, when this transaction commits, that the
+    token is revoked (see `principal_cache`). SQLite keeps no cache to tell."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_notify(REVOKED_CHANNEL, token_hash)))
 
 
 def touch_token(session: Session, token_id: uuid.UUID, at: datetime) -> None:

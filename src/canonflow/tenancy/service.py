@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,7 +16,7 @@ from canonflow.db.engine import transaction
 from canonflow.db.models import ApiToken, Tenant
 from canonflow.db.types import utcnow
 from canonflow.errors import Conflict, Invalid, NotFound, Unauthorized
-from canonflow.tenancy import repository
+from canonflow.tenancy import principal_cache, repository
 from canonflow.tenancy.tokens import generate_token, hash_token
 
 _TENANT_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
@@ -90,6 +90,8 @@ def revoke_token(session: Session, *, tenant: Tenant, token_id: uuid.UUID, actor
         raise NotFound(f"no token {token_id} in tenant {tenant.slug!r}")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
+        principal_cache.forget_everywhere(token.token_hash)
+        repository.announce_revoked(session, token.token_hash)
         audit.record(
             session,
             tenant_id=tenant.id,
@@ -106,6 +108,15 @@ def authenticate(session: Session, secret: str) -> Principal:
     """The principal behind a bearer token; `Unauthorized` for an unknown or revoked one.
     Only reads: the use is recorded by `record_use`, in a transaction of its own."""
     return _principal(repository.token_and_tenant_by_hash(session, hash_token(secret)))
+
+
+def authenticate_with_environments(
+    session: Session, secret: str
+) -> tuple[Principal, list[tuple[uuid.UUID, str]]]:
+    """The principal and its tenant's environments (id, name; by name), in one query."""
+    rows = repository.token_tenant_and_environments(session, hash_token(secret))
+    principal = _principal(rows[0] if rows else None)
+    return principal, [(row.environment_id, row.environment) for row in rows if row.environment_id]
 
 
 def authenticate_token_id(session: Session, tenant_id: uuid.UUID, token_id: uuid.UUID) -> Principal:
@@ -127,13 +138,15 @@ def _principal(found: Any) -> Principal:
     )
 
 
-def record_use(factory: sessionmaker[Session], principal: Principal) -> None:
+def record_use(factory: sessionmaker[Session], principal: Principal) -> Principal | None:
     """Set the token's `last_used_at`, at most once a minute, in its own short transaction:
-    a request that only reads never writes (on SQLite it takes no write lock)."""
+    a request that only reads never writes (on SQLite it takes no write lock). Returns the
+    principal as it now is when it wrote (for a cache to keep), else None."""
     now = utcnow()
     if principal.token_id is None:
-        return
+        return None
     if principal.last_used_at is not None and now - principal.last_used_at <= LAST_USED_RESOLUTION:
-        return
+        return None
     with transaction(factory) as session:
         repository.touch_token(session, principal.token_id, now)
+    return replace(principal, last_used_at=now)
