@@ -50,6 +50,7 @@ _TINY_EXPONENT = re.compile(
     )
     + rb")"
 )
+_CHECKS = ((b"null", _NULL_TOKEN), (b"0.0000", _TINY_DECIMAL), (b"e-", _TINY_EXPONENT))
 
 
 def canonical_json(obj: object) -> bytes:
@@ -71,9 +72,19 @@ def canonical_json(obj: object) -> bytes:
 
 
 def _may_differ_from_stdlib(out: bytes) -> bool:
-    return any(
-        pattern.search(out) is not None for pattern in (_NULL_TOKEN, _TINY_DECIMAL, _TINY_EXPONENT)
-    )
+    return any(_found(pattern, literal, out) for literal, pattern in _CHECKS)
+
+
+def _found(pattern: re.Pattern[bytes], literal: bytes, out: bytes) -> bool:
+    """`pattern.search(out) is not None`, for a pattern whose matches start with `literal`:
+    the literal is found natively, and the pattern (its look-behind) tried only there; a
+    search with these patterns scanned the whole output in the regex engine (issue 19)."""
+    at = out.find(literal)
+    while at != -1:
+        if pattern.match(out, at) is not None:
+            return True
+        at = out.find(literal, at + 1)
+    return False
 
 
 def _stdlib_canonical_json(obj: object) -> bytes:

@@ -41,12 +41,14 @@ Changing any rule below means a new HASH_VERSION, and every stored hash is recom
 """
 
 import copy
-from collections.abc import Iterable, Mapping
+import operator
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from canonflow.core._workflow_refs import REFERENCE_PREFIX, WorkflowRefs
-from canonflow.core.canonical_json import canonical_json
+from canonflow.core._clean import clean
+from canonflow.core._connections import normalize_connections
+from canonflow.core._workflow_refs import REFERENCE_PREFIX, WorkflowRefs, calls_workflows
 from canonflow.core.publication import running_form
 from canonflow.core.workflow_shape import InvalidWorkflow, parse_workflow, validate_workflow
 
@@ -86,8 +88,9 @@ _NODE_DEFAULTS: Mapping[str, object] = {
     "alwaysOutputData": False,
     "executeOnce": False,
 }
-_RESOURCE_LOCATOR_CACHE_KEYS = ("cachedResultName", "cachedResultUrl")
-_MAX_SAFE_INTEGER = 2**53
+
+_DEFAULTED = frozenset(_NODE_DEFAULTS)
+_NAME = operator.itemgetter("name")
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,8 @@ def normalize(workflow: Mapping[str, Any], refs: Mapping[str, str] | None = None
     `refs` maps n8n workflow ids of the workflow's environment to canonical slugs.
     Raises InvalidWorkflow if `workflow` does not have the shape of an n8n workflow.
     An n8n 2.x workflow that runs a published version other than its draft is read as what
-    it runs (`canonflow.core.publication.running_form`).
+    it runs (`canonflow.core.publication.running_form`). The document is made of fresh
+    containers: its caller may change it.
     """
     checked = validate_workflow(
         running_form(workflow) if isinstance(workflow, Mapping) else workflow
@@ -112,86 +116,32 @@ def normalize(workflow: Mapping[str, Any], refs: Mapping[str, str] | None = None
     references = WorkflowRefs(refs)
     nodes = checked["nodes"]
     document: dict[str, Any] = {
-        "connections": _normalize_connections(checked["connections"], _positions(nodes)),
-        "nodes": sorted(
-            (_normalize_node(node, references) for node in nodes), key=lambda n: n["name"]
-        ),
+        "connections": normalize_connections(checked["connections"], nodes),
+        "nodes": sorted([_normalize_node(node, references) for node in nodes], key=_NAME),
         "settings": _normalize_settings(checked.get("settings"), references),
     }
     for key in _TOP_LEVEL_SCALARS:
-        value = _clean(checked.get(key))
+        value = clean(checked.get(key))
         if value is not None:
             document[key] = value
     return Normalized(document=document, unresolved_refs=tuple(sorted(references.unresolved)))
 
 
-def _clean(value: Any) -> Any:
-    """Rules 2, 3 and 7 on any JSON value; always returns fresh containers."""
-    kind = type(value)
-    if kind is str or kind is bool or value is None:
-        return value
-    if kind is dict:
-        return _clean_object(value)
-    if kind is list:
-        return [item if type(item) is str else _clean(item) for item in value]
-    if kind is int:
-        return value if -_MAX_SAFE_INTEGER <= value <= _MAX_SAFE_INTEGER else _js_big(value)
-    if kind is float:
-        return _js_float(value)
-    return _clean_unusual(value)
-
-
-def _clean_object(value: Mapping[str, Any]) -> dict[str, Any]:
-    cleaned = {
-        key: item if type(item) is str else _clean(item)
-        for key, item in value.items()
-        if item is not None
-    }
-    if cleaned.get("__rl") is True:
-        for key in _RESOURCE_LOCATOR_CACHE_KEYS:
-            cleaned.pop(key, None)
-    return cleaned
-
-
-def _clean_unusual(value: Any) -> Any:
-    """Subclasses and other containers than JSON parsers produce."""
-    if isinstance(value, str | bool):
-        return value
-    if isinstance(value, Mapping):
-        return _clean_object(value)
-    if isinstance(value, list | tuple):
-        return [_clean(item) for item in value]
-    if isinstance(value, float):
-        return _js_float(value)
-    if isinstance(value, int):
-        return _clean(int(value))
-    return value
-
-
-def _js_float(value: float) -> int | float:
-    if value.is_integer() and -_MAX_SAFE_INTEGER <= value <= _MAX_SAFE_INTEGER:
-        return int(value)
-    return value
-
-
-def _js_big(value: int) -> int | float:
-    try:
-        return _js_float(float(value))
-    except OverflowError:  # beyond any double: n8n could not hold it either; keep it exact
-        return value
-
-
 def _normalize_node(node: Mapping[str, Any], refs: WorkflowRefs) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in node.items():
-        if key in _NODE_FIELDS and value is not None:
-            cleaned = _clean(value)
-            if not _is_default(key, cleaned):
-                result[key] = cleaned
-    credentials = _credential_names(node.get("credentials"))
+        if key not in _NODE_FIELDS or value is None:
+            continue
+        if type(value) is not str:
+            value = clean(value)
+        if key not in _DEFAULTED or not _is_default(key, value):
+            result[key] = value
+    credentials = node.get("credentials")
     if credentials:
-        result["credentials"] = credentials
-    if "parameters" in result:
+        names = _credential_names(credentials)
+        if names:
+            result["credentials"] = names
+    if "parameters" in result and calls_workflows(result["type"]):
         refs.resolve_node(result["type"], result["parameters"])
     return result
 
@@ -212,73 +162,14 @@ def _is_default(key: str, value: object) -> bool:
 def _credential_names(credentials: Mapping[str, Any] | None) -> dict[str, str]:
     names: dict[str, str] = {}
     for credential_type, credential in (credentials or {}).items():
-        name = credential.get("name") if isinstance(credential, Mapping) else credential
+        is_object = type(credential) is dict or isinstance(credential, Mapping)
+        name = credential.get("name") if is_object else credential
         if isinstance(name, str):
             names[credential_type] = name
     return names
 
 
 def _normalize_settings(settings: Mapping[str, Any] | None, refs: WorkflowRefs) -> dict[str, Any]:
-    result: dict[str, Any] = {**_SETTINGS_DEFAULTS, **_clean(settings or {})}
+    result: dict[str, Any] = {**_SETTINGS_DEFAULTS, **clean(settings or {})}
     refs.resolve_settings(result)
     return result
-
-
-def _positions(nodes: Iterable[Mapping[str, Any]]) -> dict[str, tuple[float, float]]:
-    """Canvas position (y, x) of every node that has a valid `[x, y]` position."""
-    positions: dict[str, tuple[float, float]] = {}
-    for node in nodes:
-        position = node.get("position")
-        if isinstance(position, list | tuple) and len(position) == 2:
-            x, y = position
-            if _is_real(x) and _is_real(y):
-                positions[node["name"]] = (float(y), float(x))
-    return positions
-
-
-def _is_real(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and value == value
-
-
-def _normalize_connections(
-    connections: Mapping[str, Any], positions: Mapping[str, tuple[float, float]]
-) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for source, by_type in connections.items():
-        kept = {}
-        for connection_type, outputs in by_type.items():
-            normalized = _normalize_outputs(outputs, positions)
-            if normalized:
-                kept[connection_type] = normalized
-        if kept:
-            result[source] = kept
-    return result
-
-
-def _normalize_outputs(
-    outputs: list[Any], positions: Mapping[str, tuple[float, float]]
-) -> list[list[Any]]:
-    result = [
-        _order_targets([_clean_object(t) for t in targets or ()], positions) for targets in outputs
-    ]
-    while result and not result[-1]:
-        result.pop()
-    return result
-
-
-def _order_targets(
-    targets: list[dict[str, Any]], positions: Mapping[str, tuple[float, float]]
-) -> list[dict[str, Any]]:
-    if len(targets) < 2:
-        return targets
-    names = [target["node"] for target in targets]
-    same_node_twice = len(set(names)) < len(names)  # only then can the connection decide
-
-    def canvas_order(target: dict[str, Any]) -> tuple[Any, ...]:
-        position = positions.get(target["node"])
-        if position is None:
-            return (1,)  # unknown position: after the positioned ones, in the given order
-        tiebreak = canonical_json(target) if same_node_twice else b""
-        return (0, *position, target["node"], tiebreak)
-
-    return sorted(targets, key=canvas_order)

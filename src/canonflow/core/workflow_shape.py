@@ -109,26 +109,29 @@ def _check_connections(connections: object) -> None:
     if not _is_object(connections):
         raise _not_a_workflow(_missing_or_wrong("connections", connections, "an object"))
     for source, by_type in connections.items():
-        where = f"connections of {source!r}"
         if not _is_object(by_type):
+            where = f"connections of {source!r}"
             raise _not_a_workflow(f"{where} must be an object, got {_json_type(by_type)}")
         for connection_type, outputs in by_type.items():
-            _check_outputs(f"{where} ({connection_type!r})", outputs)
+            problem = _outputs_problem(outputs)
+            if problem is not None:
+                where = f"connections of {source!r} ({connection_type!r})"
+                raise _not_a_workflow(where + problem)
 
 
-def _check_outputs(where: str, outputs: object) -> None:
+def _outputs_problem(outputs: object) -> str | None:
+    """What is wrong with a list of outputs, after the place it is named (None: nothing)."""
     if not isinstance(outputs, list):
-        raise _not_a_workflow(f"{where} must be a list, got {_json_type(outputs)}")
+        return f" must be a list, got {_json_type(outputs)}"
     for index, targets in enumerate(outputs):
         if targets is None:
             continue
         if not isinstance(targets, list):
-            raise _not_a_workflow(f"{where}, output {index} must be a list or null")
+            return f", output {index} must be a list or null"
         for target in targets:
             if not (_is_object(target) and isinstance(target.get("node"), str)):
-                raise _not_a_workflow(
-                    f"{where}, output {index} must hold objects with a string 'node'"
-                )
+                return f", output {index} must hold objects with a string 'node'"
+    return None
 
 
 def _is_object(value: object) -> TypeGuard[Mapping[str, Any]]:
