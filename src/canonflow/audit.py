@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 import uuid
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import structlog
 from sqlalchemy.orm import Session
 
-from canonflow.db.models import AuditEntry
+if TYPE_CHECKING:  # the audit table (and the workflow tables its keys name) map on first write
+    from canonflow.db.models import AuditEntry
 
 
 def record(
@@ -22,7 +23,8 @@ def record(
     target_id: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    request_id = structlog.contextvars.get_contextvars().get("request_id")
+    from canonflow.db.models import AuditEntry
+
     entry = AuditEntry(
         tenant_id=tenant_id,
         actor=actor,
@@ -31,7 +33,7 @@ def record(
         target_type=target_type,
         target_id=target_id,
         details=details or {},
-        request_id=request_id,
+        request_id=_request_id(),
     )
     session.add(entry)
     return entry
@@ -68,3 +70,13 @@ def record_by(
         target_id=target_id,
         details=details,
     )
+
+
+def _request_id() -> str | None:
+    """The id the API's middleware bound in structlog's context. A process that has not
+    loaded structlog has bound none, and does not load it for this (a CLI command)."""
+    structlog = sys.modules.get("structlog")
+    if structlog is None:
+        return None
+    request_id: str | None = structlog.contextvars.get_contextvars().get("request_id")
+    return request_id

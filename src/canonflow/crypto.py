@@ -11,10 +11,13 @@ import base64
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-
-from cryptography.fernet import Fernet, InvalidToken
+from typing import TYPE_CHECKING
 
 from canonflow.config import Mode, Settings
+
+if TYPE_CHECKING:  # `cryptography` loads when a secret is sealed or opened, not with the
+    # models (whose secret columns need only `Sealed`): ~40 ms less for every command
+    from cryptography.fernet import Fernet
 
 
 class SecretKeyError(RuntimeError):
@@ -35,12 +38,16 @@ class SecretBox:
     """Encrypts and decrypts secrets. Its repr never shows the key."""
 
     def __init__(self, key: str) -> None:
-        self._fernet = Fernet(derive_fernet_key(key))
+        from cryptography.fernet import Fernet
+
+        self._fernet: Fernet = Fernet(derive_fernet_key(key))
 
     def seal(self, plaintext: str) -> Sealed:
         return Sealed(self._fernet.encrypt(plaintext.encode()).decode())
 
     def open(self, sealed: Sealed) -> str:
+        from cryptography.fernet import InvalidToken
+
         try:
             return self._fernet.decrypt(sealed.token.encode()).decode()
         except InvalidToken as exc:
@@ -66,6 +73,8 @@ def derive_fernet_key(key: str) -> bytes:
 
 
 def generate_key() -> str:
+    from cryptography.fernet import Fernet
+
     return Fernet.generate_key().decode()
 
 

@@ -20,7 +20,13 @@ from canonflow.db.migrate import (
     include_name,
     upgrade,
 )
-from canonflow.db.models import CanonicalWorkflow, Environment, StateChange, WorkflowEnvMap
+from canonflow.db.models import (
+    CanonicalWorkflow,
+    Environment,
+    StateChange,
+    WorkflowEnvMap,
+    load_all,
+)
 from canonflow.runtime import Runtime
 from tests.factories import make_tenant, make_token
 from tests.support.world import seed_world
@@ -51,6 +57,8 @@ EXPECTED_TABLES = {
 
 
 def test_migrated_schema_has_no_autogenerate_diff(runtime: Runtime) -> None:
+    load_all()
+    assert set(Base.metadata.tables) == EXPECTED_TABLES
     with runtime.engine.connect() as connection:
         context = MigrationContext.configure(
             connection, opts={"compare_type": True, "include_name": include_name}

@@ -40,7 +40,7 @@ def load_settings() -> Settings:
     from pydantic import ValidationError
 
     from canonflow.config import ConfigError, get_settings
-    from canonflow.logs import configure_logging
+    from canonflow.logs import configure_logging_on_import
 
     try:
         settings = get_settings()
@@ -50,7 +50,7 @@ def load_settings() -> Settings:
         first = exc.errors()[0]
         where = "CANONFLOW_" + "_".join(str(part) for part in first["loc"]).upper()
         raise CliError(f"invalid configuration: {where}: {first['msg']}") from exc
-    configure_logging(settings)
+    configure_logging_on_import(settings)
     return settings
 
 

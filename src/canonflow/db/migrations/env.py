@@ -13,9 +13,11 @@ from typing import Any
 
 from alembic import context
 
-import canonflow.db.models  # noqa: F401  (registers every table)
 from canonflow.db.base import Base
 from canonflow.db.migrate import include_name
+from canonflow.db.models import load_all
+
+load_all()  # every table into Base.metadata (the models load lazily)
 
 engine = context.config.attributes["engine"]
 sqlite = engine.dialect.name == "sqlite"

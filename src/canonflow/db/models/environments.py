@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from canonflow.core.enums import CommitMode, EnvironmentKind, ForgeProvider
 from canonflow.crypto import Sealed
 from canonflow.db.base import Base, created_at, enum_type, tenant_fk, updated_at, uuid_pk
+from canonflow.db.models import tenancy  # noqa: F401 (their tables: foreign keys)
 from canonflow.db.types import JSONDocument, SealedSecret
 
 

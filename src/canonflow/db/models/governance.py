@@ -11,6 +11,7 @@ from sqlalchemy import Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from canonflow.db.base import Base, enum_type, tenant_fk, uuid_pk
+from canonflow.db.models import tenancy  # noqa: F401 (their tables: foreign keys)
 from canonflow.db.types import JSONDocument, utcnow
 
 

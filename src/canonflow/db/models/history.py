@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from canonflow.core.enums import SnapshotSide
 from canonflow.core.status import MappingStatus
 from canonflow.db.base import Base, created_at, enum_type, tenant_fk, uuid_pk
+from canonflow.db.models import environments, tenancy, workflows  # noqa: F401 (their tables: foreign keys)
 from canonflow.db.types import JSONDocument, utcnow
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from canonflow.core.enums import JobStatus, SyncKind
 from canonflow.db.base import Base, created_at, enum_type, tenant_fk, uuid_pk
+from canonflow.db.models import environments, tenancy  # noqa: F401 (their tables: foreign keys)
 from canonflow.db.types import JSONDocument, utcnow
 
 

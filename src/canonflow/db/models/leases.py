@@ -9,6 +9,7 @@ from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from canonflow.db.base import Base
+from canonflow.db.models import tenancy  # noqa: F401 (their tables: foreign keys)
 
 
 class Lease(Base):

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from canonflow.crypto import Sealed
 from canonflow.db.base import Base, created_at, tenant_fk, updated_at, uuid_pk
+from canonflow.db.models import jobs, tenancy  # noqa: F401 (their tables: foreign keys)
 from canonflow.db.types import JSONDocument, SealedSecret
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from canonflow.db.base import Base, created_at, tenant_fk, uuid_pk
+from canonflow.db.models import environments, tenancy  # noqa: F401 (their tables: foreign keys)
 from canonflow.db.types import JSONDocument
 
 

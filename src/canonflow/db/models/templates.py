@@ -10,6 +10,7 @@ from sqlalchemy import String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from canonflow.db.base import Base, created_at, tenant_fk, updated_at, uuid_pk
+from canonflow.db.models import tenancy  # noqa: F401 (their tables: foreign keys)
 from canonflow.db.types import JSONDocument
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from canonflow.core.enums import WorkflowProvider
 from canonflow.core.status import MappingStatus
 from canonflow.db.base import Base, created_at, enum_type, tenant_fk, updated_at, uuid_pk
+from canonflow.db.models import environments, tenancy  # noqa: F401 (their tables: foreign keys)
 from canonflow.db.types import JSONDocument, utcnow
 
 HASH_LENGTH = 80  # "v1:" + 64 hex digits, with room for a longer version prefix
