@@ -47,6 +47,7 @@ EXPECTED_TABLES = {
     "promotions",
     "ignore_rules",
     "approvals",
+    "summary_counts",
 }
 
 

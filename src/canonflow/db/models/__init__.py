@@ -11,7 +11,7 @@ from canonflow.db.models.policy import IgnoreRuleEntry
 from canonflow.db.models.promotions import Promotion
 from canonflow.db.models.templates import WorkflowTemplate
 from canonflow.db.models.tenancy import ApiToken, Tenant
-from canonflow.db.models.workflows import CanonicalWorkflow, WorkflowEnvMap
+from canonflow.db.models.workflows import CanonicalWorkflow, SummaryCount, WorkflowEnvMap
 
 __all__ = [
     "ApiToken",
@@ -32,6 +32,7 @@ __all__ = [
     "Snapshot",
     "StateChange",
     "StatusEvent",
+    "SummaryCount",
     "SyncRun",
     "Tenant",
     "WorkflowEnvMap",
