@@ -323,3 +323,16 @@ def _uuid_text(value: str) -> str:
     if len(value) == 32:
         return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
     return value
+
+
+def summary_differences(session: Session, tenant_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The tenant's environments whose kept summary is not the full scan's (none, unless
+    a write bypassed `record_state_changes`): each as {"name", "kept", "scanned"}."""
+    environments = environments_of(session, tenant_id)
+    kept = summary(session, tenant_id, environments)
+    scanned = scanned_summary(session, tenant_id, environments)
+    return [
+        {"name": k["name"], "kept": k, "scanned": s}
+        for k, s in zip(kept, scanned, strict=True)
+        if k != s
+    ]
