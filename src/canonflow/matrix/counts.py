@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     Integer,
+    Select,
     Table,
     and_,
     case,
@@ -169,12 +170,7 @@ def kept_summary(
     """Per environment (of `environment_ids`): statuses (with `absent`), states and
     `drafts_pending` as `canonflow.matrix.service.summary` answers them, from the kept
     counts and the tenant's count of live canonical workflows."""
-    c = COUNTS
-    rows = session.execute(
-        select(c.c.environment_id, c.c.state, c.c.holds_canonical, c.c.draft_pending, c.c.n).where(
-            c.c.tenant_id == tenant_id, c.c.environment_id.in_(environment_ids), c.c.n != 0
-        )
-    )
+    rows = session.execute(kept_statement(tenant_id, environment_ids))
     counts: dict[uuid.UUID, dict[str, int]] = {e: {} for e in environment_ids}
     for environment_id, state, holds, draft, n in rows:
         tally = counts[environment_id]
@@ -183,6 +179,14 @@ def kept_summary(
                 tally[name] = tally.get(name, 0) + n
     live = live_canonicals(session, tenant_id)
     return {e: _summary(tally, live) for e, tally in counts.items()}
+
+
+def kept_statement(tenant_id: uuid.UUID, environment_ids: Sequence[uuid.UUID]) -> Select[Any]:
+    """The kept counts of the environments: one primary-key range per environment."""
+    c = COUNTS
+    return select(
+        c.c.environment_id, c.c.state, c.c.holds_canonical, c.c.draft_pending, c.c.n
+    ).where(c.c.tenant_id == tenant_id, c.c.environment_id.in_(environment_ids), c.c.n != 0)
 
 
 def _summary(tally: dict[str, int], live: int) -> dict[str, Any]:
