@@ -14,7 +14,8 @@ its new one (+1), in one statement per scope, grouped per key:
 so two syncs of different environments touch different rows, and no count goes through
 Python. A mapping is deleted only with its environment (or tenant), whose counts rows go
 with it (foreign keys, ON DELETE CASCADE). `absent` needs the tenant's live canonical
-workflows, counted from their own table (one index range, not the cells).
+workflows, counted from their own table (`ix_canonical_workflows_tenant_live`: one range
+of a partial index, index only; a tenant has far fewer canonical workflows than cells).
 
 `rebuild` sets the counts again from the recorded states (the migration's backfill, and
 the repair of `canonflow db summary-check --repair`).
@@ -128,7 +129,9 @@ def apply_moves(
     )
     moves = union_all(leaving, arriving).subquery("moves")
     columns = [moves.c[name] for name in moves.c.keys()[:5]]
-    grouped = select(*columns, func.sum(moves.c.delta)).group_by(*columns)
+    # in key order: two transactions moving cells of one environment lock its rows in the
+    # same order (no deadlock between a repo sync and that environment's sync)
+    grouped = select(*columns, func.sum(moves.c.delta)).group_by(*columns).order_by(*columns)
     result = session.execute(_upsert(session, grouped))
     return int(getattr(result, "rowcount", 0) or 0)
 

@@ -24,6 +24,13 @@ class CanonicalWorkflow(Base):
         UniqueConstraint("tenant_id", "git_file_path"),
         # The matrix: a tenant's canonical workflows in name order, one keyset page at a time.
         Index("ix_canonical_workflows_tenant_name_id", "tenant_id", "name", "id"),
+        # The summary's `absent`: a tenant's live canonical workflows counted, index only.
+        Index(
+            "ix_canonical_workflows_tenant_live",
+            "tenant_id",
+            sqlite_where=text("is_deleted IS 0"),
+            postgresql_where=text("is_deleted IS FALSE"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

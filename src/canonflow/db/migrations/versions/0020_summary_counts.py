@@ -10,6 +10,8 @@ Create Date: 2026-12-07 05:00:00
   cells (`canonflow.matrix.counts`); its rows go with their environment or tenant.
 - `workflow_env_map.counted_holds` / `counted_draft`: the flags a cell is counted under,
   beside the state it is counted under (`derived_state`, as last recorded).
+- `ix_canonical_workflows_tenant_live` (tenant_id) where not deleted: the summary counts a
+  tenant's live canonical workflows (for `absent`) from the index alone.
 - Backfill: the flags of every recorded cell from its rows (the expressions of
   `canonflow.matrix.counts.holds_canonical` / `draft_pending`), then the counts grouped
   from the recorded states and the flags.
@@ -81,12 +83,20 @@ def upgrade() -> None:
         batch.add_column(sa.Column("counted_holds", sa.Boolean(), nullable=True))
         batch.add_column(sa.Column("counted_draft", sa.Boolean(), nullable=True))
     postgresql = op.get_bind().dialect.name == "postgresql"
+    op.create_index(
+        "ix_canonical_workflows_tenant_live",
+        "canonical_workflows",
+        ["tenant_id"],
+        sqlite_where=sa.text("is_deleted IS 0"),
+        postgresql_where=sa.text("is_deleted IS FALSE"),
+    )
     true, false = ("true", "false") if postgresql else ("1", "0")
     op.execute(_FLAGS.format(true=true, false=false))
     op.execute(_COUNTS)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_canonical_workflows_tenant_live", table_name="canonical_workflows")
     with op.batch_alter_table("workflow_env_map", schema=None) as batch:
         batch.drop_column("counted_draft")
         batch.drop_column("counted_holds")
