@@ -1,6 +1,7 @@
 """Per-workflow history from a real sequence: onboard (real n8n prod and dev, a real bare Git
 remote) -> edit in dev -> env sync -> env_wins -> repo sync -> git_wins -> ignore, unignore,
-delete. After every write the stored state equals the state computed in SQL."""
+delete. After every write the stored state equals the state computed in SQL, and the
+matrix summary's kept counts the full scan."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from tests.reconcile.conftest import (  # noqa: F401 (a fixture)
     set_value,
 )
 from tests.support.n8n_fixtures import make_workflow
+from tests.support.summary_counts import assert_counts_kept
 
 URL = "/api/v1/canonical/workflows"
 
@@ -28,6 +30,7 @@ URL = "/api/v1/canonical/workflows"
 def _assert_recorded(o: Linked) -> None:
     with transaction(o.e.runtime.sessions) as session:
         assert unrecorded(session, o.e.tenant_id) == []
+    assert_counts_kept(o.e.runtime, o.e.tenant_id)  # and the summary's counts with them
 
 
 def _history(o: Linked, slug: str, **params: Any) -> list[tuple[str, str | None, str, str]]:

@@ -53,6 +53,7 @@ EXPECTED_TABLES = {
     "promotions",
     "ignore_rules",
     "approvals",
+    "summary_counts",
 }
 
 

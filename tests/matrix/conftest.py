@@ -1,4 +1,5 @@
-"""Hand-built matrix fixtures: rows loaded directly (the matrix needs only the tables)."""
+"""Hand-built matrix fixtures: rows loaded directly (the matrix needs only the tables),
+each cell recorded as a write flow records it (its state, the summary's counts)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from canonflow.catalogue.states import StateCause, record_state_changes
 from canonflow.core.enums import Role
 from canonflow.core.status import MappingStatus
 from canonflow.db.engine import transaction
@@ -72,6 +74,8 @@ class Tenancy:
             )
             session.add(row)
             session.flush()
+            # as every write flow does: the cell's state recorded, the summary's counts kept
+            record_state_changes(session, self.tenant_id, StateCause.ENV_SYNC, mapping_ids=[row.id])
             return row.id
 
 

@@ -4,15 +4,17 @@ A cell's *state* is the derived sync state of a linked mapping (`orphaned` when 
 canonical workflow is deleted in Git), else its stored status (`untracked`, `missing`,
 `ignored`, `deleted`), as the matrix shows it. `workflow_env_map.derived_state` holds the
 state as last recorded; every write flow calls `record_state_changes` before it flushes,
-scoped to what it touched. Two set-based statements, no row goes through Python:
+scoped to what it touched. Set-based statements, no row goes through Python:
 
+    INSERT INTO summary_counts SELECT <old key> -1, <new key> +1 ... WHERE the key differs
+        ON CONFLICT DO UPDATE SET n = n + excluded.n      (`canonflow.matrix.counts`)
     INSERT INTO state_changes SELECT ... WHERE <state expression> IS DISTINCT FROM derived_state
-    UPDATE workflow_env_map SET derived_state = <state expression> WHERE it differs
+    UPDATE workflow_env_map SET derived_state = <state expression>, <counted key> WHERE it differs
 
-so a sync that changed nothing writes nothing, and a crash between two flows loses nothing:
-the next flow that touches the cell records what differs (with its own cause and time).
-Right before, the cells' ignored hashes (ignore rules) are made current on the same scope
-(`canonflow.catalogue.effective`).
+so a sync that changed nothing writes nothing (the first statement finds nothing to
+move), and a crash between two flows loses nothing: the next flow that touches the cell
+records what differs (with its own cause and time). Right before, the cells' ignored
+hashes (ignore rules) are made current on the same scope (`canonflow.catalogue.effective`).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from canonflow.core.status import MappingStatus
 from canonflow.core.sync_state import SyncState
 from canonflow.db.models import CanonicalWorkflow, StateChange, WorkflowEnvMap
 from canonflow.db.types import UTCDateTime, utcnow
+from canonflow.matrix import counts
 from canonflow.matrix.queries import derived_state
 
 CANONICALS: Table = CanonicalWorkflow.__table__  # type: ignore[assignment]
@@ -124,8 +127,12 @@ def record_state_changes(
 def _record(
     session: Session, cause: StateCause, at: datetime, where: Sequence[ColumnElement[bool]]
 ) -> int:
+    """Record the scope's changes of state, and move the cells whose key in the summary's
+    counts changed (`canonflow.matrix.counts`): nothing more is written when none did."""
     m = MAPPINGS
     state = cell_state(m)
+    if not counts.apply_moves(session, where, state):
+        return 0
     differs = and_(*where, state.is_distinct_from(m.c.derived_state))
     moment = bindparam("at", at, type_=UTCDateTime())
     changes = select(
@@ -154,13 +161,13 @@ def _record(
     ]
     inserted = session.execute(insert(STATE_CHANGES).from_select(columns, changes))
     count = int(getattr(inserted, "rowcount", 0) or 0)
-    if count:
-        session.execute(
-            update(m)
-            .where(differs)
-            .values(derived_state=state, derived_state_at=moment)
-            .execution_options(synchronize_session=False)
-        )
+    since = case((state.is_distinct_from(m.c.derived_state), moment), else_=m.c.derived_state_at)
+    session.execute(
+        update(m)
+        .where(*where, counts.key_differs(m, state))
+        .values(derived_state=state, derived_state_at=since, **counts.counted_values(m))
+        .execution_options(synchronize_session=False)
+    )
     return count
 
 

@@ -20,6 +20,7 @@ from canonflow.core.status import MappingStatus
 from canonflow.core.sync_state import SyncState, has_pending_draft
 from canonflow.db.models import CanonicalWorkflow, Environment
 from canonflow.errors import NotFound
+from canonflow.matrix import counts
 from canonflow.matrix.queries import (
     ABSENT,
     HASH_STATES,
@@ -184,7 +185,19 @@ def summary(
     """Per environment: counts per stored status (and `absent`) and per derived state; the
     linked mappings of deleted canonical workflows count as `orphaned`, never by their
     hashes (so never as in sync). `drafts_pending`: the linked cells whose n8n holds a draft
-    it does not run, whatever their state (those in sync otherwise are `draft_pending`)."""
+    it does not run, whatever their state (those in sync otherwise are `draft_pending`).
+
+    Read from the counts the write flows keep (`canonflow.matrix.counts`): a few rows per
+    environment. `scanned_summary` answers the same from every mapping (checks, tests)."""
+    kept = counts.kept_summary(session, tenant_id, [e.id for e in environments])
+    return [{"id": e.id, "name": e.name, **kept[e.id]} for e in environments]
+
+
+def scanned_summary(
+    session: Session, tenant_id: uuid.UUID, environments: list[MatrixEnvironment]
+) -> list[dict[str, Any]]:
+    """`summary` by a full scan of the tenant's mappings (the reference the kept counts are
+    checked against: `canonflow db summary-check`, the consistency tests)."""
     ids = [e.id for e in environments]
     rows = {row[0]: row[1:] for row in session.execute(summary_statement(tenant_id, ids))}
     of_deleted = {
@@ -319,3 +332,16 @@ def _uuid_text(value: str) -> str:
     if len(value) == 32:
         return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
     return value
+
+
+def summary_differences(session: Session, tenant_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The tenant's environments whose kept summary is not the full scan's (none, unless
+    a write bypassed `record_state_changes`): each as {"name", "kept", "scanned"}."""
+    environments = environments_of(session, tenant_id)
+    kept = summary(session, tenant_id, environments)
+    scanned = scanned_summary(session, tenant_id, environments)
+    return [
+        {"name": k["name"], "kept": k, "scanned": s}
+        for k, s in zip(kept, scanned, strict=True)
+        if k != s
+    ]

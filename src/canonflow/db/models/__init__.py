@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from canonflow.db.models.promotions import Promotion
     from canonflow.db.models.templates import WorkflowTemplate
     from canonflow.db.models.tenancy import ApiToken, Tenant
-    from canonflow.db.models.workflows import CanonicalWorkflow, WorkflowEnvMap
+    from canonflow.db.models.workflows import CanonicalWorkflow, SummaryCount, WorkflowEnvMap
 
 #: each public name and the module that defines it
 _MODULE_OF = {
@@ -46,6 +46,7 @@ _MODULE_OF = {
     "Snapshot": "history",
     "StateChange": "history",
     "StatusEvent": "history",
+    "SummaryCount": "workflows",
     "SyncRun": "jobs",
     "Tenant": "tenancy",
     "WorkflowEnvMap": "workflows",
@@ -71,6 +72,7 @@ __all__ = [
     "Snapshot",
     "StateChange",
     "StatusEvent",
+    "SummaryCount",
     "SyncRun",
     "Tenant",
     "WorkflowEnvMap",

@@ -25,6 +25,13 @@ class CanonicalWorkflow(Base):
         UniqueConstraint("tenant_id", "git_file_path"),
         # The matrix: a tenant's canonical workflows in name order, one keyset page at a time.
         Index("ix_canonical_workflows_tenant_name_id", "tenant_id", "name", "id"),
+        # The summary's `absent`: a tenant's live canonical workflows counted, index only.
+        Index(
+            "ix_canonical_workflows_tenant_live",
+            "tenant_id",
+            sqlite_where=text("is_deleted IS 0"),
+            postgresql_where=text("is_deleted IS FALSE"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -127,5 +134,32 @@ class WorkflowEnvMap(Base):
     base_ignored_hash: Mapped[str | None] = mapped_column(String(HASH_LENGTH))
     ignored_inputs: Mapped[str | None] = mapped_column(String(400))
     derived_state_at: Mapped[datetime | None]
+    # What the cell is counted as in `summary_counts` besides `derived_state` (None: not
+    # counted, as long as `derived_state` is None): whether it holds a live canonical
+    # workflow (the summary's `absent` leaves it out) and whether it is a linked cell with a
+    # pending draft. Written with `derived_state`, only by `record_state_changes`.
+    counted_holds: Mapped[bool | None]
+    counted_draft: Mapped[bool | None]
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
+
+
+class SummaryCount(Base):
+    """How many cells of an environment are in a state (as `derived_state` records it),
+    holding a live canonical workflow or not, with a pending draft or not: the matrix
+    summary, kept by `record_state_changes` in the transaction that changes the cells
+    (`canonflow.matrix.counts`). One row per key and environment, so syncs of two
+    environments never update the same row."""
+
+    __tablename__ = "summary_counts"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    environment_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("environments.id", ondelete="CASCADE"), primary_key=True
+    )
+    state: Mapped[str] = mapped_column(String(20), primary_key=True)
+    holds_canonical: Mapped[bool] = mapped_column(primary_key=True)
+    draft_pending: Mapped[bool] = mapped_column(primary_key=True)
+    n: Mapped[int]
