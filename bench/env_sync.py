@@ -18,6 +18,7 @@ import argparse
 import json
 import random
 import resource
+import string
 import subprocess
 import sys
 import tempfile
@@ -27,6 +28,8 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 
 BENCH_HOME = Path.home() / ".cache" / "canonflow-bench"
+IMPORT_CHUNK = 5000  # workflows per `import:workflow` file
+ID_ALPHABET = string.ascii_letters + string.digits
 
 
 def main() -> None:
@@ -87,7 +90,26 @@ def _parse() -> argparse.Namespace:
 
 
 def _populate(instance: object, count: int) -> None:
-    from tests.support.n8n_fixtures import admin_client, bulk_create, make_workflow
+    """Bring the instance to `count` workflows through n8n's own `import:workflow` CLI on its
+    database, a file of IMPORT_CHUNK workflows at a time (its public API creates ~100/s:
+    50,000 would take 8+ minutes; the import writes the same rows n8n's API would)."""
+    have = _workflow_count(instance)
+    if have >= count:
+        return
+    rng = random.Random(42)
+    started = time.perf_counter()
+    for first in range(have, count, IMPORT_CHUNK):
+        last = min(first + IMPORT_CHUNK, count)
+        bodies = [_importable(rng, f"bench {i:05d}") for i in range(first, last)]
+        _import(instance, bodies)
+    created = _workflow_count(instance) - have
+    print(f"imported {created} workflows in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    if have + created < count:
+        raise SystemExit(f"n8n holds {have + created} workflows after the import, not {count}")
+
+
+def _workflow_count(instance: object) -> int:
+    from tests.support.n8n_fixtures import admin_client
 
     with admin_client(instance) as http:  # type: ignore[arg-type]
         have = 0
@@ -96,17 +118,39 @@ def _populate(instance: object, count: int) -> None:
             page = http.get("/workflows", params=params).json()
             have += len(page["data"])
             if not page["nextCursor"]:
-                break
+                return have
             params["cursor"] = page["nextCursor"]
-    if have >= count:
-        return
-    rng = random.Random(42)
-    bodies = [make_workflow(f"bench {i:05d}", rng.randint(5, 40)) for i in range(have, count)]
-    started = time.perf_counter()
-    bulk_create(instance, bodies)  # type: ignore[arg-type]
-    print(
-        f"created {len(bodies)} workflows in {time.perf_counter() - started:.1f} s", file=sys.stderr
-    )
+
+
+def _importable(rng: random.Random, name: str) -> dict[str, object]:
+    """A body as the API would create it (5-40 nodes), with an n8n-style id of its own
+    (16 alphanumerics), the way `import:workflow` expects a backup's workflow."""
+    from tests.support.n8n_fixtures import make_workflow
+
+    body = make_workflow(name, rng.randint(5, 40))
+    body["id"] = "".join(rng.choices(ID_ALPHABET, k=16))
+    body["active"] = False
+    return body
+
+
+def _import(instance: object, bodies: list[dict[str, object]]) -> None:
+    from tests.support.n8n import free_port, n8n_bin, n8n_environment
+
+    data_dir: Path = instance.data_dir  # type: ignore[attr-defined]
+    version: str = instance.version  # type: ignore[attr-defined]
+    path = data_dir / "bench-import.json"
+    path.write_bytes(json.dumps(bodies).encode())
+    try:
+        subprocess.run(
+            [str(n8n_bin(version)), "import:workflow", f"--input={path}"],
+            env=n8n_environment(free_port(), data_dir, version),
+            cwd=data_dir,
+            capture_output=True,
+            check=True,
+            timeout=3600,
+        )
+    finally:
+        path.unlink()
 
 
 def _listing_floor(instance: object, repeats: int = 3) -> float:

@@ -1,0 +1,179 @@
+"""Environment sync reads the environment's mappings a page at a time (issue 19: a
+50,000-workflow environment in the memory of a page): the rows of each listed page, the
+references its workflows name, the missing marking in keyset pages, the reference
+fingerprint streamed. Small pages here make every boundary count."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import update
+
+from canonflow.core.hashing import content_hash
+from canonflow.core.status import MappingStatus
+from canonflow.db.engine import transaction
+from canonflow.db.models import CanonicalWorkflow, WorkflowEnvMap
+from canonflow.sync import environment, mappings
+from canonflow.sync.environment import refs_fingerprint
+from tests.support.n8n_fixtures import make_workflow
+from tests.sync.conftest import EnvUnderTest
+
+Create = Callable[..., dict[str, Any]]
+
+
+@pytest.fixture
+def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(environment, "PAGE_SIZE", 2)  # listed 2 at a time
+    monkeypatch.setattr(environment, "MISSING_PAGE", 2)  # mappings read 2 at a time
+
+
+def test_missing_marking_reads_the_environment_in_pages(
+    dev_env: EnvUnderTest, create_in_n8n: Create, small_pages: None
+) -> None:
+    made = [create_in_n8n(dev_env, f"Paged {i}") for i in range(7)]
+    first = dev_env.sync()
+    assert (first.complete, first.seen, first.created, first.missing) == (True, 7, 7, 0)
+    ignored = made[1]["id"]
+    with transaction(dev_env.runtime.sessions) as session:
+        session.execute(
+            update(WorkflowEnvMap)
+            .where(WorkflowEnvMap.n8n_workflow_id == ignored)
+            .values(status=MappingStatus.IGNORED)
+        )
+    gone = {made[i]["id"] for i in (0, 1, 3, 6)}  # across several keyset pages
+    with dev_env.n8n_http() as http:
+        for n8n_id in gone:
+            http.delete(f"/workflows/{n8n_id}").raise_for_status()
+
+    second = dev_env.sync()
+    assert (second.seen, second.missing, second.created) == (3, 3, 0)
+    rows = dev_env.mappings()
+    for wf in made:
+        row = rows[wf["id"]]
+        if wf["id"] == ignored:  # stays ignored, and knows its workflow is gone
+            assert (row.status, row.present) == (MappingStatus.IGNORED, False)
+        elif wf["id"] in gone:
+            assert (row.status, row.present) == (MappingStatus.MISSING, False)
+        else:
+            assert (row.status, row.present) == (MappingStatus.UNTRACKED, True)
+    stamps = {key: row.updated_at for key, row in rows.items()}
+
+    third = dev_env.sync()
+    assert (third.missing, third.updated, third.created, third.unchanged) == (0, 0, 0, 3)
+    assert {key: row.updated_at for key, row in dev_env.mappings().items()} == stamps
+
+
+def test_a_sync_cut_short_after_a_page_marks_nothing_and_the_retry_converges(
+    dev_env: EnvUnderTest, create_in_n8n: Create, small_pages: None
+) -> None:
+    made = [create_in_n8n(dev_env, f"Cut {i}") for i in range(5)]
+    dev_env.sync()
+    with dev_env.n8n_http() as http:
+        http.delete(f"/workflows/{made[4]['id']}").raise_for_status()
+    renamed = made[0] | {"name": "Cut renamed"}
+    with dev_env.n8n_http() as http:
+        body = {k: renamed[k] for k in ("name", "nodes", "connections", "settings")}
+        http.put(f"/workflows/{made[0]['id']}", json=body).raise_for_status()
+
+    seen_pages: list[int] = []
+
+    def stop_after_first_page(workflows: list[dict[str, Any]]) -> None:
+        seen_pages.append(len(workflows))
+        if len(seen_pages) == 2:
+            raise RuntimeError("the sync is cut short")
+
+    with pytest.raises(RuntimeError, match="cut short"):
+        environment.sync_environment(
+            dev_env.runtime.sessions,
+            dev_env.runtime.secrets,
+            tenant_id=dev_env.tenant_id,
+            environment_id=dev_env.environment_id,
+            on_page=stop_after_first_page,
+        )
+    assert all(row.status is MappingStatus.UNTRACKED for row in dev_env.mappings().values())
+
+    retry = dev_env.sync()
+    assert (retry.complete, retry.seen, retry.missing) == (True, 4, 1)
+    rows = dev_env.mappings()
+    assert rows[made[4]["id"]].status is MappingStatus.MISSING
+    assert rows[made[0]["id"]].workflow_name == "Cut renamed"
+    assert sum(row.status is MappingStatus.UNTRACKED for row in rows.values()) == 4
+
+
+def test_references_resolve_page_by_page(
+    dev_env: EnvUnderTest, create_in_n8n: Create, small_pages: None
+) -> None:
+    callee = create_in_n8n(dev_env, "Callee")
+    fillers = [create_in_n8n(dev_env, f"Filler {i}") for i in range(3)]
+    body = make_workflow("Caller", 2)
+    body["nodes"][1] = {
+        "id": "c0ffee00-0000-4000-8000-000000000001",
+        "name": "Call",
+        "type": "n8n-nodes-base.executeWorkflow",
+        "typeVersion": 1,
+        "position": [220, 0],
+        "parameters": {"workflowId": callee["id"]},
+    }
+    with dev_env.n8n_http() as http:
+        caller = http.post("/workflows", json=body).json()
+    dev_env.sync()
+    assert dev_env.mappings()[caller["id"]].env_content_hash == content_hash(caller)
+
+    with transaction(dev_env.runtime.sessions) as session:
+        row = CanonicalWorkflow(
+            tenant_id=dev_env.tenant_id,
+            canonical_slug="callee",
+            name="Callee",
+            content_hash="v1:callee",
+            workflow_definition={},
+        )
+        session.add(row)
+        session.flush()
+        session.execute(
+            update(WorkflowEnvMap)
+            .where(WorkflowEnvMap.n8n_workflow_id == callee["id"])
+            .values(canonical_id=row.id, status=MappingStatus.LINKED)
+        )
+    second = dev_env.sync()  # the reference map moved: every workflow is hashed again
+    assert second.complete and len(fillers) == 3
+    expected = content_hash(caller, {callee["id"]: "callee"})
+    assert expected != content_hash(caller)
+    assert dev_env.mappings()[caller["id"]].env_content_hash == expected
+
+
+def test_the_streamed_reference_fingerprint_is_the_maps(
+    dev_env: EnvUnderTest, create_in_n8n: Create
+) -> None:
+    # Mixed case and digits: Python's order is code point order, not a locale's.
+    ids = ["abc", "ABD", "a0c", "Zz9", "zZ9", "0aa", "_x"]
+    with transaction(dev_env.runtime.sessions) as session:
+        empty = mappings.reference_fingerprint(session, dev_env.tenant_id, dev_env.environment_id)
+        assert empty == refs_fingerprint({})
+        for n, n8n_id in enumerate(ids):
+            canonical = CanonicalWorkflow(
+                tenant_id=dev_env.tenant_id,
+                canonical_slug=f"slug-{n}",
+                name=f"Flow {n}",
+                content_hash=f"v1:{n}",
+                workflow_definition={},
+            )
+            session.add(canonical)
+            session.flush()
+            session.add(
+                WorkflowEnvMap(
+                    tenant_id=dev_env.tenant_id,
+                    environment_id=dev_env.environment_id,
+                    canonical_id=canonical.id,
+                    n8n_workflow_id=n8n_id,
+                    status=MappingStatus.LINKED,
+                )
+            )
+        session.flush()
+        refs = mappings.reference_slugs(session, dev_env.tenant_id, dev_env.environment_id)
+        streamed = mappings.reference_fingerprint(
+            session, dev_env.tenant_id, dev_env.environment_id, chunk=3
+        )
+    assert len(refs) == len(ids)
+    assert streamed == refs_fingerprint(refs)
