@@ -3,9 +3,10 @@
 Prints the full sync's wall time, the floor (a bare paginated listing of the same instance
 with the same client), their ratio, the sync's peak RSS, and the same for an immediate
 second sync with the mapping rows it wrote. Targets: first sync <= 1.3x the floor, second
-<= 1.1x with 0 rows written, peak RSS <= 250 MB.
+<= 1.1x with 0 rows written, peak RSS <= 250 MB (<= 400 MB beyond 5,000 workflows). With
+--pages, then the untracked and matrix pages over the synced environment (bench.env_pages).
 
-    uv run python -m bench.env_sync [--workflows 5000] [--database-url URL]
+    uv run python -m bench.env_sync [--workflows 5000] [--database-url URL] [--pages]
 
 The n8n instance and its workflows are kept in ~/.cache/canonflow-bench/ between runs.
 Each sync runs in a child process so that its peak RSS is its own. Floor and syncs are each
@@ -28,6 +29,8 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 
 BENCH_HOME = Path.home() / ".cache" / "canonflow-bench"
+RSS_TARGET_MB = 250  # up to 5,000 workflows
+RSS_TARGET_LARGE_MB = 400  # beyond (issue 19: 50,000), no more than a page's worth
 IMPORT_CHUNK = 5000  # workflows per `import:workflow` file
 ID_ALPHABET = string.ascii_letters + string.digits
 
@@ -68,11 +71,31 @@ def _measure(args: argparse.Namespace, instance: object, floor: float) -> None:
             env_id = _setup_database(url, key, instance)
             firsts.append(_run_child(url, key, env_id))
             seconds.append(_run_child(url, key, env_id))
+            if args.pages and len(seconds) == args.repeats:  # on the last one's database
+                pages = _pages_child(url, env_id)
 
     def best(runs: list[dict[str, float]]) -> dict[str, float]:
         return min(runs, key=lambda run: run["seconds"])
 
     _report(args.workflows, floor, best(firsts), best(seconds), url)
+    if args.pages:
+        print(
+            f"  untracked list of the environment ({pages['untracked_rows']} rows): "
+            f"p50 first page {pages['untracked_first_ms']:.1f} ms, "
+            f"middle page {pages['untracked_deep_ms']:.1f} ms"
+        )
+        print(
+            f"  matrix after linking each to a canonical ({pages['matrix_rows']} rows, "
+            f"{pages['link_s']} s to link): p50 first page {pages['matrix_first_ms']:.1f} ms, "
+            f"middle page {pages['matrix_deep_ms']:.1f} ms"
+        )
+
+
+def _pages_child(url: str, env_id: str) -> dict[str, float]:
+    """The untracked and matrix pages over the synced environment (`bench.env_pages`)."""
+    command = [sys.executable, "-m", "bench.env_pages", url, env_id]
+    output = subprocess.run(command, capture_output=True, text=True, check=True)
+    return json.loads(output.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
 def _parse() -> argparse.Namespace:
@@ -81,6 +104,9 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--database-url", help="PostgreSQL database to use (emptied first)")
     parser.add_argument("--postgres", action="store_true", help="on a private PostgreSQL")
     parser.add_argument("--repeats", type=int, default=3, help="best of N, like the floor")
+    parser.add_argument(
+        "--pages", action="store_true", help="then time the untracked and matrix pages over it"
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--floor", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
@@ -279,6 +305,7 @@ def _report(
     count: int, floor: float, first: dict[str, float], second: dict[str, float], url: str
 ) -> None:
     backend = url.split(":", 1)[0]
+    rss_target = RSS_TARGET_MB if count <= 5000 else RSS_TARGET_LARGE_MB
     print(f"env sync, {count} workflows of 5-40 nodes, database {backend}")
     print(f"  floor: paginated listing (250/page)  {floor:7.2f} s")
     for label, run, target in (
@@ -287,9 +314,11 @@ def _report(
     ):
         ratio = run["seconds"] / floor
         verdict = "ok" if ratio <= target else "ABOVE TARGET"
+        memory = "ok" if run["peak_mb"] <= rss_target else "ABOVE TARGET"
         print(
             f"  {label:<24}{run['seconds']:7.2f} s  ratio {ratio:4.2f} "
-            f"(target <= {target}) {verdict}; peak RSS {run['peak_mb']:.0f} MB; "
+            f"(target <= {target}) {verdict}; peak RSS {run['peak_mb']:.0f} MB "
+            f"(target <= {rss_target} MB) {memory}; "
             f"seen {run['seen']:.0f}; mapping rows written {run['written']:.0f}"
         )
 

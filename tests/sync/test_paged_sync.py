@@ -14,9 +14,11 @@ from sqlalchemy import update
 from canonflow.core.hashing import content_hash
 from canonflow.core.status import MappingStatus
 from canonflow.db.engine import transaction
-from canonflow.db.models import CanonicalWorkflow, WorkflowEnvMap
+from canonflow.db.models import CanonicalWorkflow, Environment, WorkflowEnvMap
+from canonflow.runtime import Runtime
 from canonflow.sync import environment, mappings
 from canonflow.sync.environment import refs_fingerprint
+from tests.factories import make_tenant
 from tests.support.n8n_fixtures import make_workflow
 from tests.sync.conftest import EnvUnderTest
 
@@ -143,17 +145,24 @@ def test_references_resolve_page_by_page(
     assert dev_env.mappings()[caller["id"]].env_content_hash == expected
 
 
-def test_the_streamed_reference_fingerprint_is_the_maps(
-    dev_env: EnvUnderTest, create_in_n8n: Create
-) -> None:
+def test_the_streamed_reference_fingerprint_is_the_maps(runtime: Runtime) -> None:
     # Mixed case and digits: Python's order is code point order, not a locale's.
     ids = ["abc", "ABD", "a0c", "Zz9", "zZ9", "0aa", "_x"]
-    with transaction(dev_env.runtime.sessions) as session:
-        empty = mappings.reference_fingerprint(session, dev_env.tenant_id, dev_env.environment_id)
+    with transaction(runtime.sessions) as session:
+        tenant = make_tenant(session)
+        env = Environment(
+            tenant_id=tenant.id,
+            name="dev",
+            base_url="http://127.0.0.1:9",
+            api_key=runtime.secrets.seal("key"),
+        )
+        session.add(env)
+        session.flush()
+        empty = mappings.reference_fingerprint(session, tenant.id, env.id)
         assert empty == refs_fingerprint({})
         for n, n8n_id in enumerate(ids):
             canonical = CanonicalWorkflow(
-                tenant_id=dev_env.tenant_id,
+                tenant_id=tenant.id,
                 canonical_slug=f"slug-{n}",
                 name=f"Flow {n}",
                 content_hash=f"v1:{n}",
@@ -163,17 +172,15 @@ def test_the_streamed_reference_fingerprint_is_the_maps(
             session.flush()
             session.add(
                 WorkflowEnvMap(
-                    tenant_id=dev_env.tenant_id,
-                    environment_id=dev_env.environment_id,
+                    tenant_id=tenant.id,
+                    environment_id=env.id,
                     canonical_id=canonical.id,
                     n8n_workflow_id=n8n_id,
                     status=MappingStatus.LINKED,
                 )
             )
         session.flush()
-        refs = mappings.reference_slugs(session, dev_env.tenant_id, dev_env.environment_id)
-        streamed = mappings.reference_fingerprint(
-            session, dev_env.tenant_id, dev_env.environment_id, chunk=3
-        )
+        refs = mappings.reference_slugs(session, tenant.id, env.id)
+        streamed = mappings.reference_fingerprint(session, tenant.id, env.id, chunk=3)
     assert len(refs) == len(ids)
     assert streamed == refs_fingerprint(refs)

@@ -36,6 +36,7 @@ from canonflow.parallel import LazyProcessPool
 from canonflow.sync import mappings
 from canonflow.sync.agreement import record_agreement
 from canonflow.sync.batch import BatchApplier, PreparedBatch, absent_state
+from canonflow.sync.candidates import auto_link_candidates
 from canonflow.sync.hashing import HashedSelection, hash_selection
 from canonflow.sync.prefetch import Prefetcher
 from canonflow.sync.result import SyncResult, record_run
@@ -307,14 +308,11 @@ class _Run:
         now = utcnow()
         with transaction(self.sessions) as session:
             self.lease.hold_in(session)  # links only while no other run holds the lease
-            canonicals = mappings.unlinked_canonicals(
+            untracked, canonicals = auto_link_candidates(
                 session, self.access.tenant_id, self.access.environment_id
             )
             if not canonicals:
                 return
-            untracked = mappings.untracked_in(
-                session, self.access.tenant_id, self.access.environment_id
-            )
             plan = plan_auto_links(
                 [Candidate(str(i), name, digest) for i, name, digest in untracked],
                 [Candidate(str(i), name, digest) for i, name, digest in canonicals],
@@ -358,6 +356,7 @@ class _Run:
                 self.access.tenant_id,
                 StateCause.ENV_SYNC,
                 environment_id=self.access.environment_id,
+                mapping_ids=[u["id"] for u in updates] + list(released.values()),
                 at=now,
             )
         self.result.auto_linked = len(events)

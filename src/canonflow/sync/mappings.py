@@ -160,9 +160,13 @@ def reference_fingerprint(
     )
     digest = hashlib.sha256(b"[")
     separator = b""
-    for n8n_id, slug in session.execute(statement).tuples():
-        digest.update(separator + orjson.dumps((n8n_id, slug)))
-        separator = b","
+    result = session.execute(statement)
+    try:
+        for n8n_id, slug in result:
+            digest.update(separator + orjson.dumps((n8n_id, slug)))
+            separator = b","
+    finally:
+        result.close()  # a server-side cursor on PostgreSQL
     digest.update(b"]")
     return digest.hexdigest()[:16]
 
