@@ -17,6 +17,7 @@ from canonflow.db.engine import transaction
 from canonflow.db.models import CanonicalWorkflow, Environment, WorkflowEnvMap
 from canonflow.runtime import Runtime
 from canonflow.sync import environment, mappings
+from canonflow.sync.candidates import auto_link_candidates
 from canonflow.sync.environment import refs_fingerprint
 from tests.factories import make_tenant
 from tests.support.n8n_fixtures import make_workflow
@@ -184,3 +185,63 @@ def test_the_streamed_reference_fingerprint_is_the_maps(runtime: Runtime) -> Non
         streamed = mappings.reference_fingerprint(session, tenant.id, env.id, chunk=3)
     assert len(refs) == len(ids)
     assert streamed == refs_fingerprint(refs)
+
+
+def test_auto_link_candidates_are_those_that_can_match(runtime: Runtime) -> None:
+    with transaction(runtime.sessions) as session:
+        tenant, other = make_tenant(session), make_tenant(session)
+        env = Environment(
+            tenant_id=tenant.id,
+            name="dev",
+            base_url="http://127.0.0.1:9",
+            api_key=runtime.secrets.seal("key"),
+        )
+        session.add(env)
+        session.flush()
+
+        def canonical(owner: Any, slug: str, name: str, digest: str) -> CanonicalWorkflow:
+            row = CanonicalWorkflow(
+                tenant_id=owner.id,
+                canonical_slug=slug,
+                name=name,
+                content_hash=digest,
+                workflow_definition={},
+            )
+            session.add(row)
+            session.flush()
+            return row
+
+        def mapping(n8n_id: str, name: str, digest: str, **values: Any) -> WorkflowEnvMap:
+            values.setdefault("status", MappingStatus.UNTRACKED)
+            row = WorkflowEnvMap(
+                tenant_id=tenant.id,
+                environment_id=env.id,
+                n8n_workflow_id=n8n_id,
+                workflow_name=name,
+                env_content_hash=digest,
+                **values,
+            )
+            session.add(row)
+            session.flush()
+            return row
+
+        by_name = canonical(tenant, "billing", "Billing", "v1:b")
+        by_hash = canonical(tenant, "invoices", "Invoices", "v1:i")
+        canonical(tenant, "lonely", "Lonely", "v1:l")  # nothing shares its name or hash
+        canonical(other, "scratch", "Scratch", "v1:s")  # another tenant's
+        held = canonical(tenant, "held", "Held", "v1:h")
+        mapping("w1", "Billing", "v1:x")
+        mapping("w2", "Billing", "v1:y")  # the same name twice: ambiguous, both read
+        mapping("w3", "Renamed invoices", "v1:i")
+        mapping("w4", "Scratch", "v1:s")  # matches only the other tenant's
+        mapping("w5", "Held", "v1:h", canonical_id=held.id, status=MappingStatus.LINKED)
+        mapping("w6", "Held", "v1:z")  # its canonical is held here by a live mapping
+
+        untracked, canonicals = auto_link_candidates(session, tenant.id, env.id)
+    assert sorted(name for _id, name, _hash in canonicals) == ["Billing", "Invoices"]
+    assert {row[0] for row in canonicals} == {by_name.id, by_hash.id}
+    assert sorted((name, digest) for _id, name, digest in untracked) == [
+        ("Billing", "v1:x"),
+        ("Billing", "v1:y"),
+        ("Renamed invoices", "v1:i"),
+    ]
