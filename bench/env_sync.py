@@ -19,6 +19,7 @@ import argparse
 import json
 import random
 import resource
+import shutil
 import string
 import subprocess
 import sys
@@ -32,6 +33,8 @@ BENCH_HOME = Path.home() / ".cache" / "canonflow-bench"
 RSS_TARGET_MB = 250  # up to 5,000 workflows
 RSS_TARGET_LARGE_MB = 400  # beyond (issue 19: 50,000), no more than a page's worth
 IMPORT_CHUNK = 5000  # workflows per `import:workflow` file
+SEED_WORKFLOWS = 5000  # made by n8n itself; larger instances copy its rows
+GROWN_MARK = "bench-grown"
 ID_ALPHABET = string.ascii_letters + string.digits
 
 
@@ -45,7 +48,9 @@ def main() -> None:
         return
     from tests.support.n8n import start_n8n
 
-    data_dir = BENCH_HOME / f"n8n-{args.workflows}"
+    data_dir = _data_dir(args.workflows)
+    if args.workflows > SEED_WORKFLOWS:
+        _grow(data_dir, args.workflows)
     instance = start_n8n(data_dir)
     try:
         _populate(instance, args.workflows)
@@ -132,6 +137,39 @@ def _populate(instance: object, count: int) -> None:
     print(f"imported {created} workflows in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     if have + created < count:
         raise SystemExit(f"n8n holds {have + created} workflows after the import, not {count}")
+
+
+def _data_dir(count: int) -> Path:
+    from tests.support.n8n import n8n_version
+
+    return BENCH_HOME / f"n8n-{n8n_version()}-{count}"
+
+
+def _grow(data_dir: Path, count: int) -> None:
+    """Beyond the seed: a copy of the seed instance (populated first if need be) grown to
+    `count` by copying n8n's own rows (`bench._n8n_clone`), once; kept for later runs."""
+    from tests.support.n8n import start_n8n
+
+    from bench._n8n_clone import clone_workflows
+
+    if (data_dir / GROWN_MARK).exists():
+        return
+    seed_dir = _data_dir(SEED_WORKFLOWS)
+    seed = start_n8n(seed_dir)
+    try:
+        _populate(seed, SEED_WORKFLOWS)
+    finally:
+        seed.stop()
+    if data_dir.exists():
+        shutil.rmtree(data_dir)
+    shutil.copytree(seed_dir, data_dir)
+    started = time.perf_counter()
+    added = clone_workflows(data_dir / ".n8n" / "database.sqlite", count, random.Random(43))
+    (data_dir / GROWN_MARK).write_text(f"{count}\n")
+    print(
+        f"grew the seed by {added} workflows in {time.perf_counter() - started:.1f} s",
+        file=sys.stderr,
+    )
 
 
 def _workflow_count(instance: object) -> int:
@@ -306,7 +344,12 @@ def _report(
 ) -> None:
     backend = url.split(":", 1)[0]
     rss_target = RSS_TARGET_MB if count <= 5000 else RSS_TARGET_LARGE_MB
-    print(f"env sync, {count} workflows of 5-40 nodes, database {backend}")
+    from tests.support.n8n import n8n_version
+
+    print(
+        f"env sync, {count} workflows of 5-40 nodes, n8n {n8n_version()}, database {backend}; "
+        f"load average {Path('/proc/loadavg').read_text().split()[0]}"
+    )
     print(f"  floor: paginated listing (250/page)  {floor:7.2f} s")
     for label, run, target in (
         ("first sync", first, 1.3),
