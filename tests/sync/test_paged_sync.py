@@ -113,14 +113,16 @@ def test_references_resolve_page_by_page(
     body = make_workflow("Caller", 2)
     body["nodes"][1] = {
         "id": "c0ffee00-0000-4000-8000-000000000001",
-        "name": "Call",
+        "name": body["nodes"][1]["name"],  # the connections name it
         "type": "n8n-nodes-base.executeWorkflow",
         "typeVersion": 1,
         "position": [220, 0],
         "parameters": {"workflowId": callee["id"]},
     }
     with dev_env.n8n_http() as http:
-        caller = http.post("/workflows", json=body).json()
+        response = http.post("/workflows", json=body)
+        response.raise_for_status()
+        caller = response.json()
     dev_env.sync()
     assert dev_env.mappings()[caller["id"]].env_content_hash == content_hash(caller)
 
