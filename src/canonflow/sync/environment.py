@@ -241,12 +241,13 @@ class _Run:
     def _mark_missing(self, applier: BatchApplier) -> None:
         """Mappings the complete listing did not show: absent (an ignored one stays
         ignored, and keeps the fact that its workflow is gone). The environment's mappings
-        are read a keyset page at a time, in the one transaction that holds the lease."""
+        are read a keyset page at a time in snapshot reads (no write lock while reading
+        50,000 rows); a page with unseen ones writes them in a transaction that holds the
+        lease (a retry after a crash between two pages marks the rest)."""
         now = utcnow()
         after: str | None = None
-        with transaction(self.sessions) as session:
-            self.lease.hold_in(session)  # marks missing only while no other run holds it
-            while True:
+        while True:
+            with read_transaction(self.sessions) as session:
                 rows = mappings.presence_page(
                     session,
                     self.access.tenant_id,
@@ -254,11 +255,14 @@ class _Run:
                     after=after,
                     limit=MISSING_PAGE,
                 )
-                if not rows:
-                    break
-                after = rows[-1].n8n_workflow_id
-                unseen = [row for row in rows if row.n8n_workflow_id not in applier.seen_ids]
-                self.result.missing += self._mark_absent(session, applier, unseen, now)
+            if not rows:
+                return
+            after = rows[-1].n8n_workflow_id
+            unseen = [row for row in rows if row.n8n_workflow_id not in applier.seen_ids]
+            if unseen:
+                with transaction(self.sessions) as session:
+                    self.lease.hold_in(session)  # marks missing only while no other run holds it
+                    self.result.missing += self._mark_absent(session, applier, unseen, now)
 
     def _mark_absent(
         self,
