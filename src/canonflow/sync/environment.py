@@ -183,6 +183,7 @@ class _Run:
                     self.lease.renew()  # LeaseLost: another run took over, store nothing more
                     self._store(applier, previous)
                     previous = hashed
+                    gc_pause.collect()  # memory of a page, not of the environment
                     self.progress(self.result.seen, None)
             except LeaseLost:
                 raise
