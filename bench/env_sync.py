@@ -3,9 +3,10 @@
 Prints the full sync's wall time, the floor (a bare paginated listing of the same instance
 with the same client), their ratio, the sync's peak RSS, and the same for an immediate
 second sync with the mapping rows it wrote. Targets: first sync <= 1.3x the floor, second
-<= 1.1x with 0 rows written, peak RSS <= 250 MB.
+<= 1.1x with 0 rows written, peak RSS <= 250 MB (<= 400 MB beyond 5,000 workflows). With
+--pages, then the untracked and matrix pages over the synced environment (bench.env_pages).
 
-    uv run python -m bench.env_sync [--workflows 5000] [--database-url URL]
+    uv run python -m bench.env_sync [--workflows 5000] [--database-url URL] [--pages]
 
 The n8n instance and its workflows are kept in ~/.cache/canonflow-bench/ between runs.
 Each sync runs in a child process so that its peak RSS is its own. Floor and syncs are each
@@ -18,6 +19,8 @@ import argparse
 import json
 import random
 import resource
+import shutil
+import string
 import subprocess
 import sys
 import tempfile
@@ -27,6 +30,12 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 
 BENCH_HOME = Path.home() / ".cache" / "canonflow-bench"
+RSS_TARGET_MB = 250  # up to 5,000 workflows
+RSS_TARGET_LARGE_MB = 400  # beyond (issue 19: 50,000), no more than a page's worth
+IMPORT_CHUNK = 5000  # workflows per `import:workflow` file
+SEED_WORKFLOWS = 5000  # made by n8n itself; larger instances copy its rows
+GROWN_MARK = "bench-grown"
+ID_ALPHABET = string.ascii_letters + string.digits
 
 
 def main() -> None:
@@ -39,7 +48,9 @@ def main() -> None:
         return
     from tests.support.n8n import start_n8n
 
-    data_dir = BENCH_HOME / f"n8n-{args.workflows}"
+    data_dir = _data_dir(args.workflows)
+    if args.workflows > SEED_WORKFLOWS:
+        _grow(data_dir, args.workflows)
     instance = start_n8n(data_dir)
     try:
         _populate(instance, args.workflows)
@@ -65,11 +76,31 @@ def _measure(args: argparse.Namespace, instance: object, floor: float) -> None:
             env_id = _setup_database(url, key, instance)
             firsts.append(_run_child(url, key, env_id))
             seconds.append(_run_child(url, key, env_id))
+            if args.pages and len(seconds) == args.repeats:  # on the last one's database
+                pages = _pages_child(url, env_id)
 
     def best(runs: list[dict[str, float]]) -> dict[str, float]:
         return min(runs, key=lambda run: run["seconds"])
 
     _report(args.workflows, floor, best(firsts), best(seconds), url)
+    if args.pages:
+        print(
+            f"  untracked list of the environment ({pages['untracked_rows']} rows): "
+            f"p50 first page {pages['untracked_first_ms']:.1f} ms, "
+            f"middle page {pages['untracked_deep_ms']:.1f} ms"
+        )
+        print(
+            f"  matrix after linking each to a canonical ({pages['matrix_rows']} rows, "
+            f"{pages['link_s']} s to link): p50 first page {pages['matrix_first_ms']:.1f} ms, "
+            f"middle page {pages['matrix_deep_ms']:.1f} ms"
+        )
+
+
+def _pages_child(url: str, env_id: str) -> dict[str, float]:
+    """The untracked and matrix pages over the synced environment (`bench.env_pages`)."""
+    command = [sys.executable, "-m", "bench.env_pages", url, env_id]
+    output = subprocess.run(command, capture_output=True, text=True, check=True)
+    return json.loads(output.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
 def _parse() -> argparse.Namespace:
@@ -78,6 +109,9 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--database-url", help="PostgreSQL database to use (emptied first)")
     parser.add_argument("--postgres", action="store_true", help="on a private PostgreSQL")
     parser.add_argument("--repeats", type=int, default=3, help="best of N, like the floor")
+    parser.add_argument(
+        "--pages", action="store_true", help="then time the untracked and matrix pages over it"
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--floor", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
@@ -87,7 +121,59 @@ def _parse() -> argparse.Namespace:
 
 
 def _populate(instance: object, count: int) -> None:
-    from tests.support.n8n_fixtures import admin_client, bulk_create, make_workflow
+    """Bring the instance to `count` workflows through n8n's own `import:workflow` CLI on its
+    database, a file of IMPORT_CHUNK workflows at a time (its public API creates ~100/s:
+    50,000 would take 8+ minutes; the import writes the same rows n8n's API would)."""
+    have = _workflow_count(instance)
+    if have >= count:
+        return
+    rng = random.Random(42)
+    started = time.perf_counter()
+    for first in range(have, count, IMPORT_CHUNK):
+        last = min(first + IMPORT_CHUNK, count)
+        bodies = [_importable(rng, f"bench {i:05d}") for i in range(first, last)]
+        _import(instance, bodies)
+    created = _workflow_count(instance) - have
+    print(f"imported {created} workflows in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    if have + created < count:
+        raise SystemExit(f"n8n holds {have + created} workflows after the import, not {count}")
+
+
+def _data_dir(count: int) -> Path:
+    from tests.support.n8n import n8n_version
+
+    return BENCH_HOME / f"n8n-{n8n_version()}-{count}"
+
+
+def _grow(data_dir: Path, count: int) -> None:
+    """Beyond the seed: a copy of the seed instance (populated first if need be) grown to
+    `count` by copying n8n's own rows (`bench._n8n_clone`), once; kept for later runs."""
+    from tests.support.n8n import start_n8n
+
+    from bench._n8n_clone import clone_workflows
+
+    if (data_dir / GROWN_MARK).exists():
+        return
+    seed_dir = _data_dir(SEED_WORKFLOWS)
+    seed = start_n8n(seed_dir)
+    try:
+        _populate(seed, SEED_WORKFLOWS)
+    finally:
+        seed.stop()
+    if data_dir.exists():
+        shutil.rmtree(data_dir)
+    shutil.copytree(seed_dir, data_dir)
+    started = time.perf_counter()
+    added = clone_workflows(data_dir / ".n8n" / "database.sqlite", count, random.Random(43))
+    (data_dir / GROWN_MARK).write_text(f"{count}\n")
+    print(
+        f"grew the seed by {added} workflows in {time.perf_counter() - started:.1f} s",
+        file=sys.stderr,
+    )
+
+
+def _workflow_count(instance: object) -> int:
+    from tests.support.n8n_fixtures import admin_client
 
     with admin_client(instance) as http:  # type: ignore[arg-type]
         have = 0
@@ -96,17 +182,39 @@ def _populate(instance: object, count: int) -> None:
             page = http.get("/workflows", params=params).json()
             have += len(page["data"])
             if not page["nextCursor"]:
-                break
+                return have
             params["cursor"] = page["nextCursor"]
-    if have >= count:
-        return
-    rng = random.Random(42)
-    bodies = [make_workflow(f"bench {i:05d}", rng.randint(5, 40)) for i in range(have, count)]
-    started = time.perf_counter()
-    bulk_create(instance, bodies)  # type: ignore[arg-type]
-    print(
-        f"created {len(bodies)} workflows in {time.perf_counter() - started:.1f} s", file=sys.stderr
-    )
+
+
+def _importable(rng: random.Random, name: str) -> dict[str, object]:
+    """A body as the API would create it (5-40 nodes), with an n8n-style id of its own
+    (16 alphanumerics), the way `import:workflow` expects a backup's workflow."""
+    from tests.support.n8n_fixtures import make_workflow
+
+    body = make_workflow(name, rng.randint(5, 40))
+    body["id"] = "".join(rng.choices(ID_ALPHABET, k=16))
+    body["active"] = False
+    return body
+
+
+def _import(instance: object, bodies: list[dict[str, object]]) -> None:
+    from tests.support.n8n import free_port, n8n_bin, n8n_environment
+
+    data_dir: Path = instance.data_dir  # type: ignore[attr-defined]
+    version: str = instance.version  # type: ignore[attr-defined]
+    path = data_dir / "bench-import.json"
+    path.write_bytes(json.dumps(bodies).encode())
+    try:
+        subprocess.run(
+            [str(n8n_bin(version)), "import:workflow", f"--input={path}"],
+            env=n8n_environment(free_port(), data_dir, version),
+            cwd=data_dir,
+            capture_output=True,
+            check=True,
+            timeout=3600,
+        )
+    finally:
+        path.unlink()
 
 
 def _listing_floor(instance: object, repeats: int = 3) -> float:
@@ -235,7 +343,13 @@ def _report(
     count: int, floor: float, first: dict[str, float], second: dict[str, float], url: str
 ) -> None:
     backend = url.split(":", 1)[0]
-    print(f"env sync, {count} workflows of 5-40 nodes, database {backend}")
+    rss_target = RSS_TARGET_MB if count <= 5000 else RSS_TARGET_LARGE_MB
+    from tests.support.n8n import n8n_version
+
+    print(
+        f"env sync, {count} workflows of 5-40 nodes, n8n {n8n_version()}, database {backend}; "
+        f"load average {Path('/proc/loadavg').read_text().split()[0]}"
+    )
     print(f"  floor: paginated listing (250/page)  {floor:7.2f} s")
     for label, run, target in (
         ("first sync", first, 1.3),
@@ -243,9 +357,11 @@ def _report(
     ):
         ratio = run["seconds"] / floor
         verdict = "ok" if ratio <= target else "ABOVE TARGET"
+        memory = "ok" if run["peak_mb"] <= rss_target else "ABOVE TARGET"
         print(
             f"  {label:<24}{run['seconds']:7.2f} s  ratio {ratio:4.2f} "
-            f"(target <= {target}) {verdict}; peak RSS {run['peak_mb']:.0f} MB; "
+            f"(target <= {target}) {verdict}; peak RSS {run['peak_mb']:.0f} MB "
+            f"(target <= {rss_target} MB) {memory}; "
             f"seen {run['seen']:.0f}; mapping rows written {run['written']:.0f}"
         )
 

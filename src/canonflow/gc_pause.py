@@ -38,3 +38,13 @@ def paused() -> Iterator[None]:
             if _depth == 0:
                 gc.unfreeze()
                 gc.enable()
+
+
+def collect() -> None:
+    """Free the cyclic garbage made since the pause began. Call it once per page of a long
+    pause: sessions, transactions and futures leave small cycles that pin each page's
+    parsed workflows (~2 MB a page of 250), so a 50,000-workflow sync grew by ~45 MB per
+    5,000 workflows (232 MB at 5,000, 486 MB at 30,000). The frozen objects are not
+    scanned, only those made since the pause: a few milliseconds a page. Measured on a
+    5,000-workflow no-change sync: peak 202 MB without, 166 MB with, and no slower."""
+    gc.collect()

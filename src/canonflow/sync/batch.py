@@ -1,6 +1,9 @@
 """Apply batches of listed workflows to the environment's mappings.
 
-The environment's mappings are read once, at the start. `prepare` decides a batch outside
+The environment's mappings are read page by page, those of the listed page's ids (and the
+references its workflows name), so memory does not grow with the environment: at 50,000
+workflows only the ids seen in this run stay in memory (for the missing marking at the end,
+~5 MB). `prepare` decides a batch outside
 any transaction (hashing is the costly part, and a workflow whose `updatedAt`, name,
 `active` and `activeVersionId` did not move is not hashed again: n8n moves no `updatedAt`
 when it activates, deactivates or publishes); `write` stores it in one short transaction. An
@@ -25,6 +28,7 @@ import orjson
 from sqlalchemy.orm import Session, sessionmaker
 
 from canonflow.catalogue.states import StateCause, record_state_changes
+from canonflow.core.definitions import referenced_ids
 from canonflow.core.hashing import HASH_VERSION, version_of
 from canonflow.core.publication import active_version_id, is_archived
 from canonflow.core.status import (
@@ -35,7 +39,7 @@ from canonflow.core.status import (
     step,
     transition,
 )
-from canonflow.db.engine import transaction
+from canonflow.db.engine import read_transaction, transaction
 from canonflow.db.types import RawJSON, utcnow
 from canonflow.sync import mappings
 from canonflow.sync.mappings import ExistingMapping
@@ -89,9 +93,7 @@ class BatchApplier:
     sessions: sessionmaker[Session]
     tenant_id: uuid.UUID
     environment_id: uuid.UUID
-    refs: Mapping[str, str]
     trust_timestamps: bool
-    existing: dict[str, ExistingMapping]
     seen_ids: set[str] = field(default_factory=set)
     archived: int = 0  # listed items skipped as archived (they count as absent)
 
@@ -99,13 +101,32 @@ class BatchApplier:
         """Which workflows of a page need hashing: not those already seen in this run, nor
         archived ones (absent), nor those whose `updatedAt`, name and publication did not move."""
         selection = Selection()
-        for n8n_id, workflow in self._first_sightings(workflows).items():
-            row = self.existing.get(n8n_id)
+        fresh = self._first_sightings(workflows)
+        with read_transaction(self.sessions) as session:
+            existing = mappings.existing_for(session, self.tenant_id, self.environment_id, fresh)
+        for n8n_id, workflow in fresh.items():
+            row = existing.get(n8n_id)
             if row is not None and self._untouched(row, workflow):
                 selection.unchanged += 1
             else:
                 selection.to_hash.append((workflow, row))
         return selection
+
+    def refs_for(self, selection: Selection) -> dict[str, str]:
+        """n8n id → canonical slug for the workflows the selection's workflows reference
+        (most reference none: no query then)."""
+        wanted: set[str] = set()
+        for workflow, _row in selection.to_hash:
+            wanted |= referenced_ids(workflow)
+            published = workflow.get("activeVersion")  # n8n 2.x: what it runs, if a draft
+            if isinstance(published, Mapping):
+                wanted |= referenced_ids(published)
+        if not wanted:
+            return {}
+        with read_transaction(self.sessions) as session:
+            return mappings.reference_slugs(
+                session, self.tenant_id, self.environment_id, only=wanted
+            )
 
     def prepare(self, selection: Selection, hashes: Sequence[HashOutcome]) -> PreparedBatch:
         """The rows to write for a selection, given the hashes of its workflows."""

@@ -11,7 +11,7 @@ import hashlib
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -36,6 +36,7 @@ from canonflow.parallel import LazyProcessPool
 from canonflow.sync import mappings
 from canonflow.sync.agreement import record_agreement
 from canonflow.sync.batch import BatchApplier, PreparedBatch, absent_state
+from canonflow.sync.candidates import auto_link_candidates
 from canonflow.sync.hashing import HashedSelection, hash_selection
 from canonflow.sync.prefetch import Prefetcher
 from canonflow.sync.result import SyncResult, record_run
@@ -46,6 +47,8 @@ PAGE_SIZE = 250  # the largest page n8n 1.x accepts
 HASH_WORKERS = 2
 #: Pages listed ahead of the one being stored: the listing goes on while a write waits.
 PREFETCH_PAGES = 3
+#: Mappings read per keyset page when marking the unlisted ones missing.
+MISSING_PAGE = 2000
 _LINK_COLUMNS = (
     "canonical_id",
     "git_content_hash",
@@ -174,11 +177,13 @@ class _Run:
                     if sum(len(s.to_hash) for s in selections) >= PAGE_SIZE // 2:
                         hashing.start()  # a long listing with much to hash: use a worker
                     hashed = [
-                        hash_selection(hashing, s, applier.refs, define=define) for s in selections
+                        hash_selection(hashing, s, applier.refs_for(s), define=define)
+                        for s in selections
                     ]
                     self.lease.renew()  # LeaseLost: another run took over, store nothing more
                     self._store(applier, previous)
                     previous = hashed
+                    gc_pause.collect()  # memory of a page, not of the environment
                     self.progress(self.result.seen, None)
             except LeaseLost:
                 raise
@@ -216,19 +221,16 @@ class _Run:
         # for a while by another environment's batch or an onboarding step).
         tenant, environment = self.access.tenant_id, self.access.environment_id
         with read_transaction(self.sessions) as session:
-            refs = mappings.reference_slugs(session, tenant, environment)
+            fingerprint = mappings.reference_fingerprint(session, tenant, environment)
             previous = mappings.last_complete_run_details(session, tenant, environment)
-            existing = mappings.existing_in_environment(session, tenant, environment)
-        self.result.refs_fingerprint = refs_fingerprint(refs)
+        self.result.refs_fingerprint = fingerprint
         return BatchApplier(
             self.sessions,
             self.access.tenant_id,
             self.access.environment_id,
-            refs,
             # Workflow references resolve as they did last time, so a workflow whose
             # updatedAt did not move hashes as it did: it need not be hashed again.
-            trust_timestamps=previous.get("refs_fingerprint") == self.result.refs_fingerprint,
-            existing=existing,
+            trust_timestamps=previous.get("refs_fingerprint") == fingerprint,
         )
 
     def _count(self, batch: PreparedBatch) -> None:
@@ -239,12 +241,39 @@ class _Run:
 
     def _mark_missing(self, applier: BatchApplier) -> None:
         """Mappings the complete listing did not show: absent (an ignored one stays
-        ignored, and keeps the fact that its workflow is gone)."""
+        ignored, and keeps the fact that its workflow is gone). The environment's mappings
+        are read a keyset page at a time in snapshot reads (no write lock while reading
+        50,000 rows); a page with unseen ones writes them in a transaction that holds the
+        lease (a retry after a crash between two pages marks the rest)."""
         now = utcnow()
+        after: str | None = None
+        while True:
+            with read_transaction(self.sessions) as session:
+                rows = mappings.presence_page(
+                    session,
+                    self.access.tenant_id,
+                    self.access.environment_id,
+                    after=after,
+                    limit=MISSING_PAGE,
+                )
+            if not rows:
+                return
+            after = rows[-1].n8n_workflow_id
+            unseen = [row for row in rows if row.n8n_workflow_id not in applier.seen_ids]
+            if unseen:
+                with transaction(self.sessions) as session:
+                    self.lease.hold_in(session)  # marks missing only while no other run holds it
+                    self.result.missing += self._mark_absent(session, applier, unseen, now)
+
+    def _mark_absent(
+        self,
+        session: Session,
+        applier: BatchApplier,
+        rows: list[mappings.ExistingMapping],
+        now: datetime,
+    ) -> int:
         updates: list[dict[str, Any]] = []
-        for n8n_id, row in applier.existing.items():
-            if n8n_id in applier.seen_ids:
-                continue
+        for row in rows:
             after = absent_state(row)
             if (after.status, after.facts.present) != (row.status, row.present):
                 assert after.status is not None
@@ -260,38 +289,35 @@ class _Run:
                         "updated_at": now,
                     }
                 )
-        with transaction(self.sessions) as session:
-            self.lease.hold_in(session)  # marks missing only while no other run holds it
-            skipped = mappings.update_if_status_unchanged(
-                session, updates, ("status", "present", "status_changed_at", "updated_at")
-            )
-            events = [
-                applier.event(u["id"], u["canonical_id"], u["expected_status"], u["status"], now)
-                for u in updates
-                if u["id"] not in skipped and u["status"] != u["expected_status"]
-            ]
-            mappings.insert_status_events(session, events)
-            record_state_changes(
-                session,
-                self.access.tenant_id,
-                StateCause.ENV_SYNC,
-                mapping_ids=[u["id"] for u in updates],
-                at=now,
-            )
-        self.result.missing = len(events)
+        if not updates:
+            return 0
+        skipped = mappings.update_if_status_unchanged(
+            session, updates, ("status", "present", "status_changed_at", "updated_at")
+        )
+        events = [
+            applier.event(u["id"], u["canonical_id"], u["expected_status"], u["status"], now)
+            for u in updates
+            if u["id"] not in skipped and u["status"] != u["expected_status"]
+        ]
+        mappings.insert_status_events(session, events)
+        record_state_changes(
+            session,
+            self.access.tenant_id,
+            StateCause.ENV_SYNC,
+            mapping_ids=[u["id"] for u in updates],
+            at=now,
+        )
+        return len(events)
 
     def _auto_link(self, applier: BatchApplier) -> None:
         now = utcnow()
         with transaction(self.sessions) as session:
             self.lease.hold_in(session)  # links only while no other run holds the lease
-            canonicals = mappings.unlinked_canonicals(
+            untracked, canonicals = auto_link_candidates(
                 session, self.access.tenant_id, self.access.environment_id
             )
             if not canonicals:
                 return
-            untracked = mappings.untracked_in(
-                session, self.access.tenant_id, self.access.environment_id
-            )
             plan = plan_auto_links(
                 [Candidate(str(i), name, digest) for i, name, digest in untracked],
                 [Candidate(str(i), name, digest) for i, name, digest in canonicals],
@@ -335,6 +361,7 @@ class _Run:
                 self.access.tenant_id,
                 StateCause.ENV_SYNC,
                 environment_id=self.access.environment_id,
+                mapping_ids=[u["id"] for u in updates] + list(released.values()),
                 at=now,
             )
         self.result.auto_linked = len(events)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import Table, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -46,7 +48,47 @@ def existing_in_environment(
     )
 
 
-def _existing(session: Session, *conditions: Any) -> dict[str, ExistingMapping]:
+def existing_for(
+    session: Session, tenant_id: uuid.UUID, environment_id: uuid.UUID, n8n_ids: Collection[str]
+) -> dict[str, ExistingMapping]:
+    """The environment's mappings of these n8n ids (one listed page's), keyed by n8n id: a
+    sync reads them page by page, so its memory does not grow with the environment."""
+    if not n8n_ids:
+        return {}
+    return _existing(
+        session,
+        WorkflowEnvMap.tenant_id == tenant_id,
+        WorkflowEnvMap.environment_id == environment_id,
+        WorkflowEnvMap.n8n_workflow_id.in_(sorted(n8n_ids)),
+    )
+
+
+def presence_page(
+    session: Session,
+    tenant_id: uuid.UUID,
+    environment_id: uuid.UUID,
+    *,
+    after: str | None,
+    limit: int,
+) -> list[ExistingMapping]:
+    """Up to `limit` of the environment's mappings a complete listing could mark absent
+    (present, or linked/untracked), in n8n id order after `after`: a keyset page on the
+    unique (environment_id, n8n_workflow_id) index."""
+    m = WorkflowEnvMap
+    conditions = [
+        m.tenant_id == tenant_id,
+        m.environment_id == environment_id,
+        or_(m.present.is_(True), m.status.in_((MappingStatus.LINKED, MappingStatus.UNTRACKED))),
+    ]
+    if after is not None:
+        conditions.append(m.n8n_workflow_id > after)
+    rows = _existing(session, *conditions, order=m.n8n_workflow_id, limit=limit)
+    return list(rows.values())
+
+
+def _existing(
+    session: Session, *conditions: Any, order: Any = None, limit: int | None = None
+) -> dict[str, ExistingMapping]:
     rows = session.execute(
         select(
             WorkflowEnvMap.id,
@@ -62,7 +104,10 @@ def _existing(session: Session, *conditions: Any) -> dict[str, ExistingMapping]:
             WorkflowEnvMap.n8n_draft_hash,
             WorkflowEnvMap.n8n_active,
             WorkflowEnvMap.n8n_active_version_id,
-        ).where(*conditions)
+        )
+        .where(*conditions)
+        .order_by(order)
+        .limit(limit)
     )
     return {row.n8n_workflow_id: ExistingMapping(**row._mapping) for row in rows}
 
@@ -91,6 +136,39 @@ def reference_slugs(
             return {}
         statement = statement.where(WorkflowEnvMap.n8n_workflow_id.in_(sorted(only)))
     return {row.n8n_workflow_id: row.canonical_slug for row in session.execute(statement)}
+
+
+def reference_fingerprint(
+    session: Session, tenant_id: uuid.UUID, environment_id: uuid.UUID, *, chunk: int = 2000
+) -> str:
+    """`refs_fingerprint(reference_slugs(...))` without holding the map: the pairs stream
+    in code point order of the n8n id (Python's `sorted`; byte order of UTF-8, hence
+    `COLLATE "C"` on PostgreSQL) into the same SHA-256 over the same JSON bytes."""
+    order: Any = WorkflowEnvMap.n8n_workflow_id
+    if session.get_bind().dialect.name == "postgresql":
+        order = order.collate("C")
+    statement = (
+        select(WorkflowEnvMap.n8n_workflow_id, CanonicalWorkflow.canonical_slug)
+        .join(CanonicalWorkflow, CanonicalWorkflow.id == WorkflowEnvMap.canonical_id)
+        .where(
+            WorkflowEnvMap.tenant_id == tenant_id,
+            WorkflowEnvMap.environment_id == environment_id,
+            CanonicalWorkflow.tenant_id == tenant_id,
+        )
+        .order_by(order)
+        .execution_options(yield_per=chunk)
+    )
+    digest = hashlib.sha256(b"[")
+    separator = b""
+    result = session.execute(statement)
+    try:
+        for n8n_id, slug in result:
+            digest.update(separator + orjson.dumps((n8n_id, slug)))
+            separator = b","
+    finally:
+        result.close()  # a server-side cursor on PostgreSQL
+    digest.update(b"]")
+    return digest.hexdigest()[:16]
 
 
 def untracked_in(
