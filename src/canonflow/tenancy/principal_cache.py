@@ -30,12 +30,9 @@ import time
 import weakref
 from typing import TYPE_CHECKING
 
-import structlog
-
 if TYPE_CHECKING:
     from canonflow.tenancy.service import Principal
 
-log = structlog.get_logger(__name__)
 
 REVOKED_CHANNEL = "canonflow_token_revoked"
 LISTENER_NAME = "canonflow-revocations"  # the listener's application_name
@@ -133,7 +130,11 @@ class PrincipalCache:
                     self._connected()
                     self._serve(connection)
             except psycopg.Error as exc:
-                log.warning("token revocation listener disconnected", error=str(exc))
+                import structlog  # here: a CLI command that reads a token loads no logging
+
+                structlog.get_logger(__name__).warning(
+                    "token revocation listener disconnected", error=str(exc)
+                )
             finally:
                 self._disconnected()
             self._stopping.wait(RECONNECT_S)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import datetime
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from canonflow.db.models import ApiToken, Environment, Tenant
+from canonflow.db.models import ApiToken, Tenant
 from canonflow.tenancy.principal_cache import REVOKED_CHANNEL
 
 
@@ -47,7 +48,7 @@ def token_tenant_and_environments(session: Session, token_hash: str) -> list[Any
     """The token's and its tenant's fields with each of the tenant's environments (id and
     name, by name; one row with NULLs for a tenant without any), in one round trip: the
     matrix endpoints want both on every request."""
-    return list(session.execute(_WITH_ENVIRONMENTS, {"token_hash": token_hash}))
+    return list(session.execute(_with_environments(), {"token_hash": token_hash}))
 
 
 def _token_and_tenant() -> Any:
@@ -63,13 +64,21 @@ def _token_and_tenant() -> Any:
 
 
 _BY_HASH = _token_and_tenant().where(ApiToken.token_hash == bindparam("token_hash"))
-_WITH_ENVIRONMENTS = (  # built once: building the construct costs more than running it
-    _token_and_tenant()
-    .add_columns(Environment.id.label("environment_id"), Environment.name.label("environment"))
-    .outerjoin(Environment, Environment.tenant_id == ApiToken.tenant_id)
-    .where(ApiToken.token_hash == bindparam("token_hash"))
-    .order_by(Environment.name)
-)
+
+
+@functools.cache
+def _with_environments() -> Any:
+    """Built once, on first use (building the construct costs more than running it; a CLI
+    command that reads tokens does not map the environments' table)."""
+    from canonflow.db.models import Environment
+
+    return (
+        _token_and_tenant()
+        .add_columns(Environment.id.label("environment_id"), Environment.name.label("environment"))
+        .outerjoin(Environment, Environment.tenant_id == ApiToken.tenant_id)
+        .where(ApiToken.token_hash == bindparam("token_hash"))
+        .order_by(Environment.name)
+    )
 
 
 def announce_revoked(session: Session, token_hash: str) -> None:
