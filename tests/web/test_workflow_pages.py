@@ -275,6 +275,7 @@ def test_a_deploy_into_a_protected_environment_is_held_and_the_page_says_for_who
     linked: Linked,  # noqa: F811
     people: People,
     base: str,
+    ui_page: Page,
 ) -> None:
     from sqlalchemy import select, update
 
@@ -286,21 +287,17 @@ def test_a_deploy_into_a_protected_environment_is_held_and_the_page_says_for_who
         )
     prod_id = linked.mapping("orders", "prod").n8n_workflow_id
     before = _set_value(linked, prod_id)
-    with signed_in(base, people.operator) as http:
-        confirm = http.get("/workflows/orders/deploy?env=prod").text  # said before, not after
-        assert "prod is protected: this deploy will be held for approval" in confirm
-        assert "Ask to deploy to prod" in confirm and "window is closed" not in confirm
-        csrf = csrf_of(http.get("/workflows/orders").text)
-        answer = http.post(
-            "/workflows/orders/deploy", data={"env": "prod", "commit": "", "csrf_token": csrf}
-        )
-        assert answer.status_code in (302, 303), answer.text
-        location = answer.headers["location"]
-        assert location.startswith("/workflows/orders?held_for_approval="), location
-        page = http.get(location)
-        assert page.status_code == 200
-        assert "Held for approval" in page.text and "an admin other than otto" in page.text
-        held = uuid.UUID(location.rsplit("=", 1)[1])
+    sign_in(ui_page, base, people.operator, next_path="/workflows/orders/deploy?env=prod")
+    main = ui_page.locator("main")  # said before the deploy, not after
+    expect(main).to_contain_text("prod is protected: this deploy will be held for approval")
+    expect(main).not_to_contain_text("window is closed")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    ui_page.screenshot(path=str(ARTIFACTS / "workflow_deploy_protected.png"), full_page=True)
+    ui_page.get_by_role("button", name="Ask to deploy to prod").click()
+    ui_page.wait_for_url(re.compile(r"/workflows/orders\?held_for_approval="))
+    expect(main).to_contain_text("Held for approval")
+    expect(main).to_contain_text("an admin other than otto")
+    held = uuid.UUID(ui_page.url.rsplit("=", 1)[1])
     with signed_in(base, people.stranger) as http:  # another tenant's page never shows it
         assert "Held for approval" not in http.get(f"/reconcile?held_for_approval={held}").text
     with transaction(linked.e.runtime.sessions) as session:
@@ -313,6 +310,7 @@ def test_the_deploy_page_says_the_window_is_closed_and_only_an_admin_overrides_i
     linked: Linked,  # noqa: F811
     people: People,
     base: str,
+    ui_page: Page,
 ) -> None:
     from datetime import UTC, datetime, timedelta
 
@@ -331,7 +329,9 @@ def test_the_deploy_page_says_the_window_is_closed_and_only_an_admin_overrides_i
         )
     with signed_in(base, people.operator) as http:
         confirm = http.get("/workflows/orders/deploy?env=prod").text
-        assert "prod's sync window is closed until" in confirm
+        assert re.search(
+            r"prod's sync window is closed \(it opens <time[^>]*>in \d+ min</time>\)", confirm
+        )
         assert "only an admin can override the window" in confirm
         assert re.search(r'<button type="submit" class="danger" disabled>', confirm), confirm
         assert 'name="window_override"' not in confirm
@@ -341,6 +341,15 @@ def test_the_deploy_page_says_the_window_is_closed_and_only_an_admin_overrides_i
             data={"env": "prod", "csrf_token": csrf, "window_override": "hotfix"},
         )
         assert refused.status_code == 403, refused.text  # an operator's override
+    sign_in(ui_page, base, people.operator, next_path="/workflows/orders/deploy?env=prod")
+    expect(ui_page.locator("main")).to_contain_text("only an admin can override the window")
+    expect(ui_page.locator("main button[type=submit].danger")).to_be_disabled()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    ui_page.screenshot(path=str(ARTIFACTS / "workflow_deploy_window_operator.png"), full_page=True)
+    sign_in(ui_page, base, people.admin, next_path="/workflows/orders/deploy?env=prod")
+    expect(ui_page.locator("main")).to_contain_text("a deploy now needs a reason to override it")
+    expect(ui_page.locator("main button[type=submit].danger")).to_be_enabled()
+    expect(ui_page.locator("input[name=window_override]")).to_be_visible()
     with signed_in(base, people.admin) as http:
         confirm = http.get("/workflows/orders/deploy?env=prod").text
         assert "a deploy now needs a reason to override it" in confirm
