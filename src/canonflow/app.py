@@ -11,6 +11,7 @@ from canonflow import __version__
 from canonflow.api import health
 from canonflow.api.problems import install_error_handlers
 from canonflow.api.request_id import RequestIdMiddleware
+from canonflow.api.warm_up import build_routes
 from canonflow.catalogue import api as catalogue_api
 from canonflow.config import ConfigError, Settings, get_settings
 from canonflow.environments import api as environments_api
@@ -58,6 +59,7 @@ def create_app(
         if owned:
             current.runner.recover()
             current.runner.start_worker()
+        await build_routes(app)  # not on the first request (`canonflow.api.warm_up`)
         try:
             if schedules and not settings.uses_procrastinate:
                 app.state.scheduler_loop = True
