@@ -25,6 +25,7 @@ from canonflow.n8n import (
     N8nUnauthorized,
     N8nUnsupported,
 )
+from canonflow.n8n import transport as transport_module
 
 BASE = "http://n8n.test"
 ALL_SCOPES = ["workflow:update", "workflow:activate", "workflow:delete", "credential:list"]
@@ -44,7 +45,9 @@ def message(status: int, text: str) -> httpx.Response:
 
 @contextmanager
 def fake(
-    scopes: list[str] | None, routes: dict[str, Answer | list[httpx.Response]]
+    scopes: list[str] | None,
+    routes: dict[str, Answer | list[httpx.Response]],
+    **options: Any,
 ) -> Iterator[tuple[N8nClient, list[str]]]:
     """A client whose server answers `routes` ("METHOD /path" → an answer, or responses
     given in turn); `seen` records "METHOD /path?query" of every request."""
@@ -64,7 +67,8 @@ def fake(
         return route(request)
 
     transport = httpx.MockTransport(answer)
-    with N8nClient(BASE, "k3y", retries=3, backoff_max=0.01, transport=transport) as client:
+    options = {"retries": 3, "backoff_max": 0.01, **options}
+    with N8nClient(BASE, "k3y", transport=transport, **options) as client:
         yield client, seen
 
 
@@ -185,17 +189,54 @@ def test_delete_of_a_published_2x_workflow_unpublishes_then_retries_the_transien
     ]
 
 
-def test_still_unpublishing_gives_up_readably_after_the_retries() -> None:
-    busy = message(409, "Workflow is still being unpublished. Please try again in a few moments.")
-    routes: dict[str, Any] = {"DELETE /workflows/w1": lambda _: busy}
-    with fake(ALL_SCOPES, routes) as (client, seen), pytest.raises(N8nStillUnpublishing) as caught:
+STILL_UNPUBLISHING = message(
+    409, "Workflow is still being unpublished. Please try again in a few moments."
+)
+
+
+@pytest.fixture
+def quick_settle_polls(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Polls of a settling state every 10 ms instead of 0.1 s doubling to 1 s."""
+    monkeypatch.setattr(transport_module, "_SETTLE_FIRST_WAIT", 0.01)
+    monkeypatch.setattr(transport_module, "_SETTLE_MAX_WAIT", 0.01)
+
+
+@pytest.mark.usefixtures("quick_settle_polls")
+def test_still_unpublishing_is_polled_on_a_time_budget_not_the_retry_count() -> None:
+    """CI saw 2.x take longer to unpublish than three quick retries: the 409 is waited out
+    for `settle_timeout`, however few retries the client has for contention."""
+    answers = [STILL_UNPUBLISHING] * 8 + [httpx.Response(200, json={"id": "w1"})]
+    routes: dict[str, Any] = {"DELETE /workflows/w1": answers}
+    with fake(ALL_SCOPES, routes, retries=1, settle_timeout=30.0) as (client, seen):
         client.delete_workflow("w1")
+    assert seen.count("DELETE /workflows/w1") == 9
+
+
+@pytest.mark.usefixtures("quick_settle_polls")
+def test_still_unpublishing_gives_up_readably_when_its_time_is_up() -> None:
+    routes: dict[str, Any] = {"DELETE /workflows/w1": lambda _: STILL_UNPUBLISHING}
+    with (
+        fake(ALL_SCOPES, routes, retries=0, settle_timeout=0.2) as (client, seen),
+        pytest.raises(N8nStillUnpublishing) as caught,
+    ):
+        client.delete_workflow("w1")
+    attempts = seen.count("DELETE /workflows/w1")
+    assert attempts > 1  # retries=0: only the time budget sent it again
     assert caught.value.message == (
         f"n8n at {BASE} could not delete workflow w1: the workflow is still being unpublished "
-        "(HTTP 409) (gave up after 4 attempts)"
+        f"(HTTP 409) (gave up after {attempts} attempts)"
     )
     assert not caught.value.may_have_applied
-    assert seen.count("DELETE /workflows/w1") == 4
+
+
+def test_a_settle_timeout_of_zero_asks_once() -> None:
+    routes: dict[str, Any] = {"DELETE /workflows/w1": lambda _: STILL_UNPUBLISHING}
+    with (
+        fake(ALL_SCOPES, routes, settle_timeout=0.0) as (client, seen),
+        pytest.raises(N8nStillUnpublishing),
+    ):
+        client.delete_workflow("w1")
+    assert seen.count("DELETE /workflows/w1") == 1
 
 
 def test_2x_refusals_are_typed_and_readable() -> None:

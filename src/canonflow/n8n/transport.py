@@ -11,6 +11,11 @@ are retried only when the request surely did not reach n8n or n8n refused it bef
 anything: a connection that could not be made, 429, SQLITE_BUSY. A create that fails with
 a timeout, a dropped connection or a 5xx raises; the caller decides (list, then retry).
 
+n8n 2.x's "still being unpublished" 409 is not contention but a state that settles on its
+own (unpublishing is asynchronous, and slower on a busy host): it is polled on a time
+budget (`settle_timeout`, every 0.1 s doubling to 1 s), not on the retry count, so quick
+retries cannot give up while n8n is still at work.
+
 Egress. Every connection is checked by the egress policy (`canonflow.egress`, the process's
 policy unless one is given) on the addresses its host resolves to; a refused one raises
 `N8nEgressRefused` before anything is sent. Redirects are never followed.
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import ssl
+import time
 from collections.abc import Iterator, Mapping
 from types import TracebackType
 from typing import Any, Self
@@ -30,7 +36,7 @@ from typing import Any, Self
 import httpx
 import orjson
 import structlog
-from tenacity import RetryCallState, Retrying, stop_after_attempt, wait_random_exponential
+from tenacity import RetryCallState, Retrying, wait_random_exponential
 
 from canonflow import egress as egress_policy
 from canonflow.egress import EgressPolicy, EgressRefused
@@ -41,6 +47,7 @@ from canonflow.n8n.errors import (
     N8nError,
     N8nInvalidResponse,
     N8nNotFound,
+    N8nStillUnpublishing,
     N8nTransientError,
     N8nUnsupported,
 )
@@ -50,6 +57,8 @@ _BACKOFF_INITIAL = 0.25  # first backoff window, in seconds; doubles on every re
 # n8n closes idle keep-alive connections after 5 s: drop ours a little earlier, so a
 # request is never sent on a connection the server is closing.
 _KEEPALIVE_EXPIRY = 4.0
+_SETTLE_FIRST_WAIT = 0.1  # first poll of a settling state, in seconds; doubles up to…
+_SETTLE_MAX_WAIT = 1.0  # …this
 
 _log = structlog.get_logger("canonflow.n8n")
 
@@ -73,19 +82,21 @@ class N8nApi:
         timeout: float = 30.0,
         retries: int = 4,
         backoff_max: float = 10.0,
+        settle_timeout: float = 30.0,
         transport: httpx.BaseTransport | None = None,
         egress: EgressPolicy | None = None,
     ) -> None:
         if not api_key or not api_key.strip():
             raise ValueError("the n8n API key is empty")
-        if timeout <= 0 or retries < 0 or backoff_max < 0:
-            raise ValueError("timeout must be > 0, retries and backoff_max >= 0")
+        if timeout <= 0 or retries < 0 or backoff_max < 0 or settle_timeout < 0:
+            raise ValueError("timeout must be > 0; retries, backoff_max, settle_timeout >= 0")
         self.base_url = _normalize_base_url(base_url)
         self.timeout = timeout
         self._redact = Redactor(api_key)
         self._jitter = wait_random_exponential(multiplier=_BACKOFF_INITIAL, max=backoff_max)
         self._backoff_max = backoff_max
         self._retries = retries
+        self._settle_timeout = settle_timeout
         limits = httpx.Limits(keepalive_expiry=_KEEPALIVE_EXPIRY)
         if transport is None:
             policy = egress or egress_policy.current()
@@ -189,8 +200,13 @@ class N8nApi:
     ) -> Any:
         """Send one request with retries; return its parsed JSON body (None when empty)."""
         content = None if body is None else orjson.dumps(body)
+        started = time.monotonic()
+
+        def again(exc: BaseException | None, attempts: int) -> bool:
+            return self._tries_again(exc, attempts, time.monotonic() - started, idempotent)
+
         retrying = Retrying(
-            stop=stop_after_attempt(self._retries + 1),
+            stop=lambda state: not again(_outcome_error(state), state.attempt_number),
             wait=self._wait,
             retry=lambda state: _retryable(_outcome_error(state), idempotent),
             before_sleep=lambda state: self._log_retry(state, method, path),
@@ -204,7 +220,7 @@ class N8nApi:
                     number = attempt.retry_state.attempt_number
                     if gone_on_retry_ok and isinstance(exc, N8nNotFound) and number > 1:
                         return None
-                    if number > 1 and not (_retryable(exc, idempotent) and number <= self._retries):
+                    if number > 1 and not again(exc, number):
                         exc.gave_up_after(number)
                     raise
         raise AssertionError("unreachable: tenacity re-raises the last error")
@@ -248,8 +264,22 @@ class N8nApi:
             raise error_for_status(response, base_url=self.base_url, what=what, redact=self._redact)
         return parse_json(response, base_url=self.base_url, what=what)
 
+    def _tries_again(
+        self, exc: BaseException | None, attempts: int, elapsed: float, idempotent: bool
+    ) -> bool:
+        """Whether a call that failed with `exc` on attempt `attempts`, `elapsed` seconds
+        after its first, is sent again: a settling state within its time budget, any
+        other retryable error within the retry count."""
+        if not _retryable(exc, idempotent):
+            return False
+        if isinstance(exc, N8nStillUnpublishing):
+            return elapsed < self._settle_timeout
+        return attempts <= self._retries
+
     def _wait(self, state: RetryCallState) -> float:
         exc = _outcome_error(state)
+        if isinstance(exc, N8nStillUnpublishing):
+            return min(_SETTLE_FIRST_WAIT * 2.0 ** (state.attempt_number - 1), _SETTLE_MAX_WAIT)
         if isinstance(exc, N8nTransientError) and exc.retry_after is not None:
             return min(exc.retry_after, self._backoff_max)
         return float(self._jitter(state))
