@@ -33,6 +33,7 @@ from canonflow.core.ignore_rules import (
 )
 from canonflow.core.normalize import InvalidWorkflow, normalize
 from canonflow.db.models import CanonicalWorkflow, IgnoreRuleEntry, WorkflowEnvMap
+from canonflow.db.planner import unindexed
 
 CANONICALS: Table = CanonicalWorkflow.__table__  # type: ignore[assignment]
 MAPPINGS: Table = WorkflowEnvMap.__table__  # type: ignore[assignment]
@@ -60,14 +61,20 @@ def tenant_rules(session: Session, tenant_id: uuid.UUID) -> list[IgnoreRule]:
 
 
 def refresh(
-    session: Session, tenant_id: uuid.UUID, where: Sequence[ColumnElement[bool]] = ()
+    session: Session,
+    tenant_id: uuid.UUID,
+    where: Sequence[ColumnElement[bool]] = (),
+    *,
+    keyed: bool = False,
 ) -> int:
     """Make the ignored hashes of the tenant's cells (those matching `where`, conditions on
     `workflow_env_map`) current. Returns how many cells' ignored hashes were computed
     again or cleared (a cell whose applicable rules and raw hashes are unchanged keeps its
-    hashes: only its record of the inputs moves)."""
+    hashes: only its record of the inputs moves). `keyed`: `where` names the cells by id,
+    so the tenant condition must not drive SQLite's plan (`canonflow.db.planner`)."""
     m = MAPPINGS
-    scope = [m.c.tenant_id == tenant_id, *where]
+    tenant = unindexed(m.c.tenant_id) if keyed else m.c.tenant_id
+    scope = [tenant == tenant_id, *where]
     rules = tenant_rules(session, tenant_id)
     if not rules:
         cleared = session.execute(
@@ -154,7 +161,7 @@ def _computed(
         r.id: r.workflow_definition
         for r in session.execute(
             select(c.c.id, c.c.workflow_definition).where(
-                c.c.tenant_id == tenant_id, c.c.id.in_(wanted)
+                unindexed(c.c.tenant_id) == tenant_id, c.c.id.in_(wanted)
             )
         )
     }
@@ -165,7 +172,7 @@ def _computed(
             r.id: r.workflow_data
             for r in session.execute(
                 select(m.c.id, m.c.workflow_data).where(
-                    m.c.tenant_id == tenant_id, m.c.id.in_(differing)
+                    unindexed(m.c.tenant_id) == tenant_id, m.c.id.in_(differing)
                 )
             )
         }
@@ -236,7 +243,7 @@ def _reference_maps(
             select(m.c.n8n_workflow_id, CANONICALS.c.canonical_slug)
             .join(CANONICALS, CANONICALS.c.id == m.c.canonical_id)
             .where(
-                m.c.tenant_id == tenant_id,
+                unindexed(m.c.tenant_id) == tenant_id,
                 m.c.environment_id == environment_id,
                 m.c.n8n_workflow_id.in_(sorted(ids)),
             )

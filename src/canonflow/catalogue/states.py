@@ -47,6 +47,7 @@ from canonflow.catalogue import effective
 from canonflow.core.status import MappingStatus
 from canonflow.core.sync_state import SyncState
 from canonflow.db.models import CanonicalWorkflow, StateChange, WorkflowEnvMap
+from canonflow.db.planner import unindexed
 from canonflow.db.types import UTCDateTime, utcnow
 from canonflow.matrix import counts
 from canonflow.matrix.queries import derived_state
@@ -108,9 +109,8 @@ def record_state_changes(
     many changed. Empty id lists record nothing; no scope at all means the whole tenant."""
     at = at or utcnow()
     scopes: list[list[ColumnElement[bool]]] = []
-    base: list[ColumnElement[bool]] = [MAPPINGS.c.tenant_id == tenant_id]
-    if environment_id is not None:
-        base.append(MAPPINGS.c.environment_id == environment_id)
+    keyed = canonical_ids is not None or mapping_ids is not None
+    base = _tenant_scope(tenant_id, environment_id, keyed=keyed)
     if canonical_ids is not None:
         scopes += [[MAPPINGS.c.canonical_id.in_(chunk)] for chunk in _chunks(canonical_ids)]
     if mapping_ids is not None:
@@ -119,9 +119,22 @@ def record_state_changes(
         scopes = [[]]
     total = 0
     for scope in scopes:
-        effective.refresh(session, tenant_id, [*base, *scope])  # ignore rules' hashes
+        effective.refresh(session, tenant_id, [*base, *scope], keyed=keyed)  # ignore rules
         total += _record(session, cause, at, [*base, *scope])
     return total
+
+
+def _tenant_scope(
+    tenant_id: uuid.UUID, environment_id: uuid.UUID | None, *, keyed: bool
+) -> list[ColumnElement[bool]]:
+    """The tenant's (and environment's) cells. When ids name the cells, these conditions
+    still filter every row but must not drive SQLite's plan: it would walk all the
+    tenant's mappings for each page of a sync (`canonflow.db.planner`)."""
+    column = unindexed if keyed else (lambda c: c)
+    scope = [column(MAPPINGS.c.tenant_id) == tenant_id]
+    if environment_id is not None:
+        scope.append(column(MAPPINGS.c.environment_id) == environment_id)
+    return scope
 
 
 def _record(

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from canonflow.core.status import LIVE_STATUSES, MappingStatus
 from canonflow.db.models import CanonicalWorkflow, StatusEvent, SyncRun, WorkflowEnvMap
+from canonflow.db.planner import unindexed
 
 # Core tables for bulk writes: no ORM bookkeeping per row.
 MAPPINGS: Table = WorkflowEnvMap.__table__  # type: ignore[assignment]
@@ -52,12 +53,14 @@ def existing_for(
     session: Session, tenant_id: uuid.UUID, environment_id: uuid.UUID, n8n_ids: Collection[str]
 ) -> dict[str, ExistingMapping]:
     """The environment's mappings of these n8n ids (one listed page's), keyed by n8n id: a
-    sync reads them page by page, so its memory does not grow with the environment."""
+    sync reads them page by page, so its memory does not grow with the environment. They
+    are looked up on the unique (environment, n8n id) key; the tenant filters, but must not
+    pick SQLite's index (`canonflow.db.planner`)."""
     if not n8n_ids:
         return {}
     return _existing(
         session,
-        WorkflowEnvMap.tenant_id == tenant_id,
+        unindexed(MAPPINGS.c.tenant_id) == tenant_id,
         WorkflowEnvMap.environment_id == environment_id,
         WorkflowEnvMap.n8n_workflow_id.in_(sorted(n8n_ids)),
     )
@@ -121,12 +124,13 @@ def reference_slugs(
 ) -> dict[str, str]:
     """n8n workflow id → canonical slug for the environment's linked workflows; with `only`,
     just for those ids (a diff needs the few its two documents name, not the whole
-    environment's thousands)."""
+    environment's thousands), looked up on the unique (environment, n8n id) key."""
+    tenant = MAPPINGS.c.tenant_id if only is None else unindexed(MAPPINGS.c.tenant_id)
     statement = (
         select(WorkflowEnvMap.n8n_workflow_id, CanonicalWorkflow.canonical_slug)
         .join(CanonicalWorkflow, CanonicalWorkflow.id == WorkflowEnvMap.canonical_id)
         .where(
-            WorkflowEnvMap.tenant_id == tenant_id,
+            tenant == tenant_id,
             WorkflowEnvMap.environment_id == environment_id,
             CanonicalWorkflow.tenant_id == tenant_id,
         )
@@ -235,7 +239,7 @@ def release_replaced(
     m = WorkflowEnvMap
     held = session.execute(
         select(m.id, m.canonical_id).where(
-            m.tenant_id == tenant_id,
+            unindexed(MAPPINGS.c.tenant_id) == tenant_id,  # the unique (canonical, env) key
             m.environment_id == environment_id,
             m.canonical_id.in_(list(canonical_ids)),
             m.status.not_in(LIVE_STATUSES),
